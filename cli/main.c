@@ -1,0 +1,2 @@
+int cli_stub_main;
+int main(void){return 0;}

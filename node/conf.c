@@ -1,0 +1,283 @@
+/*
+ * conf.c: configuration loading. inih calls s_handler once per key; the
+ * handler finds the key in s_keys and applies its check. inih reports the
+ * line of the first key a handler refused, so the first error message is
+ * kept and printed with that line.
+ */
+#include "conf.h"
+#include "entry.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ini.h>
+#include <libgen.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct parse {
+    conf_t *conf;
+    char msg[256];          /* first error, without its line */
+    bool failed;
+};
+
+typedef int (*set_fn)(struct parse *p, char **dst, const char *value);
+
+static int
+s_endpoint(struct parse *p, char **dst, const char *v)
+{
+    if (strncmp(v, "tcp://", 6) != 0 && strncmp(v, "ipc://", 6) != 0) {
+        snprintf(p->msg, sizeof(p->msg), "'%s' is not a tcp:// or ipc:// endpoint", v);
+        return -1;
+    }
+    free(*dst);
+    *dst = xstrdup(v);
+    return 0;
+}
+
+static int
+s_text(struct parse *p, char **dst, const char *v)
+{
+    if (*v == '\0') {
+        snprintf(p->msg, sizeof(p->msg), "value is empty");
+        return -1;
+    }
+    free(*dst);
+    *dst = xstrdup(v);
+    return 0;
+}
+
+static int
+s_code(struct parse *p, char **dst, const char *v, const char *field)
+{
+    /* Reuse the entry validator so that config and entries agree on shapes. */
+    json_t *probe = json_pack("{s:{s:s}, s:s}", "name", "en", "x", field, v);
+    char err[ENTRY_ERR_MAX];
+    int rc = entry_validate_body(KIND_EVENT, probe, err, sizeof(err));
+    json_decref(probe);
+    if (rc != 0 && strstr(err, "required") == NULL) {
+        const char *colon = strstr(err, ": ");
+        snprintf(p->msg, sizeof(p->msg), "%s", colon ? colon + 2 : err);
+        return -1;
+    }
+    return s_text(p, dst, v);
+}
+
+static int
+s_country(struct parse *p, char **dst, const char *v)
+{
+    return s_code(p, dst, v, "country");
+}
+
+static int
+s_region(struct parse *p, char **dst, const char *v)
+{
+    return s_code(p, dst, v, "region");
+}
+
+/* The [node] keys. */
+static const struct key {
+    const char *name;
+    size_t offset;
+    set_fn set;
+} s_keys[] = {
+    { "name",    offsetof(conf_t, name),    s_text },
+    { "country", offsetof(conf_t, country), s_country },
+    { "region",  offsetof(conf_t, region),  s_region },
+    { "data",    offsetof(conf_t, data),    s_text },
+    { "listen",  offsetof(conf_t, listen),  s_endpoint },
+    { "query",   offsetof(conf_t, query),   s_endpoint },
+    { NULL, 0, NULL }
+};
+
+static int
+s_member(struct parse *p, const char *mname, const char *name, const char *value)
+{
+    conf_t *c = p->conf;
+    conf_member_t *m = NULL;
+
+    if (*mname == '\0') {
+        snprintf(p->msg, sizeof(p->msg), "[member] needs a name: [member NAME]");
+        return -1;
+    }
+    for (size_t i = 0; i < c->nmembers; i++)
+        if (strcmp(c->members[i].name, mname) == 0)
+            m = &c->members[i];
+    if (m == NULL) {
+        c->members = xrealloc(c->members, (c->nmembers + 1) * sizeof(*c->members));
+        m = &c->members[c->nmembers++];
+        memset(m, 0, sizeof(*m));
+        m->name = xstrdup(mname);
+    }
+    if (strcmp(name, "key") == 0) {
+        if (key_from_id(value, m->key) != 0) {
+            snprintf(p->msg, sizeof(p->msg), "member %s: '%.60s' is not a node id "
+                     "(43 characters, as printed by socdir-node id)", mname, value);
+            return -1;
+        }
+        return 0;
+    }
+    if (strcmp(name, "endpoint") == 0)
+        return s_endpoint(p, &m->endpoint, value);
+    snprintf(p->msg, sizeof(p->msg), "unknown key '%s' in [member %s] (known: key, endpoint)",
+             name, mname);
+    return -1;
+}
+
+/* inih handler: 1 to accept the line, 0 to report it. */
+static int
+s_handler(void *user, const char *section, const char *name, const char *value)
+{
+    struct parse *p = user;
+    int rc = -1;
+    char saved[sizeof(p->msg)];
+
+    memcpy(saved, p->msg, sizeof(saved));
+    if (strcmp(section, "node") == 0) {
+        const struct key *k = s_keys;
+        while (k->name && strcmp(k->name, name) != 0)
+            k++;
+        if (k->name)
+            rc = k->set(p, (char **)((char *)p->conf + k->offset), value);
+        else
+            snprintf(p->msg, sizeof(p->msg),
+                     "unknown key '%s' in [node] (known: name, country, region, data, listen, query)",
+                     name);
+    } else if (strncmp(section, "member", 6) == 0 &&
+               (section[6] == ' ' || section[6] == '\0')) {
+        const char *mname = section + 6;
+        while (*mname == ' ')
+            mname++;
+        rc = s_member(p, mname, name, value);
+    } else {
+        snprintf(p->msg, sizeof(p->msg), "unknown section [%s] (known: [node], [member NAME])",
+                 section);
+    }
+    if (rc == 0)
+        return 1;
+    if (p->failed)      /* keep the first error: inih reports its line */
+        memcpy(p->msg, saved, sizeof(saved));
+    p->failed = true;
+    return 0;
+}
+
+conf_t *
+conf_load(const char *path, char *err, size_t errlen)
+{
+    conf_t *c = xcalloc(1, sizeof(*c));
+    struct parse p = { .conf = c };
+
+    c->path = xstrdup(path);
+    int line = ini_parse(path, s_handler, &p);
+    if (line == -1) {
+        seterr(err, errlen, -1, "%s: cannot open: %s", path, strerror(errno));
+        goto fail;
+    }
+    if (line == -2) {
+        seterr(err, errlen, -1, "%s: out of memory", path);
+        goto fail;
+    }
+    if (line > 0) {
+        seterr(err, errlen, -1, "%s:%d: %s", path, line,
+               p.failed ? p.msg : "syntax error (expected [section] or key = value)");
+        goto fail;
+    }
+    if (c->name == NULL || c->data == NULL) {
+        seterr(err, errlen, -1, "%s: [node] needs '%s'", path, c->name ? "data" : "name");
+        goto fail;
+    }
+    if (c->country && c->region && strncmp(c->country, c->region, 2) != 0) {
+        seterr(err, errlen, -1, "%s: region %s is not in country %s", path, c->region, c->country);
+        goto fail;
+    }
+    for (size_t i = 0; i < c->nmembers; i++) {
+        static const uint8_t zero[32];
+        if (memcmp(c->members[i].key, zero, 32) == 0) {
+            seterr(err, errlen, -1, "%s: [member %s] needs 'key'", path, c->members[i].name);
+            goto fail;
+        }
+    }
+    if (c->data[0] != '/') {
+        /* Relative to the config file, so a config can travel with its data. */
+        char *copy = xstrdup(path), *dir = dirname(copy), *abs = NULL;
+        if (asprintf(&abs, "%s/%s", dir, c->data) < 0)
+            abort();
+        free(copy);
+        free(c->data);
+        c->data = abs;
+    }
+    return c;
+fail:
+    conf_free(&c);
+    return NULL;
+}
+
+void
+conf_free(conf_t **self_p)
+{
+    if (*self_p) {
+        conf_t *c = *self_p;
+        for (size_t i = 0; i < c->nmembers; i++) {
+            free(c->members[i].name);
+            free(c->members[i].endpoint);
+        }
+        free(c->members);
+        free(c->path);
+        free(c->name);
+        free(c->country);
+        free(c->region);
+        free(c->data);
+        free(c->listen);
+        free(c->query);
+        free(c);
+        *self_p = NULL;
+    }
+}
+
+int
+conf_write_starter(const char *path, const char *name, const char *country,
+                   const char *region, const char *data, const char *listen,
+                   const char *query, char *err, size_t errlen)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0644);
+    if (fd < 0)
+        return seterr(err, errlen, -1, "%s: %s", path, strerror(errno));
+    FILE *f = fdopen(fd, "w");
+    if (f == NULL) {
+        close(fd);
+        return seterr(err, errlen, -1, "%s: %s", path, strerror(errno));
+    }
+    fprintf(f,
+            "; socdir node configuration.\n"
+            "; Check it with: socdir-node check --config %s\n"
+            "\n"
+            "[node]\n"
+            "; Shown to users and peers.\n"
+            "name = %s\n"
+            "; ISO 3166-1 alpha-2 country and NUTS region of this partner.\n"
+            "%scountry = %s\n"
+            "%sregion = %s\n"
+            "; Key, database and control socket (control.sock); relative paths\n"
+            "; are taken from this file's folder.\n"
+            "data = %s\n"
+            "; Peer endpoint (CURVE, members only) and open read-only query endpoint.\n"
+            "%slisten = %s\n"
+            "%squery = %s\n"
+            "\n"
+            "; One section per federation member:\n"
+            "; [member sociolab]\n"
+            "; key = <its node id, from: socdir-node id DIR>\n"
+            "; endpoint = tcp://sociolab.example.org:7700   ; optional: dial it\n",
+            path, name,
+            country ? "" : ";", country ? country : "AT",
+            region ? "" : ";", region ? region : "AT12",
+            data,
+            listen ? "" : ";", listen ? listen : "tcp://*:7700",
+            query ? "" : ";", query ? query : "tcp://*:7701");
+    if (fclose(f) != 0)
+        return seterr(err, errlen, -1, "%s: %s", path, strerror(errno));
+    return 0;
+}

@@ -1,0 +1,40 @@
+/*
+ * conf.h: the node's INI configuration (DESIGN 7), read with inih. Every
+ * key is looked up in a table of known keys; an unknown key, a bad value or
+ * a missing required key is an error reported as "file:line: message".
+ */
+#ifndef SOCDIR_CONF_H
+#define SOCDIR_CONF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+    char *name;             /* section name after "member " */
+    uint8_t key[32];        /* its node id, decoded */
+    char *endpoint;         /* to dial, or NULL */
+} conf_member_t;
+
+typedef struct {
+    char *path;             /* the file read */
+    char *name;             /* shown to users and peers */
+    char *country;          /* ISO 3166-1 alpha-2, or NULL */
+    char *region;           /* NUTS, or NULL */
+    char *data;             /* data directory, absolute or relative to the file */
+    char *listen;           /* peer endpoint, or NULL */
+    char *query;            /* open query endpoint, or NULL */
+    conf_member_t *members;
+    size_t nmembers;
+} conf_t;
+
+/* Reads and checks path. Returns NULL with err set ("file:line: ..."). */
+conf_t *conf_load(const char *path, char *err, size_t errlen);
+void conf_free(conf_t **self_p);
+
+/* Writes a commented starter config to path (which must not exist).
+ * Returns 0 or -1 with err set. */
+int conf_write_starter(const char *path, const char *name, const char *country,
+                       const char *region, const char *data, const char *listen,
+                       const char *query, char *err, size_t errlen);
+
+#endif

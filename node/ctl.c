@@ -1,0 +1,434 @@
+/*
+ * ctl.c: what the node does for each control/query request (msg.def).
+ * One handler per op, found through s_handlers. Each takes the decoded
+ * request and returns the reply; none of them can take the process down:
+ * bad fields give an {"ok": false, "error": ...} reply.
+ *
+ * Local writes (publish, delete) run in one transaction per request and
+ * are acknowledged only after it commits, so an acknowledged write is on
+ * disk (synchronous=FULL).
+ */
+#include "log.h"
+#include "msg.h"
+#include "node.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef json_t *(*handler_fn)(node_t *node, const json_t *req);
+
+/* ---- rendering a stored row as the entry JSON users see (DESIGN 4a) ---- */
+
+struct rows {
+    json_t *list;           /* array being filled */
+    int64_t last_rowid;     /* for paging */
+    bool with_score;
+};
+
+json_t *
+s_entry_json(const store_row_t *row, bool with_score)
+{
+    envelope_t env;
+    char err[ENTRY_ERR_MAX], id[NODEID_LEN + 1], when[32], vid[2 * ENV_VIDBYTES + 1];
+
+    if (envelope_open(row->env, row->env_len, &env, err, sizeof(err)) != 0) {
+        log_warnx("stored row %lld does not open: %s", (long long)row->rowid, err);
+        return NULL;
+    }
+    json_t *e = json_deep_copy(env.body);
+    json_object_set_new(e, "id", json_string(env.hdr.id));
+    json_object_set_new(e, "kind", json_string(entry_kind_name(env.hdr.kind)));
+    key_to_id(env.hdr.origin, id);
+    json_object_set_new(e, "origin", json_string(id));
+    if (row->origin_name != NULL)
+        json_object_set_new(e, "origin_name", json_string(row->origin_name));
+    json_object_set_new(e, "seq", json_integer((json_int_t)env.hdr.seq));
+    format_time(env.hdr.ts, when);
+    json_object_set_new(e, "updated", json_string(when));
+    json_object_set_new(e, "deleted", json_boolean(env.hdr.deleted));
+    json_object_set_new(e, "verified", json_boolean(envelope_verify(&env) == 0));
+    to_hex(env.vid, ENV_VIDBYTES, vid);
+    json_object_set_new(e, "version", json_string(vid));
+    format_time(row->received, when);
+    json_object_set_new(e, "received", json_string(when));
+    if (row->via != NULL) {
+        key_to_id(row->via, id);
+        json_object_set_new(e, "via", json_string(id));
+    } else {
+        json_object_set_new(e, "via", json_string("local"));
+    }
+    if (with_score)
+        json_object_set_new(e, "score", json_real(row->score));
+    envelope_clear(&env);
+    return e;
+}
+
+static int
+s_collect(void *arg, const store_row_t *row)
+{
+    struct rows *r = arg;
+    json_t *e = s_entry_json(row, r->with_score);
+    if (e != NULL)
+        json_array_append_new(r->list, e);
+    r->last_rowid = row->rowid;
+    return 0;
+}
+
+/* ---- publish / delete ---- */
+
+/* Signs and stores one version for this node. Returns 0 or -1 (err). */
+static int
+s_write(node_t *node, entry_hdr_t *h, const json_t *body, char *err, size_t errlen)
+{
+    msgpack_sbuffer buf;
+    envelope_t env;
+    uint8_t vid[ENV_VIDBYTES];
+
+    node_next_version(node, h);
+    if (ident_seal(node_ident(node), h, body, &buf, vid, err, errlen) != 0)
+        return -1;
+    int rc = envelope_open((const uint8_t *)buf.data, buf.size, &env, err, errlen);
+    if (rc == 0) {
+        rc = store_put(node_store(node), (const uint8_t *)buf.data, buf.size, &env, 0);
+        if (rc < 0)
+            seterr(err, errlen, -1, "store: %s", store_errmsg(node_store(node)));
+        else
+            node_wrote(node, h);
+        envelope_clear(&env);
+    }
+    msgpack_sbuffer_destroy(&buf);
+    return rc < 0 ? -1 : 0;
+}
+
+/* The current envelope of this node's entry id, opened; 1 if found. */
+struct current {
+    envelope_t env;
+    uint8_t *bytes;
+    bool found;
+};
+
+static int
+s_take_current(void *arg, const store_row_t *row)
+{
+    struct current *c = arg;
+    char err[ENTRY_ERR_MAX];
+    c->bytes = xmalloc(row->env_len);
+    memcpy(c->bytes, row->env, row->env_len);
+    c->found = envelope_open(c->bytes, row->env_len, &c->env, err, sizeof(err)) == 0;
+    return 1;
+}
+
+static int
+s_current(node_t *node, const char *id, struct current *c)
+{
+    memset(c, 0, sizeof(*c));
+    return store_get(node_store(node), ident_pk(node_ident(node)), id, s_take_current, c);
+}
+
+static void
+s_current_clear(struct current *c)
+{
+    if (c->found)
+        envelope_clear(&c->env);
+    free(c->bytes);
+    memset(c, 0, sizeof(*c));
+}
+
+static json_t *
+s_result(const char *id, size_t index, const char *status, uint64_t seq, const char *error)
+{
+    json_t *r = json_pack("{s:s?, s:I}", "id", id, "index", (json_int_t)index);
+    if (error != NULL) {
+        json_object_set_new(r, "error", json_string(error));
+    } else {
+        json_object_set_new(r, "status", json_string(status));
+        json_object_set_new(r, "seq", json_integer((json_int_t)seq));
+    }
+    return r;
+}
+
+static json_t *
+s_publish_one(node_t *node, const json_t *e, size_t index)
+{
+    char err[ENTRY_ERR_MAX];
+    const char *id = json_string_value(json_object_get(e, "id"));
+    struct current cur;
+
+    if (entry_validate(e, err, sizeof(err)) != 0)
+        return s_result(id, index, NULL, 0, err);
+    json_t *body = entry_body(e);
+    entry_hdr_t h = { .kind = entry_kind_from_name(json_string_value(json_object_get(e, "kind"))) };
+    snprintf(h.id, sizeof(h.id), "%s", id);
+
+    json_t *r;
+    if (s_current(node, id, &cur) < 0) {
+        r = s_result(id, index, NULL, 0, store_errmsg(node_store(node)));
+    } else if (cur.found && !cur.env.hdr.deleted && cur.env.hdr.kind == h.kind &&
+               json_equal(cur.env.body, body)) {
+        r = s_result(id, index, "unchanged", cur.env.hdr.seq, NULL);
+    } else if (s_write(node, &h, body, err, sizeof(err)) != 0) {
+        r = s_result(id, index, NULL, 0, err);
+    } else {
+        r = s_result(id, index, cur.found && !cur.env.hdr.deleted ? "updated" : "new", h.seq, NULL);
+    }
+    s_current_clear(&cur);
+    json_decref(body);
+    return r;
+}
+
+static json_t *
+s_delete_one(node_t *node, const json_t *idv, size_t index)
+{
+    char err[ENTRY_ERR_MAX];
+    const char *id = json_string_value(idv);
+    struct current cur;
+    json_t *r;
+
+    if (id == NULL || !entry_id_valid(id))
+        return s_result(id, index, NULL, 0, "not a valid id");
+    if (s_current(node, id, &cur) < 0) {
+        r = s_result(id, index, NULL, 0, store_errmsg(node_store(node)));
+    } else if (!cur.found || cur.env.hdr.deleted) {
+        r = s_result(id, index, NULL, 0, cur.found ? "already deleted" : "no entry of this node has this id");
+    } else {
+        entry_hdr_t h = { .kind = cur.env.hdr.kind, .deleted = true };
+        json_t *empty = json_object();
+        snprintf(h.id, sizeof(h.id), "%s", id);
+        if (s_write(node, &h, empty, err, sizeof(err)) != 0)
+            r = s_result(id, index, NULL, 0, err);
+        else
+            r = s_result(id, index, "deleted", h.seq, NULL);
+        json_decref(empty);
+    }
+    s_current_clear(&cur);
+    return r;
+}
+
+/* publish {entries: [...]} and delete {ids: [...]}: one transaction. */
+static json_t *
+s_batch(node_t *node, const json_t *list, json_t *(*one)(node_t *, const json_t *, size_t))
+{
+    if (!json_is_array(list))
+        return msg_error("expected a list");
+    if (json_array_size(list) > MSG_BATCH_MAX)
+        return msg_error("%zu items in one request, more than %d", json_array_size(list), MSG_BATCH_MAX);
+    if (store_begin(node_store(node)) != 0)
+        return msg_error("store: %s", store_errmsg(node_store(node)));
+    json_t *results = json_array();
+    size_t bad = 0;
+    for (size_t i = 0; i < json_array_size(list); i++) {
+        json_t *r = one(node, json_array_get(list, i), i);
+        bad += json_object_get(r, "error") != NULL;
+        json_array_append_new(results, r);
+    }
+    if (store_commit(node_store(node)) != 0) {
+        char msg[256];
+        snprintf(msg, sizeof(msg), "store: %s", store_errmsg(node_store(node)));
+        store_rollback(node_store(node));
+        json_decref(results);
+        return msg_error("%s; nothing was stored", msg);
+    }
+    return json_pack("{s:b, s:o, s:I, s:I}", "ok", 1, "results", results,
+                     "stored", (json_int_t)(json_array_size(list) - bad), "rejected", (json_int_t)bad);
+}
+
+static json_t *
+h_publish(node_t *node, const json_t *req)
+{
+    return s_batch(node, json_object_get(req, "entries"), s_publish_one);
+}
+
+static json_t *
+h_delete(node_t *node, const json_t *req)
+{
+    return s_batch(node, json_object_get(req, "ids"), s_delete_one);
+}
+
+/* ---- reads ---- */
+
+static json_t *
+h_get(node_t *node, const json_t *req)
+{
+    const char *ref = json_string_value(json_object_get(req, "ref"));
+    uint8_t origin[ENV_PKBYTES];
+    const char *id = ref, *slash;
+    struct rows rows = { .list = json_array() };
+
+    if (ref == NULL)
+        return json_decref(rows.list), msg_error("get needs 'ref'");
+    if ((slash = strchr(ref, '/')) != NULL) {
+        char oid[NODEID_LEN + 1];
+        snprintf(oid, sizeof(oid), "%.*s", (int)(slash - ref), ref);
+        if (slash - ref != NODEID_LEN || key_from_id(oid, origin) != 0) {
+            json_decref(rows.list);
+            return msg_error("'%.80s': the part before / is not a node id", ref);
+        }
+        id = slash + 1;
+    }
+    if (!entry_id_valid(id)) {
+        json_decref(rows.list);
+        return msg_error("'%.80s' is not a valid id", id);
+    }
+    int n;
+    if (slash != NULL) {
+        n = store_get(node_store(node), origin, id, s_collect, &rows);
+    } else {
+        /* ID alone: this node's own entry, else the only one with that id. */
+        n = store_get(node_store(node), ident_pk(node_ident(node)), id, s_collect, &rows);
+        if (n == 0)
+            n = store_get(node_store(node), NULL, id, s_collect, &rows);
+    }
+    if (n < 0) {
+        json_decref(rows.list);
+        return msg_error("store: %s", store_errmsg(node_store(node)));
+    }
+    if (json_array_size(rows.list) == 0) {
+        json_decref(rows.list);
+        return msg_error("no entry '%s'", ref);
+    }
+    if (json_array_size(rows.list) > 1) {
+        json_t *origins = json_array();
+        for (size_t i = 0; i < json_array_size(rows.list); i++)
+            json_array_append(origins, json_object_get(json_array_get(rows.list, i), "origin"));
+        json_decref(rows.list);
+        char *list = json_dumps(origins, JSON_COMPACT);
+        json_t *r = msg_error("'%s' is held by %zu origins, name one as ORIGIN/%s: %s", id,
+                              json_array_size(origins), id, list);
+        free(list);
+        json_decref(origins);
+        return r;
+    }
+    json_t *e = json_incref(json_array_get(rows.list, 0));
+    json_decref(rows.list);
+    return json_pack("{s:b, s:o}", "ok", 1, "entry", e);
+}
+
+/* A NULL-terminated array of the strings in a JSON string or list. */
+static const char **
+s_strings(const json_t *v)
+{
+    size_t n = json_is_array(v) ? json_array_size(v) : (json_is_string(v) ? 1 : 0);
+    const char **out = xcalloc(n + 1, sizeof(*out));
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *s = json_string_value(json_is_array(v) ? json_array_get(v, i) : v);
+        if (s != NULL)
+            out[k++] = s;
+    }
+    return out;
+}
+
+static json_t *
+h_search(node_t *node, const json_t *req)
+{
+    store_query_t q = { 0 };
+    int kinds[KIND_COUNT + 1] = { 0 };
+    const char **countries = s_strings(json_object_get(req, "country"));
+    const char **regions = s_strings(json_object_get(req, "region"));
+    const char **knames = s_strings(json_object_get(req, "kind"));
+    json_t *reply = NULL;
+    struct rows rows = { .list = json_array(), .with_score = true };
+    int64_t total = 0;
+
+    for (int i = 0; knames[i]; i++) {
+        if (i >= KIND_COUNT || (kinds[i] = entry_kind_from_name(knames[i])) == KIND_NONE) {
+            reply = msg_error("unknown kind '%.32s'", knames[i]);
+            goto out;
+        }
+    }
+    q.words = json_string_value(json_object_get(req, "words"));
+    q.kinds = kinds;
+    q.countries = countries;
+    q.regions = regions;
+    q.lang = json_string_value(json_object_get(req, "lang"));
+    q.include_deleted = json_is_true(json_object_get(req, "include_deleted"));
+    q.limit = json_integer_value(json_object_get(req, "limit"));
+    q.offset = json_integer_value(json_object_get(req, "offset"));
+    if (q.limit <= 0)
+        q.limit = 20;
+    if (q.limit > MSG_PAGE_MAX)
+        q.limit = MSG_PAGE_MAX;
+    if (store_search(node_store(node), &q, s_collect, &rows, &total) != 0) {
+        reply = msg_error("search: %s", store_errmsg(node_store(node)));
+        goto out;
+    }
+    reply = json_pack("{s:b, s:I, s:O}", "ok", 1, "total", (json_int_t)total, "entries", rows.list);
+out:
+    json_decref(rows.list);
+    free(countries);
+    free(regions);
+    free(knames);
+    return reply;
+}
+
+static json_t *
+h_export(node_t *node, const json_t *req)
+{
+    struct rows rows = { .list = json_array() };
+    json_int_t after = json_integer_value(json_object_get(req, "after"));
+    json_int_t limit = json_integer_value(json_object_get(req, "limit"));
+
+    if (limit <= 0 || limit > MSG_PAGE_MAX)
+        limit = MSG_PAGE_MAX;
+    int n = store_scan(node_store(node), after, limit, s_collect, &rows);
+    if (n < 0) {
+        json_decref(rows.list);
+        return msg_error("export: %s", store_errmsg(node_store(node)));
+    }
+    json_t *next = n == limit ? json_integer(rows.last_rowid) : json_null();
+    return json_pack("{s:b, s:o, s:o}", "ok", 1, "entries", rows.list, "next", next);
+}
+
+static int
+s_origin_json(void *arg, const store_origin_t *o)
+{
+    char id[NODEID_LEN + 1];
+    key_to_id(o->key, id);
+    json_array_append_new(arg, json_pack("{s:s, s:s?, s:I, s:I, s:I}", "id", id, "name", o->name,
+                                         "count", (json_int_t)o->live, "versions", (json_int_t)o->count,
+                                         "max_seq", (json_int_t)o->max_seq));
+    return 0;
+}
+
+static json_t *
+h_status(node_t *node, const json_t *req)
+{
+    const conf_t *c = node_conf(node);
+    json_t *origins = json_array();
+    char digest[65];
+    (void)req;
+
+    if (store_summary(node_store(node), s_origin_json, origins, digest) != 0) {
+        json_decref(origins);
+        return msg_error("status: %s", store_errmsg(node_store(node)));
+    }
+    json_int_t entries = 0, versions = 0;
+    for (size_t i = 0; i < json_array_size(origins); i++) {
+        entries += json_integer_value(json_object_get(json_array_get(origins, i), "count"));
+        versions += json_integer_value(json_object_get(json_array_get(origins, i), "versions"));
+    }
+    return json_pack("{s:b, s:s, s:s, s:s?, s:s?, s:I, s:I, s:s, s:o, s:I}", "ok", 1,
+                     "id", ident_id(node_ident(node)), "name", c->name, "country", c->country,
+                     "region", c->region, "entries", entries, "versions", versions,
+                     "digest", digest, "origins", origins, "members", (json_int_t)c->nmembers);
+}
+
+static const handler_fn s_handlers[MSG_COUNT] = {
+    [MSG_PUBLISH] = h_publish,
+    [MSG_DELETE] = h_delete,
+    [MSG_GET] = h_get,
+    [MSG_SEARCH] = h_search,
+    [MSG_EXPORT] = h_export,
+    [MSG_STATUS] = h_status,
+};
+
+json_t *
+ctl_handle(node_t *node, int op, const json_t *req, bool local)
+{
+    if (op <= MSG_NONE || op >= MSG_COUNT || s_handlers[op] == NULL)
+        return msg_error("unknown request");
+    if (log_verbose())
+        log_debug("%s request: %s", local ? "control" : "query", msg_op_name(op));
+    return s_handlers[op](node, req);
+}

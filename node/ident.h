@@ -1,0 +1,35 @@
+/*
+ * ident.h: the node's identity, one Ed25519 key pair kept in DATA/node.key
+ * (mode 0600, never overwritten). This is the only module that holds the
+ * secret key; it signs envelopes for the node and will hand the X25519
+ * form to CurveZMQ.
+ */
+#ifndef SOCDIR_IDENT_H
+#define SOCDIR_IDENT_H
+
+#include "envelope.h"
+#include "util.h"
+
+#define IDENT_FILE "node.key"
+
+typedef struct ident ident_t;
+
+/* Creates DIR (mode 0700 if new) and a new key in DIR/node.key. Refuses if
+ * the key file exists. Returns NULL with err set. */
+ident_t *ident_create(const char *dir, char *err, size_t errlen);
+
+/* Loads DIR/node.key; refuses a file readable by group or others. */
+ident_t *ident_load(const char *dir, char *err, size_t errlen);
+
+/* Wipes the secret key and frees. */
+void ident_destroy(ident_t **self_p);
+
+const uint8_t *ident_pk(const ident_t *self);
+/* The printable node id. */
+const char *ident_id(const ident_t *self);
+
+/* Seals an entry version (see envelope_seal) with this node's key. */
+int ident_seal(const ident_t *self, const entry_hdr_t *h, const json_t *body,
+               msgpack_sbuffer *out, uint8_t vid[ENV_VIDBYTES], char *err, size_t errlen);
+
+#endif

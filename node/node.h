@@ -1,0 +1,39 @@
+/*
+ * node.h: the running node: configuration, identity, store and the ZeroMQ
+ * sockets, driven by one zmq_poller loop. No threads.
+ */
+#ifndef SOCDIR_NODE_H
+#define SOCDIR_NODE_H
+
+#include "conf.h"
+#include "ident.h"
+#include "store.h"
+
+#include <stdbool.h>
+
+typedef struct node node_t;
+
+/* Opens the store and identity named by conf and binds the sockets.
+ * Takes ownership of *conf_p. Returns NULL with err set. */
+node_t *node_new(conf_t **conf_p, char *err, size_t errlen);
+void node_destroy(node_t **self_p);
+
+/* Runs until SIGTERM or SIGINT. Returns 0 on a clean stop. */
+int node_run(node_t *self);
+
+store_t *node_store(node_t *self);
+const ident_t *node_ident(node_t *self);
+const conf_t *node_conf(node_t *self);
+
+/* The header for this node's next version of id: the next sequence number
+ * and a clock reading that never goes backwards. */
+void node_next_version(node_t *self, entry_hdr_t *h);
+
+/* Called by ctl after a local write committed. */
+void node_wrote(node_t *self, const entry_hdr_t *h);
+
+/* Control/query request handling (ctl.c): builds the reply to req, an op
+ * checked by msg_decode. local is true on the control socket. */
+json_t *ctl_handle(node_t *node, int op, const json_t *req, bool local);
+
+#endif

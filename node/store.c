@@ -1,0 +1,789 @@
+/*
+ * store.c: the SQLite store.
+ *
+ * Schema (version 1):
+ *
+ *   origins(ix, key, name, count, live, max_seq, max_ts, vsum)
+ *       One row per origin key. ix is the small integer the other tables
+ *       use instead of the 32-byte key. count/live/max_seq/vsum are kept
+ *       up to date by store_put, so status and digests never scan entries.
+ *       vsum is the sum (mod 2^256) of the version ids held.
+ *   entries(rowid, origin, id, seq, ts, kind, deleted, vid, env, received,
+ *           via, name, country, region, start, share)
+ *       The newest version of each (origin, id): env is the exact signed
+ *       envelope; the other columns are derived from it for queries.
+ *       UNIQUE(id, origin) serves both lookups by (origin, id) and by id.
+ *   attrs(field, value, entry)  WITHOUT ROWID
+ *       Multi-valued attributes (languages, NACE, CPV, labels...) for
+ *       filters; primary key (field, value, entry) so a filter is a range.
+ *   fts   FTS5, contentless, unicode61 remove_diacritics 2, over name,
+ *         summary, description, tags in every language. rowid = entries.
+ *   geo   R*Tree of entries with a point.
+ *   meta(k, v)  settings such as the schema version.
+ *
+ * Invariants: an entries row exists only with its origin's counters
+ * including it; the fts, attrs and geo rows of an entry are exactly those
+ * derived from its current envelope, and none for a tombstone. Because fts
+ * is contentless, replacing a version rebuilds the old version's index from
+ * the old envelope to delete exactly what was inserted.
+ *
+ * Durability: WAL with synchronous=FULL, so a committed write survives a
+ * crash of the process or the machine.
+ */
+#include "store.h"
+#include "util.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SCHEMA_VERSION "1"
+
+static const char s_schema[] =
+    "CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v TEXT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS origins("
+    "  ix INTEGER PRIMARY KEY, key BLOB NOT NULL UNIQUE, name TEXT,"
+    "  count INTEGER NOT NULL DEFAULT 0, live INTEGER NOT NULL DEFAULT 0,"
+    "  max_seq INTEGER NOT NULL DEFAULT 0, max_ts INTEGER NOT NULL DEFAULT 0,"
+    "  vsum BLOB NOT NULL DEFAULT (zeroblob(32)));"
+    "CREATE TABLE IF NOT EXISTS entries("
+    "  rowid INTEGER PRIMARY KEY, origin INTEGER NOT NULL, id TEXT NOT NULL,"
+    "  seq INTEGER NOT NULL, ts INTEGER NOT NULL, kind INTEGER NOT NULL,"
+    "  deleted INTEGER NOT NULL, vid BLOB NOT NULL, env BLOB NOT NULL,"
+    "  received INTEGER NOT NULL, via INTEGER, name TEXT, country TEXT,"
+    "  region TEXT, start INTEGER, share REAL, UNIQUE(id, origin));"
+    "CREATE INDEX IF NOT EXISTS entries_origin_seq ON entries(origin, seq);"
+    "CREATE INDEX IF NOT EXISTS entries_region ON entries(country, region);"
+    "CREATE TABLE IF NOT EXISTS attrs(field INTEGER NOT NULL, value TEXT NOT NULL,"
+    "  entry INTEGER NOT NULL, PRIMARY KEY(field, value, entry)) WITHOUT ROWID;"
+    "CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(name, summary, description, tags,"
+    "  content='', tokenize='unicode61 remove_diacritics 2');"
+    "CREATE VIRTUAL TABLE IF NOT EXISTS geo USING rtree(id, minlat, maxlat, minlon, maxlon);";
+
+/* Prepared once in store_open, finalized in store_close. */
+enum {
+    Q_ORIGIN_GET, Q_ORIGIN_ADD, Q_ORIGIN_NAME, Q_ORIGIN_MAX, Q_ORIGIN_UPDATE, Q_ORIGIN_SUM,
+    Q_CUR, Q_INSERT, Q_UPDATE, Q_ATTR_ADD, Q_ATTR_DEL, Q_FTS_ADD, Q_FTS_DEL,
+    Q_GEO_ADD, Q_GEO_DEL, Q_GET_ORIGIN, Q_GET_ANY, Q_SCAN, Q_SUMMARY,
+    Q_META_GET, Q_META_SET, Q_BEGIN, Q_COMMIT, Q_ROLLBACK, Q_COUNT
+};
+
+static const char *const s_sql[Q_COUNT] = {
+    [Q_ORIGIN_GET] = "SELECT ix FROM origins WHERE key = ?1",
+    [Q_ORIGIN_ADD] = "INSERT INTO origins(key, name) VALUES(?1, ?2)",
+    [Q_ORIGIN_NAME] = "UPDATE origins SET name = ?2 WHERE ix = ?1 AND name IS NOT ?2",
+    [Q_ORIGIN_MAX] = "SELECT max_seq, max_ts FROM origins WHERE key = ?1",
+    [Q_ORIGIN_UPDATE] = "UPDATE origins SET count = count + ?2, live = live + ?3,"
+        " max_seq = max(max_seq, ?4), max_ts = max(max_ts, ?5), vsum = ?6 WHERE ix = ?1",
+    [Q_ORIGIN_SUM] = "SELECT vsum FROM origins WHERE ix = ?1",
+    [Q_CUR] = "SELECT rowid, seq, ts, deleted, vid, env FROM entries WHERE id = ?2 AND origin = ?1",
+    [Q_INSERT] = "INSERT INTO entries(origin, id, seq, ts, kind, deleted, vid, env, received,"
+        " via, name, country, region, start, share)"
+        " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+    [Q_UPDATE] = "UPDATE entries SET seq = ?3, ts = ?4, kind = ?5, deleted = ?6, vid = ?7,"
+        " env = ?8, received = ?9, via = ?10, name = ?11, country = ?12, region = ?13,"
+        " start = ?14, share = ?15 WHERE rowid = ?1",
+    [Q_ATTR_ADD] = "INSERT OR IGNORE INTO attrs(field, value, entry) VALUES(?1, ?2, ?3)",
+    [Q_ATTR_DEL] = "DELETE FROM attrs WHERE field = ?1 AND value = ?2 AND entry = ?3",
+    [Q_FTS_ADD] = "INSERT INTO fts(rowid, name, summary, description, tags)"
+        " VALUES(?1, ?2, ?3, ?4, ?5)",
+    [Q_FTS_DEL] = "INSERT INTO fts(fts, rowid, name, summary, description, tags)"
+        " VALUES('delete', ?1, ?2, ?3, ?4, ?5)",
+    [Q_GEO_ADD] = "INSERT INTO geo(id, minlat, maxlat, minlon, maxlon) VALUES(?1, ?2, ?2, ?3, ?3)",
+    [Q_GEO_DEL] = "DELETE FROM geo WHERE id = ?1",
+    [Q_GET_ORIGIN] = "SELECT e.rowid, e.env, e.received, v.key, o.name FROM entries e"
+        " JOIN origins o ON o.ix = e.origin LEFT JOIN origins v ON v.ix = e.via"
+        " WHERE e.id = ?2 AND e.origin = (SELECT ix FROM origins WHERE key = ?1)",
+    [Q_GET_ANY] = "SELECT e.rowid, e.env, e.received, v.key, o.name FROM entries e"
+        " JOIN origins o ON o.ix = e.origin LEFT JOIN origins v ON v.ix = e.via"
+        " WHERE e.id = ?1 ORDER BY o.key",
+    [Q_SCAN] = "SELECT e.rowid, e.env, e.received, v.key, o.name FROM entries e"
+        " JOIN origins o ON o.ix = e.origin LEFT JOIN origins v ON v.ix = e.via"
+        " WHERE e.rowid > ?1 ORDER BY e.rowid LIMIT ?2",
+    [Q_SUMMARY] = "SELECT key, name, count, live, max_seq, vsum FROM origins"
+        " WHERE count > 0 ORDER BY key",
+    [Q_META_GET] = "SELECT v FROM meta WHERE k = ?1",
+    [Q_META_SET] = "INSERT OR REPLACE INTO meta(k, v) VALUES(?1, ?2)",
+    [Q_BEGIN] = "BEGIN IMMEDIATE",
+    [Q_COMMIT] = "COMMIT",
+    [Q_ROLLBACK] = "ROLLBACK",
+};
+
+struct store {
+    sqlite3 *db;                    /* the connection, for the store's life */
+    sqlite3_stmt *q[Q_COUNT];       /* prepared statements, see s_sql */
+    char errmsg[512];               /* last error, for store_errmsg */
+};
+
+static int
+s_fail(store_t *self, const char *what)
+{
+    snprintf(self->errmsg, sizeof(self->errmsg), "%s: %s", what, sqlite3_errmsg(self->db));
+    return -1;
+}
+
+/* Resets and clears a statement so it is ready for the next use. */
+static sqlite3_stmt *
+s_stmt(store_t *self, int q)
+{
+    sqlite3_stmt *st = self->q[q];
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return st;
+}
+
+/* Runs a statement that returns no rows. */
+static int
+s_exec(store_t *self, sqlite3_stmt *st, const char *what)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : s_fail(self, what);
+}
+
+store_t *
+store_open(const char *path, char *err, size_t errlen)
+{
+    store_t *self = xcalloc(1, sizeof(*self));
+    char *msg = NULL;
+
+    if (sqlite3_open_v2(path, &self->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+                        SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+        seterr(err, errlen, -1, "%s: %s", path, self->db ? sqlite3_errmsg(self->db) : "cannot open");
+        goto fail;
+    }
+    sqlite3_busy_timeout(self->db, 5000);
+    if (sqlite3_exec(self->db,
+                     "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+                     "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;",
+                     NULL, NULL, &msg) != SQLITE_OK ||
+        sqlite3_exec(self->db, s_schema, NULL, NULL, &msg) != SQLITE_OK) {
+        seterr(err, errlen, -1, "%s: %s", path, msg ? msg : sqlite3_errmsg(self->db));
+        sqlite3_free(msg);
+        goto fail;
+    }
+    for (int i = 0; i < Q_COUNT; i++) {
+        if (sqlite3_prepare_v3(self->db, s_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+                               &self->q[i], NULL) != SQLITE_OK) {
+            seterr(err, errlen, -1, "%s: preparing statement %d: %s", path, i,
+                   sqlite3_errmsg(self->db));
+            goto fail;
+        }
+    }
+    char version[16];
+    if (store_meta_get(self, "schema", version, sizeof(version)) == 0) {
+        if (strcmp(version, SCHEMA_VERSION) != 0) {
+            seterr(err, errlen, -1, "%s: schema version %s, this program knows %s",
+                   path, version, SCHEMA_VERSION);
+            goto fail;
+        }
+    } else if (store_meta_set(self, "schema", SCHEMA_VERSION) != 0) {
+        seterr(err, errlen, -1, "%s: %s", path, self->errmsg);
+        goto fail;
+    }
+    return self;
+fail:
+    store_close(&self);
+    return NULL;
+}
+
+void
+store_close(store_t **self_p)
+{
+    if (*self_p) {
+        store_t *self = *self_p;
+        for (int i = 0; i < Q_COUNT; i++)
+            sqlite3_finalize(self->q[i]);
+        sqlite3_close(self->db);
+        free(self);
+        *self_p = NULL;
+    }
+}
+
+const char *
+store_errmsg(store_t *self)
+{
+    return self->errmsg;
+}
+
+int
+store_begin(store_t *self)
+{
+    return s_exec(self, s_stmt(self, Q_BEGIN), "begin");
+}
+
+int
+store_commit(store_t *self)
+{
+    return s_exec(self, s_stmt(self, Q_COMMIT), "commit");
+}
+
+void
+store_rollback(store_t *self)
+{
+    if (!sqlite3_get_autocommit(self->db))
+        s_exec(self, s_stmt(self, Q_ROLLBACK), "rollback");
+}
+
+int64_t
+store_origin(store_t *self, const uint8_t key[ENV_PKBYTES], const char *name)
+{
+    sqlite3_stmt *st = s_stmt(self, Q_ORIGIN_GET);
+    int64_t ix = -1;
+
+    sqlite3_bind_blob(st, 1, key, ENV_PKBYTES, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        ix = sqlite3_column_int64(st, 0);
+        sqlite3_reset(st);
+        if (name != NULL) {
+            st = s_stmt(self, Q_ORIGIN_NAME);
+            sqlite3_bind_int64(st, 1, ix);
+            sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+            if (s_exec(self, st, "origin name") != 0)
+                return -1;
+        }
+        return ix;
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return s_fail(self, "origin lookup");
+    st = s_stmt(self, Q_ORIGIN_ADD);
+    sqlite3_bind_blob(st, 1, key, ENV_PKBYTES, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+    if (s_exec(self, st, "origin insert") != 0)
+        return -1;
+    return sqlite3_last_insert_rowid(self->db);
+}
+
+int
+store_origin_max(store_t *self, const uint8_t key[ENV_PKBYTES], uint64_t *max_seq,
+                 uint64_t *max_ts)
+{
+    sqlite3_stmt *st = s_stmt(self, Q_ORIGIN_MAX);
+    sqlite3_bind_blob(st, 1, key, ENV_PKBYTES, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    *max_seq = *max_ts = 0;
+    if (rc == SQLITE_ROW) {
+        *max_seq = (uint64_t)sqlite3_column_int64(st, 0);
+        *max_ts = (uint64_t)sqlite3_column_int64(st, 1);
+    }
+    sqlite3_reset(st);
+    return (rc == SQLITE_ROW || rc == SQLITE_DONE) ? 0 : s_fail(self, "origin max");
+}
+
+/* Adds (add=true) or removes the fts, attrs and geo rows of one version. */
+static int
+s_index(store_t *self, int64_t rowid, const entry_index_t *ix, bool add)
+{
+    sqlite3_stmt *st = s_stmt(self, add ? Q_FTS_ADD : Q_FTS_DEL);
+    sqlite3_bind_int64(st, 1, rowid);
+    sqlite3_bind_text(st, 2, ix->text_name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, ix->text_summary, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, ix->text_description, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, ix->text_tags, -1, SQLITE_STATIC);
+    if (s_exec(self, st, "full-text index") != 0)
+        return -1;
+    for (size_t i = 0; i < ix->nattrs; i++) {
+        st = s_stmt(self, add ? Q_ATTR_ADD : Q_ATTR_DEL);
+        sqlite3_bind_int(st, 1, ix->attrs[i].field);
+        sqlite3_bind_text(st, 2, ix->attrs[i].value, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 3, rowid);
+        if (s_exec(self, st, "attribute index") != 0)
+            return -1;
+    }
+    if (ix->has_geo) {
+        st = s_stmt(self, add ? Q_GEO_ADD : Q_GEO_DEL);
+        sqlite3_bind_int64(st, 1, rowid);
+        if (add) {
+            sqlite3_bind_double(st, 2, ix->lat);
+            sqlite3_bind_double(st, 3, ix->lon);
+        }
+        if (s_exec(self, st, "geo index") != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Removes what the old envelope (bytes old/len) put into the indexes. */
+static int
+s_unindex_old(store_t *self, int64_t rowid, const void *old, size_t len)
+{
+    envelope_t env;
+    entry_index_t ix;
+    char err[ENTRY_ERR_MAX];
+
+    if (envelope_open(old, len, &env, err, sizeof(err)) != 0) {
+        snprintf(self->errmsg, sizeof(self->errmsg), "stored envelope %lld: %s",
+                 (long long)rowid, err);
+        return -1;
+    }
+    int rc = 0;
+    if (!env.hdr.deleted) {
+        entry_index_build(env.body, &ix);
+        rc = s_index(self, rowid, &ix, false);
+        entry_index_free(&ix);
+    }
+    envelope_clear(&env);
+    return rc;
+}
+
+static int
+s_origin_sum(store_t *self, int64_t origin, uint8_t vsum[ENV_VIDBYTES])
+{
+    sqlite3_stmt *st = s_stmt(self, Q_ORIGIN_SUM);
+    sqlite3_bind_int64(st, 1, origin);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW && sqlite3_column_bytes(st, 0) == ENV_VIDBYTES)
+        memcpy(vsum, sqlite3_column_blob(st, 0), ENV_VIDBYTES);
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? 0 : s_fail(self, "origin sum");
+}
+
+static void
+s_bind_text_or_null(sqlite3_stmt *st, int i, const char *s)
+{
+    if (s != NULL)
+        sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+int
+store_put(store_t *self, const uint8_t *buf, size_t len, const envelope_t *env, int64_t via)
+{
+    entry_version_t nv, cur;
+    entry_index_t ix;
+    uint8_t vsum[ENV_VIDBYTES] = { 0 };
+    int64_t rowid = 0;
+    int result = STORE_NEW, was_live = 0;
+
+    int64_t origin = store_origin(self, env->hdr.origin, NULL);
+    if (origin < 0)
+        return -1;
+    envelope_version(env, &nv);
+
+    sqlite3_stmt *st = s_stmt(self, Q_CUR);
+    sqlite3_bind_int64(st, 1, origin);
+    sqlite3_bind_text(st, 2, env->hdr.id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        rowid = sqlite3_column_int64(st, 0);
+        cur.seq = (uint64_t)sqlite3_column_int64(st, 1);
+        cur.ts = (uint64_t)sqlite3_column_int64(st, 2);
+        cur.deleted = sqlite3_column_int(st, 3) != 0;
+        was_live = !cur.deleted;
+        if (sqlite3_column_bytes(st, 4) != ENV_VIDBYTES) {
+            sqlite3_reset(st);
+            snprintf(self->errmsg, sizeof(self->errmsg), "corrupt version row %lld", (long long)rowid);
+            return -1;
+        }
+        memcpy(cur.vid, sqlite3_column_blob(st, 4), ENV_VIDBYTES);
+        if (entry_version_cmp(&nv, &cur) <= 0) {
+            sqlite3_reset(st);
+            return STORE_OLDER;
+        }
+        rc = s_unindex_old(self, rowid, sqlite3_column_blob(st, 5),
+                           (size_t)sqlite3_column_bytes(st, 5));
+        sqlite3_reset(st);
+        if (rc != 0)
+            return -1;
+        result = STORE_REPLACED;
+    } else {
+        sqlite3_reset(st);
+        if (rc != SQLITE_DONE)
+            return s_fail(self, "version lookup");
+    }
+    if (s_origin_sum(self, origin, vsum) != 0)
+        return -1;
+    if (result == STORE_REPLACED)
+        vid_sum_sub(vsum, cur.vid);
+    vid_sum_add(vsum, nv.vid);
+
+    entry_index_build(env->body, &ix);
+    st = s_stmt(self, result == STORE_NEW ? Q_INSERT : Q_UPDATE);
+    if (result == STORE_NEW) {
+        sqlite3_bind_int64(st, 1, origin);
+        sqlite3_bind_text(st, 2, env->hdr.id, -1, SQLITE_STATIC);
+    } else {
+        sqlite3_bind_int64(st, 1, rowid);
+    }
+    sqlite3_bind_int64(st, 3, (int64_t)env->hdr.seq);
+    sqlite3_bind_int64(st, 4, (int64_t)env->hdr.ts);
+    sqlite3_bind_int(st, 5, env->hdr.kind);
+    sqlite3_bind_int(st, 6, env->hdr.deleted);
+    sqlite3_bind_blob(st, 7, nv.vid, ENV_VIDBYTES, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 8, buf, (int)len, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 9, (int64_t)now_ms());
+    if (via > 0)
+        sqlite3_bind_int64(st, 10, via);
+    sqlite3_bind_text(st, 11, ix.name, -1, SQLITE_STATIC);
+    s_bind_text_or_null(st, 12, ix.country);
+    s_bind_text_or_null(st, 13, ix.region);
+    if (ix.start_ms != 0)
+        sqlite3_bind_int64(st, 14, ix.start_ms);
+    if (ix.disadvantaged_share >= 0)
+        sqlite3_bind_double(st, 15, ix.disadvantaged_share);
+    rc = s_exec(self, st, "entry write");
+    if (rc == 0 && result == STORE_NEW)
+        rowid = sqlite3_last_insert_rowid(self->db);
+    if (rc == 0 && !env->hdr.deleted)
+        rc = s_index(self, rowid, &ix, true);
+    entry_index_free(&ix);
+    if (rc != 0)
+        return -1;
+
+    st = s_stmt(self, Q_ORIGIN_UPDATE);
+    sqlite3_bind_int64(st, 1, origin);
+    sqlite3_bind_int(st, 2, result == STORE_NEW ? 1 : 0);
+    sqlite3_bind_int(st, 3, (env->hdr.deleted ? 0 : 1) - was_live);
+    sqlite3_bind_int64(st, 4, (int64_t)env->hdr.seq);
+    sqlite3_bind_int64(st, 5, (int64_t)env->hdr.ts);
+    sqlite3_bind_blob(st, 6, vsum, ENV_VIDBYTES, SQLITE_STATIC);
+    if (s_exec(self, st, "origin counters") != 0)
+        return -1;
+    return result;
+}
+
+int
+store_version(store_t *self, const uint8_t origin[ENV_PKBYTES], const char *id,
+              entry_version_t *v)
+{
+    sqlite3_stmt *st = s_stmt(self, Q_ORIGIN_GET);
+    sqlite3_bind_blob(st, 1, origin, ENV_PKBYTES, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    int64_t ix = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW)
+        return rc == SQLITE_DONE ? 0 : s_fail(self, "origin lookup");
+
+    st = s_stmt(self, Q_CUR);
+    sqlite3_bind_int64(st, 1, ix);
+    sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW && sqlite3_column_bytes(st, 4) == ENV_VIDBYTES) {
+        v->seq = (uint64_t)sqlite3_column_int64(st, 1);
+        v->ts = (uint64_t)sqlite3_column_int64(st, 2);
+        v->deleted = sqlite3_column_int(st, 3) != 0;
+        memcpy(v->vid, sqlite3_column_blob(st, 4), ENV_VIDBYTES);
+        sqlite3_reset(st);
+        return 1;
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : s_fail(self, "version lookup");
+}
+
+/* Steps st and hands each row (columns: rowid, env, received, via key,
+ * origin name[, score]) to fn. Returns the number of rows or -1. */
+static int
+s_rows(store_t *self, sqlite3_stmt *st, bool scored, store_row_fn fn, void *arg)
+{
+    int n = 0, rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        store_row_t row = {
+            .rowid = sqlite3_column_int64(st, 0),
+            .env = sqlite3_column_blob(st, 1),
+            .env_len = (size_t)sqlite3_column_bytes(st, 1),
+            .received = (uint64_t)sqlite3_column_int64(st, 2),
+            .via = sqlite3_column_bytes(st, 3) == ENV_PKBYTES ? sqlite3_column_blob(st, 3) : NULL,
+            .origin_name = (const char *)sqlite3_column_text(st, 4),
+            .score = scored ? sqlite3_column_double(st, 5) : 0,
+        };
+        n++;
+        if (fn(arg, &row) != 0) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    }
+    if (rc != SQLITE_DONE)
+        n = s_fail(self, "query");
+    sqlite3_reset(st);
+    return n;
+}
+
+int
+store_get(store_t *self, const uint8_t *origin, const char *id, store_row_fn fn, void *arg)
+{
+    sqlite3_stmt *st;
+    if (origin != NULL) {
+        st = s_stmt(self, Q_GET_ORIGIN);
+        sqlite3_bind_blob(st, 1, origin, ENV_PKBYTES, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+    } else {
+        st = s_stmt(self, Q_GET_ANY);
+        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    }
+    return s_rows(self, st, false, fn, arg);
+}
+
+int
+store_scan(store_t *self, int64_t after, int64_t limit, store_row_fn fn, void *arg)
+{
+    sqlite3_stmt *st = s_stmt(self, Q_SCAN);
+    sqlite3_bind_int64(st, 1, after);
+    sqlite3_bind_int64(st, 2, limit);
+    return s_rows(self, st, false, fn, arg);
+}
+
+/* ---- search ---- */
+
+/* Up to this many bound values in one search. */
+#define BIND_MAX 96
+
+struct binds {
+    int n;
+    struct {
+        bool is_int;
+        int64_t i;
+        const char *s;
+        char *owned;
+    } v[BIND_MAX];
+};
+
+static int
+s_bind_s(struct binds *b, const char *s, char *owned)
+{
+    if (b->n == BIND_MAX) {
+        free(owned);
+        return -1;
+    }
+    b->v[b->n].is_int = false;
+    b->v[b->n].s = owned ? owned : s;
+    b->v[b->n].owned = owned;
+    return ++b->n;
+}
+
+static int
+s_bind_i(struct binds *b, int64_t i)
+{
+    if (b->n == BIND_MAX)
+        return -1;
+    b->v[b->n].is_int = true;
+    b->v[b->n].i = i;
+    b->v[b->n].owned = NULL;
+    return ++b->n;
+}
+
+/* An FTS5 query from user words: each word quoted as a phrase (so no
+ * word is read as FTS5 syntax), all of them required. */
+static char *
+s_fts_query(const char *words)
+{
+    sqlite3_str *q = sqlite3_str_new(NULL);
+    const char *p = words;
+    while (*p) {
+        while (*p == ' ' || *p == '\t' || *p == '\n')
+            p++;
+        if (!*p)
+            break;
+        const char *start = p;
+        while (*p && *p != ' ' && *p != '\t' && *p != '\n')
+            p++;
+        sqlite3_str_appendf(q, "%s\"", sqlite3_str_length(q) ? " " : "");
+        for (const char *c = start; c < p; c++) {
+            if (*c == '"')
+                sqlite3_str_appendchar(q, 1, '"');
+            sqlite3_str_appendchar(q, 1, *c);
+        }
+        sqlite3_str_appendchar(q, 1, '"');
+    }
+    return sqlite3_str_finish(q);
+}
+
+/* Appends "AND col IN (?,?..)" for a NULL-terminated list of strings. */
+static int
+s_where_in(sqlite3_str *w, struct binds *b, const char *col, const char *const *list)
+{
+    if (list == NULL || list[0] == NULL)
+        return 0;
+    sqlite3_str_appendf(w, " AND %s IN (", col);
+    for (int i = 0; list[i]; i++) {
+        int n = s_bind_s(b, list[i], NULL);
+        if (n < 0)
+            return -1;
+        sqlite3_str_appendf(w, "%s?%d", i ? "," : "", n);
+    }
+    sqlite3_str_appendchar(w, 1, ')');
+    return 0;
+}
+
+/* The WHERE clause shared by the count and the rows of a search. */
+static int
+s_where(sqlite3_str *w, struct binds *b, const store_query_t *q)
+{
+    if (!q->include_deleted)
+        sqlite3_str_appendall(w, " AND e.deleted = 0");
+    if (q->kinds != NULL && q->kinds[0] != 0) {
+        sqlite3_str_appendall(w, " AND e.kind IN (");
+        for (int i = 0; q->kinds[i]; i++) {
+            int n = s_bind_i(b, q->kinds[i]);
+            if (n < 0)
+                return -1;
+            sqlite3_str_appendf(w, "%s?%d", i ? "," : "", n);
+        }
+        sqlite3_str_appendchar(w, 1, ')');
+    }
+    if (s_where_in(w, b, "e.country", q->countries) != 0)
+        return -1;
+    if (q->regions != NULL && q->regions[0] != NULL) {
+        /* A NUTS prefix is a range: AT1 <= region < AT1\x7f. */
+        sqlite3_str_appendall(w, " AND (");
+        for (int i = 0; q->regions[i]; i++) {
+            int lo = s_bind_s(b, q->regions[i], NULL);
+            int hi = s_bind_s(b, NULL, sqlite3_mprintf("%s\x7f", q->regions[i]));
+            if (lo < 0 || hi < 0)
+                return -1;
+            sqlite3_str_appendf(w, "%s(e.region >= ?%d AND e.region < ?%d)",
+                                i ? " OR " : "", lo, hi);
+        }
+        sqlite3_str_appendchar(w, 1, ')');
+    }
+    if (q->lang != NULL) {
+        int f = s_bind_i(b, ATTR_LANG), v = s_bind_s(b, q->lang, NULL);
+        if (f < 0 || v < 0)
+            return -1;
+        sqlite3_str_appendf(w, " AND e.rowid IN (SELECT entry FROM attrs"
+                            " WHERE field = ?%d AND value = ?%d)", f, v);
+    }
+    return 0;
+}
+
+static void
+s_binds_free(struct binds *b)
+{
+    for (int i = 0; i < b->n; i++)
+        if (b->v[i].owned)
+            sqlite3_free(b->v[i].owned);
+}
+
+static int
+s_prepare_bound(store_t *self, const char *sql, const struct binds *b, sqlite3_stmt **st)
+{
+    if (sqlite3_prepare_v2(self->db, sql, -1, st, NULL) != SQLITE_OK)
+        return s_fail(self, "search");
+    for (int i = 0; i < b->n; i++) {
+        if (b->v[i].is_int)
+            sqlite3_bind_int64(*st, i + 1, b->v[i].i);
+        else
+            sqlite3_bind_text(*st, i + 1, b->v[i].s, -1, SQLITE_STATIC);
+    }
+    return 0;
+}
+
+int
+store_search(store_t *self, const store_query_t *q, store_row_fn fn, void *arg, int64_t *total)
+{
+    struct binds b = { 0 };
+    sqlite3_str *where = sqlite3_str_new(self->db);
+    char *fts = NULL, *w = NULL, *sql = NULL;
+    sqlite3_stmt *st = NULL;
+    int rc = -1;
+    bool words = false;
+
+    if (q->words != NULL) {
+        fts = s_fts_query(q->words);
+        words = fts != NULL && fts[0] != '\0';
+    }
+    if (words && s_bind_s(&b, fts, NULL) < 0)
+        goto toomany;
+    if (s_where(where, &b, q) != 0)
+        goto toomany;
+    w = sqlite3_str_finish(where);
+    where = NULL;
+
+    const char *from = words
+        ? "fts JOIN entries e ON e.rowid = fts.rowid"
+          " JOIN origins o ON o.ix = e.origin LEFT JOIN origins v ON v.ix = e.via"
+          " WHERE fts MATCH ?1"
+        : "entries e JOIN origins o ON o.ix = e.origin LEFT JOIN origins v ON v.ix = e.via"
+          " WHERE 1";
+    sql = sqlite3_mprintf("SELECT count(*) FROM %s%s", from, w);
+    if (s_prepare_bound(self, sql, &b, &st) != 0)
+        goto out;
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        s_fail(self, "search count");
+        goto out;
+    }
+    *total = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    st = NULL;
+    sqlite3_free(sql);
+
+    sql = sqlite3_mprintf("SELECT e.rowid, e.env, e.received, v.key, o.name, %s FROM %s%s"
+                          " ORDER BY %s LIMIT %lld OFFSET %lld",
+                          words ? "bm25(fts, 10.0, 4.0, 1.0, 2.0)" : "0", from, w,
+                          words ? "6, e.name, e.rowid" : "e.name COLLATE NOCASE, e.rowid",
+                          (long long)(q->limit > 0 ? q->limit : 20),
+                          (long long)(q->offset > 0 ? q->offset : 0));
+    if (s_prepare_bound(self, sql, &b, &st) != 0)
+        goto out;
+    rc = s_rows(self, st, true, fn, arg) < 0 ? -1 : 0;
+    goto out;
+toomany:
+    snprintf(self->errmsg, sizeof(self->errmsg), "search: more than %d values", BIND_MAX);
+out:
+    sqlite3_finalize(st);
+    sqlite3_free(sql);
+    sqlite3_free(w);
+    sqlite3_free(sqlite3_str_finish(where));
+    sqlite3_free(fts);
+    s_binds_free(&b);
+    return rc;
+}
+
+int
+store_summary(store_t *self, store_origin_fn fn, void *arg, char digest_hex[65])
+{
+    crypto_generichash_state h;
+    uint8_t digest[32];
+    int rc;
+
+    crypto_generichash_init(&h, NULL, 0, sizeof(digest));
+    sqlite3_stmt *st = s_stmt(self, Q_SUMMARY);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        store_origin_t o = { .name = (const char *)sqlite3_column_text(st, 1) };
+        if (sqlite3_column_bytes(st, 0) != ENV_PKBYTES || sqlite3_column_bytes(st, 5) != ENV_VIDBYTES)
+            continue;
+        memcpy(o.key, sqlite3_column_blob(st, 0), ENV_PKBYTES);
+        o.count = (uint64_t)sqlite3_column_int64(st, 2);
+        o.live = (uint64_t)sqlite3_column_int64(st, 3);
+        o.max_seq = (uint64_t)sqlite3_column_int64(st, 4);
+        /* digest input per origin: key, count (u64 BE), vsum */
+        uint8_t count_be[8];
+        for (int i = 0; i < 8; i++)
+            count_be[i] = (uint8_t)(o.count >> (56 - 8 * i));
+        crypto_generichash_update(&h, o.key, ENV_PKBYTES);
+        crypto_generichash_update(&h, count_be, sizeof(count_be));
+        crypto_generichash_update(&h, sqlite3_column_blob(st, 5), ENV_VIDBYTES);
+        if (fn != NULL && fn(arg, &o) != 0)
+            break;
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return s_fail(self, "summary");
+    crypto_generichash_final(&h, digest, sizeof(digest));
+    to_hex(digest, sizeof(digest), digest_hex);
+    return 0;
+}
+
+int
+store_meta_get(store_t *self, const char *k, char *v, size_t vlen)
+{
+    sqlite3_stmt *st = s_stmt(self, Q_META_GET);
+    sqlite3_bind_text(st, 1, k, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        snprintf(v, vlen, "%s", (const char *)sqlite3_column_text(st, 0));
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? 0 : -1;
+}
+
+int
+store_meta_set(store_t *self, const char *k, const char *v)
+{
+    sqlite3_stmt *st = s_stmt(self, Q_META_SET);
+    sqlite3_bind_text(st, 1, k, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, v, -1, SQLITE_STATIC);
+    return s_exec(self, st, "meta");
+}

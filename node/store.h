@@ -1,0 +1,116 @@
+/*
+ * store.h: the node's SQLite database, the merged view of the federation.
+ * store.c is the only file that includes sqlite3.h. The store keeps the
+ * exact envelope bytes of the newest version of every (origin, id) and the
+ * columns and indexes that queries need; it decides which version is newer
+ * through entry_version_cmp and nothing else.
+ */
+#ifndef SOCDIR_STORE_H
+#define SOCDIR_STORE_H
+
+#include "envelope.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct store store_t;
+
+/* Opens (creating if needed) the database at path (":memory:" for tests).
+ * Returns NULL with err set on failure. */
+store_t *store_open(const char *path, char *err, size_t errlen);
+void store_close(store_t **self_p);
+
+/* The last error's text, SQLite style. */
+const char *store_errmsg(store_t *self);
+
+/* Transactions. Writes outside one run in their own. */
+int store_begin(store_t *self);
+int store_commit(store_t *self);
+void store_rollback(store_t *self);
+
+/* The small integer that stands for an origin key in the tables, created
+ * if new. name (may be NULL) updates the origin's display name. -1 on error. */
+int64_t store_origin(store_t *self, const uint8_t key[ENV_PKBYTES], const char *name);
+
+/* Highest sequence seen from origin and its newest timestamp (0 if none). */
+int store_origin_max(store_t *self, const uint8_t key[ENV_PKBYTES],
+                     uint64_t *max_seq, uint64_t *max_ts);
+
+typedef enum {
+    STORE_OLDER = 0,    /* not stored: the store holds this or a newer version */
+    STORE_NEW = 1,      /* first version of this (origin, id) */
+    STORE_REPLACED = 2  /* replaced an older version */
+} store_put_result_t;
+
+/* Stores an opened, verified envelope whose bytes are buf/len. via is the
+ * origin index of the peer it came from, 0 for a local write. Returns a
+ * store_put_result_t, or -1 on a database error. */
+int store_put(store_t *self, const uint8_t *buf, size_t len, const envelope_t *env,
+              int64_t via);
+
+/* The current version of (origin, id): 1 and fills v, 0 if none, -1 on error. */
+int store_version(store_t *self, const uint8_t origin[ENV_PKBYTES], const char *id,
+                  entry_version_t *v);
+
+/* One row handed to a store_row_fn. Pointers are valid during the call. */
+typedef struct {
+    int64_t rowid;
+    const uint8_t *env;     /* envelope bytes */
+    size_t env_len;
+    uint64_t received;      /* ms since the epoch */
+    const uint8_t *via;     /* key of the peer it came from; NULL if local */
+    const char *origin_name;
+    double score;           /* bm25 rank when the query had words, else 0 */
+} store_row_t;
+
+/* Return non-zero from the callback to stop. */
+typedef int (*store_row_fn)(void *arg, const store_row_t *row);
+
+/* Rows named by id: of origin if origin is not NULL, else every origin's
+ * entry with that id. Returns the number of rows, -1 on error. */
+int store_get(store_t *self, const uint8_t *origin, const char *id,
+              store_row_fn fn, void *arg);
+
+/* A search. Lists are NULL-terminated arrays (may be NULL). */
+typedef struct {
+    const char *words;          /* user words, or NULL */
+    const int *kinds;           /* 0-terminated */
+    const char *const *countries;
+    const char *const *regions; /* NUTS prefixes */
+    const char *lang;
+    bool include_deleted;
+    int64_t limit;
+    int64_t offset;
+} store_query_t;
+
+/* Calls fn for each matching row in rank order (bm25 with words, else
+ * name), and sets *total to the number of matches. Returns 0 or -1. */
+int store_search(store_t *self, const store_query_t *q, store_row_fn fn, void *arg,
+                 int64_t *total);
+
+/* Every row with rowid > after, in rowid order, at most limit. Returns the
+ * number of rows or -1. */
+int store_scan(store_t *self, int64_t after, int64_t limit, store_row_fn fn, void *arg);
+
+/* Per-origin summary, for status and digests. */
+typedef struct {
+    uint8_t key[ENV_PKBYTES];
+    const char *name;
+    uint64_t count;         /* versions held (tombstones included) */
+    uint64_t live;          /* of which not deleted */
+    uint64_t max_seq;
+} store_origin_t;
+
+typedef int (*store_origin_fn)(void *arg, const store_origin_t *o);
+
+/* Calls fn per origin holding entries, in key order, and writes the hex
+ * digest of the whole view into digest_hex (65 bytes). Two stores have
+ * equal digests exactly when they hold the same versions. */
+int store_summary(store_t *self, store_origin_fn fn, void *arg, char digest_hex[65]);
+
+/* Small persistent settings. */
+int store_meta_get(store_t *self, const char *k, char *v, size_t vlen);
+int store_meta_set(store_t *self, const char *k, const char *v);
+
+#endif

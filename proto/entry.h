@@ -1,0 +1,96 @@
+/*
+ * entry.h: the entry model. An entry as the user writes it is a JSON object
+ * (DESIGN 4a); this module validates it, splits off the header fields (id,
+ * kind) from the body that gets signed, and extracts from a body what the
+ * node indexes. Pure: no I/O, no keys (those live in envelope.h).
+ */
+#ifndef SOCDIR_ENTRY_H
+#define SOCDIR_ENTRY_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define ENTRY_ID_MAX     64          /* bytes in an id */
+#define ENTRY_BODY_MAX   (48 * 1024) /* bytes in a packed body */
+#define ENTRY_TEXT_MAX   8192        /* bytes in one text value */
+#define ENTRY_ERR_MAX    256
+
+typedef enum {
+    KIND_NONE = 0,
+    KIND_ORGANISATION,
+    KIND_OFFER,
+    KIND_PARTNERSHIP,
+    KIND_EVENT,
+    KIND_PROGRAMME,
+    KIND_COUNT
+} entry_kind_t;
+
+/* "organisation", ... or NULL for an unknown kind. */
+const char *entry_kind_name(int kind);
+/* KIND_NONE when name is not a kind. */
+int entry_kind_from_name(const char *name);
+
+/* True if id is 1..ENTRY_ID_MAX bytes of [A-Za-z0-9._-]. */
+bool entry_id_valid(const char *id);
+
+/* Validates an entry as users write it (with "id" and "kind"). Returns 0,
+ * or -1 with err naming the field and the problem, e.g.
+ * "field 'country': 'Austria' is not an ISO 3166-1 alpha-2 code".
+ * Read-only fields (origin, seq, updated, ...) are ignored, unknown fields
+ * are allowed and kept. */
+int entry_validate(const json_t *e, char *err, size_t errlen);
+
+/* Validates a body (the signed map, without id and kind) for kind. */
+int entry_validate_body(int kind, const json_t *body, char *err, size_t errlen);
+
+/* A new body object: e without "id", "kind" and the read-only fields that
+ * printing adds. Call after entry_validate. */
+json_t *entry_body(const json_t *e);
+
+/* Multi-valued attributes the node indexes for filters. */
+typedef enum {
+    ATTR_LANG = 1,      /* languages spoken or written in */
+    ATTR_NACE,
+    ATTR_CPV,           /* 8 digits, check digit stripped */
+    ATTR_LABEL,
+    ATTR_TARGET_GROUP,
+    ATTR_PARTNERSHIP,
+    ATTR_ORG_TYPE,
+    ATTR_CUSTOMER_TYPE,
+    ATTR_REF            /* organisation / partner references */
+} entry_attr_field_t;
+
+typedef struct {
+    int field;          /* entry_attr_field_t */
+    char *value;        /* owned */
+} entry_attr_t;
+
+/* What the node stores beside the signed bytes to answer queries. All
+ * strings are owned by the index and freed by entry_index_free. */
+typedef struct {
+    char *name;         /* display/sort name: "en" if present, else first */
+    char *country;      /* NULL if absent */
+    char *region;
+    bool has_geo;
+    double lat, lon;
+    char *text_name;    /* every language's text, newline-separated, */
+    char *text_summary; /* for the full-text index */
+    char *text_description;
+    char *text_tags;
+    int64_t start_ms;   /* event start, programme deadline; 0 if none */
+    double disadvantaged_share; /* -1 if absent */
+    entry_attr_t *attrs;
+    size_t nattrs;
+} entry_index_t;
+
+/* Fills ix from a body (validated or not: missing fields stay empty). */
+void entry_index_build(const json_t *body, entry_index_t *ix);
+void entry_index_free(entry_index_t *ix);
+
+/* Parses "YYYY-MM-DD" or an RFC 3339 date-time with offset into ms since
+ * the epoch. Returns 0 or -1. */
+int entry_parse_time(const char *s, int64_t *ms);
+
+#endif

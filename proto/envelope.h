@@ -1,0 +1,97 @@
+/*
+ * envelope.h: the signed envelope, the unit that is stored and replicated.
+ *
+ *   envelope = [payload: bin, signature: bin(64)]
+ *   payload  = [format: 1, origin: bin(32), id: str, kind: str, seq: uint,
+ *               ts: uint, deleted: bool, body: map]
+ *
+ * The signature is Ed25519 by the origin over "socdir/entry/v1\0" followed
+ * by the version id, BLAKE2b-256 of the payload bytes. Nodes store and
+ * forward the exact envelope bytes and never re-encode a payload. See
+ * proto/PROTOCOL.md for the byte-level rules.
+ */
+#ifndef SOCDIR_ENVELOPE_H
+#define SOCDIR_ENVELOPE_H
+
+#include "entry.h"
+
+#include <jansson.h>
+#include <msgpack.h>
+#include <sodium.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define ENV_FORMAT      1
+#define ENV_PKBYTES     crypto_sign_PUBLICKEYBYTES
+#define ENV_SKBYTES     crypto_sign_SECRETKEYBYTES
+#define ENV_SIGBYTES    crypto_sign_BYTES
+#define ENV_VIDBYTES    crypto_generichash_BYTES    /* 32: BLAKE2b-256 */
+#define ENV_MAX         (ENTRY_BODY_MAX + 1024)     /* bytes in an envelope */
+#define ENV_SIG_DOMAIN  "socdir/entry/v1"           /* + NUL: 16 bytes */
+
+/* The header fields of a payload. */
+typedef struct {
+    uint8_t origin[ENV_PKBYTES];
+    char id[ENTRY_ID_MAX + 1];
+    int kind;           /* entry_kind_t */
+    uint64_t seq;       /* per-origin sequence, starts at 1 */
+    uint64_t ts;        /* hybrid logical clock, ms since the epoch */
+    bool deleted;       /* a tombstone */
+} entry_hdr_t;
+
+/* What orders two versions of one entry. */
+typedef struct {
+    uint64_t seq;
+    uint64_t ts;
+    bool deleted;
+    uint8_t vid[ENV_VIDBYTES];
+} entry_version_t;
+
+/* A decoded envelope. payload and sig point into the caller's buffer, which
+ * must outlive the envelope; body is owned and freed by envelope_clear. */
+typedef struct {
+    entry_hdr_t hdr;
+    const uint8_t *payload;
+    size_t payload_len;
+    const uint8_t *sig;
+    uint8_t vid[ENV_VIDBYTES];
+    json_t *body;
+} envelope_t;
+
+/* Encodes h and body into a payload, signs it with sk and packs the
+ * envelope into out (initialised here; caller destroys). vid receives the
+ * version id. Returns 0, or -1 with err set (body too large or too deep). */
+int envelope_seal(const entry_hdr_t *h, const json_t *body,
+                  const uint8_t sk[ENV_SKBYTES], msgpack_sbuffer *out,
+                  uint8_t vid[ENV_VIDBYTES], char *err, size_t errlen);
+
+/* Decodes and checks the shape of an envelope: exact msgpack structure,
+ * canonical encoding (re-encoding gives the same bytes), field types, id
+ * and kind valid, body a map of string keys. Does not verify the
+ * signature. Returns 0, or -2 with err set when malformed. */
+int envelope_open(const uint8_t *buf, size_t len, envelope_t *env,
+                  char *err, size_t errlen);
+
+/* Verifies the signature against env->hdr.origin. Returns 0 or -1. */
+int envelope_verify(const envelope_t *env);
+
+/* Frees the body; safe to repeat. */
+void envelope_clear(envelope_t *env);
+
+/* The version of an opened envelope. */
+void envelope_version(const envelope_t *env, entry_version_t *v);
+
+/* The one order of versions: higher seq wins, then higher ts, then a
+ * tombstone over a live version, then the greater version id. Returns <0,
+ * 0 or >0 as a is older than, the same as, or newer than b. */
+int entry_version_cmp(const entry_version_t *a, const entry_version_t *b);
+
+/* Next hybrid-logical-clock reading: never below last + 1. */
+uint64_t hlc_next(uint64_t last, uint64_t now);
+
+/* Version-id sums for digests: acc += vid, acc -= vid (mod 2^256, little
+ * endian), so a set's sum does not depend on the order of insertion. */
+void vid_sum_add(uint8_t acc[ENV_VIDBYTES], const uint8_t vid[ENV_VIDBYTES]);
+void vid_sum_sub(uint8_t acc[ENV_VIDBYTES], const uint8_t vid[ENV_VIDBYTES]);
+
+#endif

@@ -1,0 +1,207 @@
+/*
+ * mpjson.c: JSON <-> msgpack conversion with depth limits. msgpack-c does
+ * all byte-level work; this file only walks values. Object keys are packed
+ * sorted bytewise (strcmp) so equal JSON packs to equal bytes, which lets
+ * the node tell an unchanged re-publish from a real update.
+ */
+#include "mpjson.h"
+#include "util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static int
+s_keycmp(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int
+s_pack(msgpack_packer *pk, const json_t *v, int depth, char *err, size_t errlen)
+{
+    if (depth > MPJSON_MAX_DEPTH)
+        return seterr(err, errlen, -1, "value nests deeper than %d levels", MPJSON_MAX_DEPTH);
+
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: {
+        size_t n = json_object_size(v), i = 0;
+        const char **keys = xcalloc(n, sizeof(*keys));
+        const char *key;
+        json_t *item;
+        json_object_foreach((json_t *)v, key, item)
+            keys[i++] = key;
+        qsort(keys, n, sizeof(*keys), s_keycmp);
+        msgpack_pack_map(pk, n);
+        int rc = 0;
+        for (i = 0; i < n && rc == 0; i++) {
+            size_t klen = strlen(keys[i]);
+            msgpack_pack_str(pk, klen);
+            msgpack_pack_str_body(pk, keys[i], klen);
+            rc = s_pack(pk, json_object_get(v, keys[i]), depth + 1, err, errlen);
+        }
+        free(keys);
+        return rc;
+    }
+    case JSON_ARRAY: {
+        size_t n = json_array_size(v);
+        msgpack_pack_array(pk, n);
+        for (size_t i = 0; i < n; i++)
+            if (s_pack(pk, json_array_get(v, i), depth + 1, err, errlen) != 0)
+                return -1;
+        return 0;
+    }
+    case JSON_STRING: {
+        size_t len = json_string_length(v);
+        msgpack_pack_str(pk, len);
+        msgpack_pack_str_body(pk, json_string_value(v), len);
+        return 0;
+    }
+    case JSON_INTEGER:
+        msgpack_pack_int64(pk, json_integer_value(v));
+        return 0;
+    case JSON_REAL:
+        msgpack_pack_double(pk, json_real_value(v));
+        return 0;
+    case JSON_TRUE:
+        msgpack_pack_true(pk);
+        return 0;
+    case JSON_FALSE:
+        msgpack_pack_false(pk);
+        return 0;
+    case JSON_NULL:
+        msgpack_pack_nil(pk);
+        return 0;
+    }
+    return seterr(err, errlen, -1, "unknown JSON type");
+}
+
+int
+mpjson_pack(msgpack_packer *pk, const json_t *v, char *err, size_t errlen)
+{
+    return s_pack(pk, v, 0, err, errlen);
+}
+
+int
+mpjson_encode(const json_t *v, msgpack_sbuffer *out, char *err, size_t errlen)
+{
+    msgpack_packer pk;
+    msgpack_sbuffer_init(out);
+    msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
+    if (mpjson_pack(&pk, v, err, errlen) != 0) {
+        msgpack_sbuffer_destroy(out);
+        msgpack_sbuffer_init(out);
+        return -1;
+    }
+    return 0;
+}
+
+static json_t *
+s_from(const msgpack_object *o, int depth, char *err, size_t errlen)
+{
+    if (depth > MPJSON_MAX_DEPTH) {
+        seterr(err, errlen, -1, "value nests deeper than %d levels", MPJSON_MAX_DEPTH);
+        return NULL;
+    }
+    switch (o->type) {
+    case MSGPACK_OBJECT_NIL:
+        return json_null();
+    case MSGPACK_OBJECT_BOOLEAN:
+        return json_boolean(o->via.boolean);
+    case MSGPACK_OBJECT_POSITIVE_INTEGER:
+        if (o->via.u64 > (uint64_t)INT64_MAX) {
+            seterr(err, errlen, -1, "integer %llu is too large", (unsigned long long)o->via.u64);
+            return NULL;
+        }
+        return json_integer((json_int_t)o->via.u64);
+    case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+        return json_integer((json_int_t)o->via.i64);
+    case MSGPACK_OBJECT_FLOAT32:
+    case MSGPACK_OBJECT_FLOAT64:
+        return json_real(o->via.f64);
+    case MSGPACK_OBJECT_STR: {
+        /* json_stringn checks UTF-8 and returns NULL on bad bytes. */
+        json_t *s = json_stringn(o->via.str.ptr, o->via.str.size);
+        if (s == NULL)
+            seterr(err, errlen, -1, "string is not valid UTF-8");
+        return s;
+    }
+    case MSGPACK_OBJECT_ARRAY: {
+        json_t *a = json_array();
+        for (uint32_t i = 0; i < o->via.array.size; i++) {
+            json_t *item = s_from(&o->via.array.ptr[i], depth + 1, err, errlen);
+            if (item == NULL) {
+                json_decref(a);
+                return NULL;
+            }
+            json_array_append_new(a, item);
+        }
+        return a;
+    }
+    case MSGPACK_OBJECT_MAP: {
+        json_t *m = json_object();
+        for (uint32_t i = 0; i < o->via.map.size; i++) {
+            const msgpack_object_kv *kv = &o->via.map.ptr[i];
+            if (kv->key.type != MSGPACK_OBJECT_STR) {
+                seterr(err, errlen, -1, "map key is not a string");
+                goto badmap;
+            }
+            char key[256];
+            if (kv->key.via.str.size >= sizeof(key) ||
+                memchr(kv->key.via.str.ptr, '\0', kv->key.via.str.size) != NULL) {
+                seterr(err, errlen, -1, "map key is too long or holds NUL");
+                goto badmap;
+            }
+            memcpy(key, kv->key.via.str.ptr, kv->key.via.str.size);
+            key[kv->key.via.str.size] = '\0';
+            if (json_object_get(m, key) != NULL) {
+                seterr(err, errlen, -1, "duplicate key '%s'", key);
+                goto badmap;
+            }
+            json_t *val = s_from(&kv->val, depth + 1, err, errlen);
+            if (val == NULL)
+                goto badmap;
+            if (json_object_set_new(m, key, val) != 0) {
+                seterr(err, errlen, -1, "map key '%s' is not valid UTF-8", key);
+                goto badmap;
+            }
+        }
+        return m;
+    badmap:
+        json_decref(m);
+        return NULL;
+    }
+    case MSGPACK_OBJECT_BIN:
+        seterr(err, errlen, -1, "binary value where text was expected");
+        return NULL;
+    case MSGPACK_OBJECT_EXT:
+        seterr(err, errlen, -1, "extension value is not supported here");
+        return NULL;
+    }
+    seterr(err, errlen, -1, "unknown msgpack type");
+    return NULL;
+}
+
+json_t *
+mpjson_from_object(const msgpack_object *o, char *err, size_t errlen)
+{
+    return s_from(o, 0, err, errlen);
+}
+
+json_t *
+mpjson_decode(const char *buf, size_t len, char *err, size_t errlen)
+{
+    msgpack_unpacked u;
+    size_t off = 0;
+    json_t *v = NULL;
+
+    msgpack_unpacked_init(&u);
+    msgpack_unpack_return rc = msgpack_unpack_next(&u, buf, len, &off);
+    if (rc != MSGPACK_UNPACK_SUCCESS)
+        seterr(err, errlen, -1, "malformed msgpack");
+    else if (off != len)
+        seterr(err, errlen, -1, "%zu trailing bytes after the value", len - off);
+    else
+        v = mpjson_from_object(&u.data, err, errlen);
+    msgpack_unpacked_destroy(&u);
+    return v;
+}

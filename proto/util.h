@@ -1,0 +1,40 @@
+/*
+ * util.h: small helpers shared by every socdir program: allocation that
+ * aborts on exhaustion, bounded string formatting, printable keys.
+ * Nothing here touches sockets or the database.
+ */
+#ifndef SOCDIR_UTIL_H
+#define SOCDIR_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Running out of memory aborts: callers never check for NULL. */
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+
+/* Formats into err (if not NULL) and returns rc, so that error paths read
+ * `return seterr(err, errlen, -1, "field %s: ...", name);`. */
+int seterr(char *err, size_t errlen, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Node ids: a 32-byte Ed25519 public key as unpadded URL-safe base64
+ * (43 characters). key_to_id writes NODEID_LEN + 1 bytes. */
+#define NODEID_LEN 43
+void key_to_id(const uint8_t key[32], char out[NODEID_LEN + 1]);
+/* Returns 0 and fills key if s is a well-formed node id, else -1. */
+int key_from_id(const char *s, uint8_t key[32]);
+
+/* Lower-case hex of n bytes into out (2n + 1 bytes). */
+void to_hex(const uint8_t *in, size_t n, char *out);
+
+/* Milliseconds since the Unix epoch, wall clock. */
+uint64_t now_ms(void);
+
+/* RFC 3339 UTC time with milliseconds, "2026-11-23T08:58:31.123Z" (25 bytes). */
+void format_time(uint64_t ms, char out[32]);
+
+#endif

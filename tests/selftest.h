@@ -1,0 +1,33 @@
+/*
+ * selftest.h: the unit-test harness. Each module's test is a function
+ * returning the number of failed checks; CHECK records a failure with its
+ * file and line and goes on, so one run shows every broken check.
+ */
+#ifndef SOCDIR_SELFTEST_H
+#define SOCDIR_SELFTEST_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+extern int selftest_failures;
+extern int selftest_checks;
+
+#define CHECK(cond)                                                         \
+    do {                                                                    \
+        selftest_checks++;                                                  \
+        if (!(cond)) {                                                      \
+            selftest_failures++;                                            \
+            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, \
+                    #cond);                                                 \
+        }                                                                   \
+    } while (0)
+
+int mpjson_test(bool verbose);
+int entry_test(bool verbose);
+int envelope_test(bool verbose);
+int order_test(bool verbose);
+int store_test(bool verbose);
+int conf_test(bool verbose);
+int msg_test(bool verbose);
+
+#endif

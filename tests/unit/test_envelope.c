@@ -1,0 +1,249 @@
+/*
+ * test_envelope.c: the signed envelope (known-answer vector, truncation,
+ * bit flips, forgery, canonical form) and the property test of the one
+ * version order.
+ */
+#include "envelope.h"
+#include "mpjson.h"
+#include "selftest.h"
+#include "util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void
+s_fixed_keys(uint8_t pk[ENV_PKBYTES], uint8_t sk[ENV_SKBYTES], uint8_t first)
+{
+    uint8_t seed[crypto_sign_SEEDBYTES];
+    for (size_t i = 0; i < sizeof(seed); i++)
+        seed[i] = (uint8_t)(first + i);
+    crypto_sign_seed_keypair(pk, sk, seed);
+}
+
+static void
+s_sample(entry_hdr_t *h, json_t **body, const uint8_t pk[ENV_PKBYTES])
+{
+    memset(h, 0, sizeof(*h));
+    memcpy(h->origin, pk, ENV_PKBYTES);
+    strcpy(h->id, "org-glanzwerk");
+    h->kind = KIND_ORGANISATION;
+    h->seq = 7;
+    h->ts = 1800000000000ULL;
+    *body = json_pack("{s:{s:s, s:s}, s:s, s:s, s:[s]}", "name", "de", "Glanzwerk St. P\xc3\xb6lten",
+                      "en", "Glanzwerk", "country", "AT", "region", "AT123", "cpv", "90910000-9");
+}
+
+/* Compares the envelope's hex with the vector file. */
+static void
+s_vector(const msgpack_sbuffer *env)
+{
+    char path[512], *hex = xmalloc(2 * env->size + 2), line[4096] = "";
+    to_hex((const uint8_t *)env->data, env->size, hex);
+    snprintf(path, sizeof(path), "%s/entry.exp", SOCDIR_VECTORS);
+    FILE *f = fopen(path, "r");
+    if (f == NULL && getenv("SOCDIR_WRITE_VECTORS")) {
+        f = fopen(path, "w");
+        fprintf(f, "%s\n", hex);
+        fclose(f);
+        f = fopen(path, "r");
+    }
+    CHECK(f != NULL);
+    if (f != NULL) {
+        CHECK(fgets(line, sizeof(line), f) != NULL);
+        line[strcspn(line, "\n")] = '\0';
+        CHECK(strcmp(line, hex) == 0);
+        fclose(f);
+    }
+    free(hex);
+}
+
+int
+envelope_test(bool verbose)
+{
+    uint8_t pk[ENV_PKBYTES], sk[ENV_SKBYTES], pk2[ENV_PKBYTES], sk2[ENV_SKBYTES], vid[ENV_VIDBYTES];
+    char err[256];
+    entry_hdr_t h;
+    json_t *body;
+    msgpack_sbuffer env;
+    envelope_t e;
+
+    s_fixed_keys(pk, sk, 1);
+    s_fixed_keys(pk2, sk2, 101);
+    s_sample(&h, &body, pk);
+    CHECK(envelope_seal(&h, body, sk, &env, vid, err, sizeof(err)) == 0);
+    s_vector(&env);
+
+    /* Open gives back every field, the same version id, a valid signature. */
+    CHECK(envelope_open((const uint8_t *)env.data, env.size, &e, err, sizeof(err)) == 0);
+    CHECK(memcmp(e.hdr.origin, pk, ENV_PKBYTES) == 0 && strcmp(e.hdr.id, h.id) == 0);
+    CHECK(e.hdr.kind == KIND_ORGANISATION && e.hdr.seq == 7 && e.hdr.ts == h.ts && !e.hdr.deleted);
+    CHECK(memcmp(e.vid, vid, ENV_VIDBYTES) == 0);
+    CHECK(json_equal(e.body, body));
+    CHECK(envelope_verify(&e) == 0);
+    envelope_clear(&e);
+
+    /* Every truncated prefix is malformed. */
+    for (size_t n = 0; n < env.size; n++)
+        CHECK(envelope_open((const uint8_t *)env.data, n, &e, err, sizeof(err)) == -2);
+
+    /* Every single flipped bit is refused: malformed, or a bad signature. */
+    uint8_t *copy = xmalloc(env.size);
+    int flips = 0, refused = 0;
+    for (size_t i = 0; i < env.size; i++) {
+        for (int bit = 0; bit < 8; bit++) {
+            memcpy(copy, env.data, env.size);
+            copy[i] ^= (uint8_t)(1u << bit);
+            flips++;
+            int rc = envelope_open(copy, env.size, &e, err, sizeof(err));
+            if (rc == -2 || (rc == 0 && envelope_verify(&e) != 0))
+                refused++;
+            else if (verbose)
+                fprintf(stderr, "flip at %zu bit %d accepted\n", i, bit);
+            envelope_clear(&e);
+        }
+    }
+    CHECK(refused == flips);
+    free(copy);
+
+    /* Signed by another key but claiming this origin: refused. */
+    msgpack_sbuffer forged;
+    CHECK(envelope_seal(&h, body, sk2, &forged, vid, err, sizeof(err)) == 0);
+    CHECK(envelope_open((const uint8_t *)forged.data, forged.size, &e, err, sizeof(err)) == 0);
+    CHECK(envelope_verify(&e) == -1);
+    envelope_clear(&e);
+    msgpack_sbuffer_destroy(&forged);
+
+    /* A payload with a non-minimal integer is not canonical: refused. */
+    msgpack_sbuffer p, outer;
+    msgpack_packer pk_;
+    msgpack_sbuffer_init(&p);
+    msgpack_packer_init(&pk_, &p, msgpack_sbuffer_write);
+    msgpack_pack_array(&pk_, 8);
+    msgpack_pack_uint64(&pk_, 1);
+    msgpack_pack_bin(&pk_, 32);
+    msgpack_pack_bin_body(&pk_, pk, 32);
+    msgpack_pack_str(&pk_, 1);
+    msgpack_pack_str_body(&pk_, "x", 1);
+    msgpack_pack_str(&pk_, 5);
+    msgpack_pack_str_body(&pk_, "offer", 5);
+    msgpack_pack_fix_uint64(&pk_, 3);           /* 9 bytes where 1 would do */
+    msgpack_pack_uint64(&pk_, 1);
+    msgpack_pack_false(&pk_);
+    msgpack_pack_map(&pk_, 0);
+    msgpack_sbuffer_init(&outer);
+    msgpack_packer_init(&pk_, &outer, msgpack_sbuffer_write);
+    msgpack_pack_array(&pk_, 2);
+    msgpack_pack_bin(&pk_, p.size);
+    msgpack_pack_bin_body(&pk_, p.data, p.size);
+    msgpack_pack_bin(&pk_, 64);
+    msgpack_pack_bin_body(&pk_, sk, 64);        /* any 64 bytes: never looked at */
+    CHECK(envelope_open((const uint8_t *)outer.data, outer.size, &e, err, sizeof(err)) == -2);
+    CHECK(strstr(err, "canonical") != NULL);
+    msgpack_sbuffer_destroy(&p);
+    msgpack_sbuffer_destroy(&outer);
+
+    /* An oversized body is refused when sealing. */
+    char *big = xmalloc(ENTRY_BODY_MAX + 10);
+    memset(big, 'a', ENTRY_BODY_MAX + 9);
+    big[ENTRY_BODY_MAX + 9] = '\0';
+    json_t *huge = json_pack("{s:{s:s}}", "description", "en", big);
+    msgpack_sbuffer none;
+    CHECK(envelope_seal(&h, huge, sk, &none, vid, err, sizeof(err)) == -1 && strstr(err, "limit"));
+    json_decref(huge);
+    free(big);
+
+    msgpack_sbuffer_destroy(&env);
+    json_decref(body);
+    return 0;
+}
+
+/* ---- the order of versions ---- */
+
+static int
+s_sign(int x)
+{
+    return (x > 0) - (x < 0);
+}
+
+static void
+s_random_version(entry_version_t *v)
+{
+    v->seq = 1 + randombytes_uniform(4);
+    v->ts = 1 + randombytes_uniform(3);
+    v->deleted = randombytes_uniform(2);
+    memset(v->vid, 0, ENV_VIDBYTES);
+    v->vid[0] = (uint8_t)randombytes_uniform(3);     /* many ties on purpose */
+    v->vid[31] = (uint8_t)randombytes_uniform(2);
+}
+
+static const entry_version_t *
+s_newest(const entry_version_t *v, const int *order, int n)
+{
+    const entry_version_t *best = &v[order[0]];
+    for (int i = 1; i < n; i++)
+        if (entry_version_cmp(&v[order[i]], best) > 0)
+            best = &v[order[i]];
+    return best;
+}
+
+int
+order_test(bool verbose)
+{
+    enum { N = 24, ROUNDS = 300 };
+    entry_version_t v[N];
+    int order[N];
+    (void)verbose;
+
+    for (int round = 0; round < ROUNDS; round++) {
+        for (int i = 0; i < N; i++)
+            s_random_version(&v[i]);
+        for (int i = 0; i < N; i++) {
+            CHECK(entry_version_cmp(&v[i], &v[i]) == 0);
+            for (int j = 0; j < N; j++) {
+                int ij = entry_version_cmp(&v[i], &v[j]);
+                /* antisymmetric, and equal only when identical */
+                CHECK(s_sign(ij) == -s_sign(entry_version_cmp(&v[j], &v[i])));
+                CHECK((ij == 0) == (v[i].seq == v[j].seq && v[i].ts == v[j].ts &&
+                                    v[i].deleted == v[j].deleted &&
+                                    memcmp(v[i].vid, v[j].vid, ENV_VIDBYTES) == 0));
+                /* higher seq always wins */
+                if (v[i].seq > v[j].seq)
+                    CHECK(ij > 0);
+                /* at equal seq and ts a tombstone wins */
+                if (v[i].seq == v[j].seq && v[i].ts == v[j].ts && v[i].deleted && !v[j].deleted)
+                    CHECK(ij > 0);
+                for (int k = 0; k < N; k += 5)      /* transitive */
+                    if (ij > 0 && entry_version_cmp(&v[j], &v[k]) > 0)
+                        CHECK(entry_version_cmp(&v[i], &v[k]) > 0);
+            }
+        }
+        /* The winner does not depend on arrival order. */
+        for (int i = 0; i < N; i++)
+            order[i] = i;
+        const entry_version_t *first = s_newest(v, order, N);
+        for (int shuffle = 0; shuffle < 10; shuffle++) {
+            for (int i = N - 1; i > 0; i--) {
+                int j = (int)randombytes_uniform((uint32_t)i + 1), t = order[i];
+                order[i] = order[j];
+                order[j] = t;
+            }
+            CHECK(entry_version_cmp(s_newest(v, order, N), first) == 0);
+        }
+    }
+    CHECK(hlc_next(100, 50) == 101 && hlc_next(100, 500) == 500);
+
+    /* Version sums do not depend on order and undo exactly. */
+    uint8_t a[ENV_VIDBYTES] = { 0 }, b[ENV_VIDBYTES] = { 0 }, zero[ENV_VIDBYTES] = { 0 };
+    uint8_t x[ENV_VIDBYTES], y[ENV_VIDBYTES];
+    randombytes_buf(x, sizeof(x));
+    randombytes_buf(y, sizeof(y));
+    vid_sum_add(a, x);
+    vid_sum_add(a, y);
+    vid_sum_add(b, y);
+    vid_sum_add(b, x);
+    CHECK(memcmp(a, b, sizeof(a)) == 0);
+    vid_sum_sub(a, x);
+    vid_sum_sub(a, y);
+    CHECK(memcmp(a, zero, sizeof(a)) == 0);
+    return 0;
+}
