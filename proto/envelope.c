@@ -93,7 +93,8 @@ s_unpack_canonical(const uint8_t *buf, size_t len, msgpack_unpacked *u,
     msgpack_sbuffer again;
     msgpack_packer pk;
 
-    if (msgpack_unpack_next(u, (const char *)buf, len, &off) != MSGPACK_UNPACK_SUCCESS)
+    if (mpjson_check_bounds(buf, len) != 0 ||
+        msgpack_unpack_next(u, (const char *)buf, len, &off) != MSGPACK_UNPACK_SUCCESS)
         return seterr(err, errlen, -2, "%s: malformed msgpack", what);
     if (off != len)
         return seterr(err, errlen, -2, "%s: %zu trailing bytes", what, len - off);
@@ -110,7 +111,8 @@ s_unpack_canonical(const uint8_t *buf, size_t len, msgpack_unpacked *u,
 static int
 s_str(const msgpack_object *o, char *dst, size_t dstlen)
 {
-    if (o->type != MSGPACK_OBJECT_STR || o->via.str.size >= dstlen ||
+    /* An empty string is never a valid id or kind; its ptr may be NULL. */
+    if (o->type != MSGPACK_OBJECT_STR || o->via.str.size == 0 || o->via.str.size >= dstlen ||
         memchr(o->via.str.ptr, '\0', o->via.str.size) != NULL)
         return -1;
     memcpy(dst, o->via.str.ptr, o->via.str.size);

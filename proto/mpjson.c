@@ -120,7 +120,7 @@ s_from(const msgpack_object *o, int depth, char *err, size_t errlen)
         return json_real(o->via.f64);
     case MSGPACK_OBJECT_STR: {
         /* json_stringn checks UTF-8 and returns NULL on bad bytes. */
-        json_t *s = json_stringn(o->via.str.ptr, o->via.str.size);
+        json_t *s = o->via.str.size ? json_stringn(o->via.str.ptr, o->via.str.size) : json_string("");
         if (s == NULL)
             seterr(err, errlen, -1, "string is not valid UTF-8");
         return s;
@@ -146,13 +146,15 @@ s_from(const msgpack_object *o, int depth, char *err, size_t errlen)
                 goto badmap;
             }
             char key[256];
-            if (kv->key.via.str.size >= sizeof(key) ||
-                memchr(kv->key.via.str.ptr, '\0', kv->key.via.str.size) != NULL) {
+            size_t klen = kv->key.via.str.size;     /* ptr may be NULL when 0 */
+            if (klen >= sizeof(key) ||
+                (klen > 0 && memchr(kv->key.via.str.ptr, '\0', klen) != NULL)) {
                 seterr(err, errlen, -1, "map key is too long or holds NUL");
                 goto badmap;
             }
-            memcpy(key, kv->key.via.str.ptr, kv->key.via.str.size);
-            key[kv->key.via.str.size] = '\0';
+            if (klen > 0)
+                memcpy(key, kv->key.via.str.ptr, klen);
+            key[klen] = '\0';
             if (json_object_get(m, key) != NULL) {
                 seterr(err, errlen, -1, "duplicate key '%s'", key);
                 goto badmap;
@@ -187,6 +189,84 @@ mpjson_from_object(const msgpack_object *o, char *err, size_t errlen)
     return s_from(o, 0, err, errlen);
 }
 
+/* Big-endian unsigned integer of n bytes at p. */
+static uint64_t
+s_be(const uint8_t *p, int n)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < n; i++)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+int
+mpjson_check_bounds(const void *data, size_t len)
+{
+    const uint8_t *p = data;
+    size_t pos = 0, pending = 1;    /* values still to read */
+
+    while (pending > 0) {
+        if (pos >= len)
+            return -1;
+        uint8_t b = p[pos++];
+        uint64_t skip = 0, items = 0;
+        int lenbytes = 0;
+
+        pending--;
+        if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3)
+            continue;                                   /* fixint, nil, bool */
+        if (b >= 0x80 && b <= 0x8f)
+            items = 2u * (b & 0x0f);                    /* fixmap */
+        else if (b >= 0x90 && b <= 0x9f)
+            items = b & 0x0f;                           /* fixarray */
+        else if (b >= 0xa0 && b <= 0xbf)
+            skip = b & 0x1f;                            /* fixstr */
+        else switch (b) {
+        case 0xc4: case 0xd9: lenbytes = 1; break;      /* bin8, str8 */
+        case 0xc5: case 0xda: lenbytes = 2; break;
+        case 0xc6: case 0xdb: lenbytes = 4; break;
+        case 0xc7: lenbytes = 1; skip = 1; break;       /* ext8 + type */
+        case 0xc8: lenbytes = 2; skip = 1; break;
+        case 0xc9: lenbytes = 4; skip = 1; break;
+        case 0xca: skip = 4; break;                     /* float32 */
+        case 0xcb: skip = 8; break;
+        case 0xcc: case 0xd0: skip = 1; break;
+        case 0xcd: case 0xd1: skip = 2; break;
+        case 0xce: case 0xd2: skip = 4; break;
+        case 0xcf: case 0xd3: skip = 8; break;
+        case 0xd4: skip = 2; break;                     /* fixext 1 + type */
+        case 0xd5: skip = 3; break;
+        case 0xd6: skip = 5; break;
+        case 0xd7: skip = 9; break;
+        case 0xd8: skip = 17; break;
+        case 0xdc: case 0xdd: case 0xde: case 0xdf: {   /* array16/32, map16/32 */
+            int n = (b == 0xdc || b == 0xde) ? 2 : 4;
+            if (len - pos < (size_t)n)
+                return -1;
+            items = s_be(p + pos, n) * (b >= 0xde ? 2 : 1);
+            pos += (size_t)n;
+            break;
+        }
+        default:
+            return -1;                                  /* 0xc1: never used */
+        }
+        if (lenbytes > 0) {
+            if (len - pos < (size_t)lenbytes)
+                return -1;
+            skip += s_be(p + pos, lenbytes);
+            pos += (size_t)lenbytes;
+        }
+        if (skip > len - pos)
+            return -1;
+        pos += skip;
+        /* every item takes at least one byte */
+        if (items > len - pos || pending + items > len - pos)
+            return -1;
+        pending += items;
+    }
+    return 0;
+}
+
 json_t *
 mpjson_decode(const char *buf, size_t len, char *err, size_t errlen)
 {
@@ -194,6 +274,10 @@ mpjson_decode(const char *buf, size_t len, char *err, size_t errlen)
     size_t off = 0;
     json_t *v = NULL;
 
+    if (mpjson_check_bounds(buf, len) != 0) {
+        seterr(err, errlen, -1, "malformed msgpack");
+        return NULL;
+    }
     msgpack_unpacked_init(&u);
     msgpack_unpack_return rc = msgpack_unpack_next(&u, buf, len, &off);
     if (rc != MSGPACK_UNPACK_SUCCESS)

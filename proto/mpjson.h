@@ -27,6 +27,13 @@ json_t *mpjson_from_object(const msgpack_object *o, char *err, size_t errlen);
  * Returns NULL with err set on malformed input or trailing bytes. */
 json_t *mpjson_decode(const char *buf, size_t len, char *err, size_t errlen);
 
+/* Checks, before msgpack-c sees buf, that every declared array, map, string
+ * and binary length fits in the bytes that remain. msgpack-c's C API
+ * reserves memory for a container's declared size before reading its
+ * items, so a 5-byte header could otherwise ask for gigabytes. Returns 0
+ * when buf holds one value whose lengths are all plausible, else -1. */
+int mpjson_check_bounds(const void *buf, size_t len);
+
 /* Packs v into a new sbuffer (caller destroys it with msgpack_sbuffer_destroy). */
 int mpjson_encode(const json_t *v, msgpack_sbuffer *out, char *err, size_t errlen);
 

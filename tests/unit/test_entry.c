@@ -66,6 +66,16 @@ mpjson_test(bool verbose)
     CHECK(mpjson_decode(intkey, sizeof(intkey), err, sizeof(err)) == NULL);
     const char badutf[] = { (char)0xa2, (char)0xc3, 0x28 };
     CHECK(mpjson_decode(badutf, sizeof(badutf), err, sizeof(err)) == NULL && strstr(err, "UTF-8"));
+    /* A container that declares more items than there are bytes is refused
+     * before msgpack-c reserves memory for it. */
+    const char huge[] = { (char)0xdd, 0x7f, (char)0xff, (char)0xff, (char)0xff, 0x01 };
+    CHECK(mpjson_check_bounds(huge, sizeof(huge)) == -1);
+    CHECK(mpjson_decode(huge, sizeof(huge), err, sizeof(err)) == NULL);
+    const char hugestr[] = { (char)0xdb, 0x7f, (char)0xff, (char)0xff, (char)0xff, 'a' };
+    CHECK(mpjson_check_bounds(hugestr, sizeof(hugestr)) == -1);
+    const char fine[] = { (char)0x92, (char)0xc0, (char)0xa1, 'a' };
+    CHECK(mpjson_check_bounds(fine, sizeof(fine)) == 0);
+    CHECK(mpjson_check_bounds(fine, 3) == -1);
     const char dup[] = { (char)0x82, (char)0xa1, 'a', 0x01, (char)0xa1, 'a', 0x02 };
     CHECK(mpjson_decode(dup, sizeof(dup), err, sizeof(err)) == NULL && strstr(err, "duplicate"));
     return 0;
