@@ -1,1 +1,250 @@
-int cli_stub_cmd_misc;
+/*
+ * cmd_misc.c: the small commands, get, delete and status. Each parses its
+ * options, sends one request (delete: one per MSG_BATCH_MAX ids) and
+ * prints the reply; what a node answers is checked for type before use,
+ * so a malformed reply gives a message, not a crash.
+ */
+#include "cli.h"
+#include "entry.h"
+#include "msg.h"
+#include "render.h"
+#include "util.h"
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Options shared by get and status: --json and --help. Returns -1 to go
+ * on with optind at the first operand, else the exit status (0 after
+ * --help, 1 after a bad option). */
+static int
+s_json_option(const char *cmd, int argc, char **argv, bool *json)
+{
+    static const struct option opts[] = {
+        { "json", no_argument, NULL, 'j' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 }
+    };
+    int ch;
+
+    while ((ch = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'j':
+            *json = true;
+            break;
+        case 'h':
+            return cli_help(cmd);
+        default:
+            return cli_bad_option(cmd, ch, argv);
+        }
+    }
+    return -1;  /* go on */
+}
+
+/* A string field of a reply, or fallback when absent or not a string. */
+static const char *
+s_str(const json_t *obj, const char *key, const char *fallback)
+{
+    const char *s = json_string_value(json_object_get(obj, key));
+    return s ? s : fallback;
+}
+
+/* ---- get ----
+ * The reply's entry is printed as it came: --json for scripts, else the
+ * text view of render_entry_text with its provenance.
+ */
+
+int
+cmd_get(int argc, char **argv)
+{
+    bool json = false;
+    int rc = s_json_option("get", argc, argv, &json);
+    if (rc >= 0)
+        return rc;
+    if (argc - optind != 1)
+        return cli_usage_error("get", "expected one [ORIGIN/]ID");
+
+    /* The node checks the reference and names what is wrong with it. */
+    json_t *ref = json_string(argv[optind]);
+    if (ref == NULL)
+        return cli_usage_error("get", "the id is not valid UTF-8");
+    client_t *c = cli_connect();
+    if (c == NULL)
+        return json_decref(ref), 1;
+    json_t *req = json_pack("{s:s, s:o}", "op", "get", "ref", ref);
+    json_t *reply = cli_call(c, req);
+    json_t *entry = json_object_get(reply, "entry");
+    rc = 1;
+    if (reply != NULL && !json_is_object(entry)) {
+        cli_warn("malformed reply: no entry");
+    } else if (reply != NULL) {
+        if (json)
+            render_json(stdout, entry, 1);
+        else
+            render_entry_text(stdout, entry);
+        rc = 0;
+    }
+    json_decref(reply);
+    json_decref(req);
+    client_close(&c);
+    return rc;
+}
+
+/* ---- delete ----
+ * Ids are checked here (a malformed one cannot name an entry) and the
+ * good ones sent in batches. Each id gets its own line: "ID<TAB>deleted
+ * <TAB>seq N" on stdout, or "socdir: delete 'ID': why" on stderr. An id
+ * the node is silent about counts as failed.
+ */
+
+/* Sends one batch of ids and prints what became of each. Returns the
+ * number of ids that were not deleted. */
+static size_t
+s_delete_batch(client_t *c, char **ids, size_t n)
+{
+    json_t *list = json_array();
+    for (size_t i = 0; i < n; i++)  /* ids are ASCII: json_string cannot fail */
+        json_array_append_new(list, json_string(ids[i]));
+    json_t *req = json_pack("{s:s, s:o}", "op", "delete", "ids", list);
+    json_t *reply = cli_call(c, req);
+    json_t *results = json_object_get(reply, "results"), *r;
+    bool *seen = xcalloc(n, sizeof(*seen));
+    size_t failed = 0, i;
+
+    if (reply != NULL && !json_is_array(results))
+        cli_warn("malformed reply: no results");
+    json_array_foreach(results, i, r) {
+        size_t ix;
+        const char *status = NULL, *error = NULL;
+        long long seq = 0;
+        if (cli_result(r, n, &ix, &status, &seq, &error) != 0 || seen[ix]) {
+            cli_warn("malformed reply: bad result #%zu", i);
+            continue;
+        }
+        seen[ix] = true;
+        if (error != NULL) {
+            cli_warn("delete '%s': %s", ids[ix], error);
+            failed++;
+        } else {
+            printf("%s\t%s\tseq %lld\n", ids[ix], status, seq);
+        }
+    }
+    /* Ids the node said nothing about count as failed. */
+    for (i = 0; i < n; i++)
+        if (!seen[i] && reply != NULL && json_is_array(results))
+            cli_warn("delete '%s': the node did not answer for it", ids[i]);
+    for (i = 0; i < n; i++)
+        failed += !seen[i];
+    free(seen);
+    json_decref(reply);
+    json_decref(req);
+    return failed;
+}
+
+int
+cmd_delete(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 }
+    };
+    int ch;
+    while ((ch = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+        if (ch == 'h')
+            return cli_help("delete");
+        return cli_bad_option("delete", ch, argv);
+    }
+    if (optind >= argc)
+        return cli_usage_error("delete", "expected at least one ID");
+
+    client_t *c = cli_connect();
+    if (c == NULL)
+        return 1;
+    /* Ids that cannot be valid are reported here and not sent. */
+    char **ids = xcalloc((size_t)(argc - optind), sizeof(*ids));
+    size_t n = 0, failed = 0;
+    for (int i = optind; i < argc; i++) {
+        if (entry_id_valid(argv[i])) {
+            ids[n++] = argv[i];
+        } else {
+            cli_warn("delete '%s': not a valid id (1-%d of A-Z a-z 0-9 . _ -)", argv[i],
+                     ENTRY_ID_MAX);
+            failed++;
+        }
+    }
+    for (size_t at = 0; at < n; at += MSG_BATCH_MAX)
+        failed += s_delete_batch(c, ids + at, n - at < MSG_BATCH_MAX ? n - at : MSG_BATCH_MAX);
+    free(ids);
+    client_close(&c);
+    return failed ? 1 : 0;
+}
+
+/* ---- status ----
+ * Text for people: who the node is, how much it holds, the digest to
+ * compare with other nodes, then one row per origin. --json prints the
+ * reply as it came, less its "ok".
+ */
+
+static void
+s_status_text(const json_t *st)
+{
+    json_t *origins = json_object_get(st, "origins"), *o;
+    const char *country = s_str(st, "country", NULL), *region = s_str(st, "region", NULL);
+    size_t i;
+    char count[32], maxseq[32];
+
+    printf("node %s (%s)\n", s_str(st, "name", "(no name)"), s_str(st, "id", "?"));
+    if (country != NULL || region != NULL)
+        printf("country: %s, region: %s\n", country ? country : "-", region ? region : "-");
+    printf("entries: %lld (versions: %lld)\n",
+           (long long)json_integer_value(json_object_get(st, "entries")),
+           (long long)json_integer_value(json_object_get(st, "versions")));
+    printf("digest: %s\n", s_str(st, "digest", "?"));
+    if (json_is_integer(json_object_get(st, "members")))
+        printf("members: %lld\n", (long long)json_integer_value(json_object_get(st, "members")));
+    if (json_array_size(origins) == 0)
+        return;     /* a new node holds nothing yet */
+
+    static const char *const head[] = { "NAME", "ID", "ENTRIES", "MAX_SEQ" };
+    table_t *t = table_new(4, head);
+    table_set_max(t, 0, 40);
+    json_array_foreach(origins, i, o) {
+        snprintf(count, sizeof(count), "%lld", (long long)json_integer_value(json_object_get(o, "count")));
+        snprintf(maxseq, sizeof(maxseq), "%lld", (long long)json_integer_value(json_object_get(o, "max_seq")));
+        const char *row[] = { s_str(o, "name", "-"), s_str(o, "id", "?"), count, maxseq };
+        table_add(t, row);
+    }
+    putchar('\n');
+    table_print(t, stdout);
+    table_destroy(&t);
+}
+
+int
+cmd_status(int argc, char **argv)
+{
+    bool json = false;
+    int rc = s_json_option("status", argc, argv, &json);
+    if (rc >= 0)
+        return rc;
+    if (optind < argc)
+        return cli_usage_error("status", "unexpected argument '%s'", argv[optind]);
+
+    client_t *c = cli_connect();
+    if (c == NULL)
+        return 1;
+    json_t *req = json_pack("{s:s}", "op", "status");
+    json_t *reply = cli_call(c, req);
+    rc = reply != NULL ? 0 : 1;
+    if (reply != NULL) {
+        json_object_del(reply, "ok");
+        if (json)
+            render_json(stdout, reply, 1);
+        else
+            s_status_text(reply);
+    }
+    json_decref(reply);
+    json_decref(req);
+    client_close(&c);
+    return rc;
+}

@@ -1,1 +1,402 @@
-int cli_stub_cmd_search;
+/*
+ * cmd_search.c: the commands that list entries, search and export.
+ *
+ * search checks its filters here (kind names, country and NUTS shapes,
+ * limits) so that a typo gets a precise message before any request is
+ * sent, then asks for one page and prints it as a table (the default) or
+ * as JSON, NDJSON or CSV for scripts. export pages through the node's
+ * whole view with the "after" cursor and streams each page out as it
+ * comes, so memory stays one page however large the view is.
+ */
+#include "cli.h"
+#include "entry.h"
+#include "msg.h"
+#include "render.h"
+#include "util.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ARG_MAX_LEN 64      /* longest list item worth checking */
+
+/* ---- output shared by search and export ---- */
+
+/* bm25 scores need no 17 digits; rounded, they keep JSON output short. */
+static void
+s_round_score(json_t *e)
+{
+    json_t *score = json_object_get(e, "score");
+    char buf[32];
+    if (json_is_real(score)) {
+        snprintf(buf, sizeof(buf), "%.6g", json_real_value(score));
+        json_real_set(score, strtod(buf, NULL));
+    }
+}
+
+/* Sets *fmt from a format option, refusing a second, different one. */
+static int
+s_set_format(const char *cmd, int *fmt, int want)
+{
+    if (*fmt != RENDER_TABLE && *fmt != want)
+        return cli_usage_error(cmd, "--json, --ndjson and --csv exclude each other");
+    *fmt = want;
+    return 0;
+}
+
+/* ---- search: checking the filters ---- */
+
+/* Each check normalises item in place and returns true if it is valid. */
+typedef bool (*item_check_fn)(char *item);
+
+static bool
+s_check_kind(char *s)
+{
+    for (char *p = s; *p; p++)
+        *p = (char)tolower((unsigned char)*p);
+    return entry_kind_from_name(s) != KIND_NONE;
+}
+
+static bool
+s_check_country(char *s)
+{
+    for (char *p = s; *p; p++)
+        *p = (char)toupper((unsigned char)*p);
+    return strlen(s) == 2 && isupper((unsigned char)s[0]) && isupper((unsigned char)s[1]);
+}
+
+/* A NUTS code or prefix: two letters, then up to three letters or digits. */
+static bool
+s_check_region(char *s)
+{
+    size_t n = strlen(s);
+    for (char *p = s; *p; p++)
+        *p = (char)toupper((unsigned char)*p);
+    if (n < 2 || n > 5 || !isupper((unsigned char)s[0]) || !isupper((unsigned char)s[1]))
+        return false;
+    for (size_t i = 2; i < n; i++)
+        if (!isupper((unsigned char)s[i]) && !isdigit((unsigned char)s[i]))
+            return false;
+    return true;
+}
+
+static bool
+s_check_lang(char *s)
+{
+    for (char *p = s; *p; p++)
+        *p = (char)tolower((unsigned char)*p);
+    return strlen(s) == 2 && islower((unsigned char)s[0]) && islower((unsigned char)s[1]);
+}
+
+static const struct list_opt {
+    int ch;                 /* getopt value */
+    const char *name;       /* option name, also the request field */
+    item_check_fn check;
+    const char *what;       /* "is not ..." */
+} s_lists[] = {
+    { 'k', "kind", s_check_kind,
+      "one of organisation, offer, partnership, event, programme" },
+    { 'c', "country", s_check_country, "an ISO 3166-1 alpha-2 code" },
+    { 'r', "region", s_check_region, "a NUTS code or prefix (e.g. AT12)" },
+    { 0, NULL, NULL, NULL }
+};
+
+/* Splits a comma list into arr (no duplicates, empty items skipped).
+ * Returns 0, or 1 after printing which item is wrong. */
+static int
+s_add_list(const struct list_opt *lo, const char *arg, json_t *arr)
+{
+    char item[ARG_MAX_LEN + 1];
+    while (*arg) {
+        size_t n = strcspn(arg, ",");
+        snprintf(item, sizeof(item), "%.*s", (int)(n < ARG_MAX_LEN ? n : ARG_MAX_LEN), arg);
+        if (n > 0 && (n > ARG_MAX_LEN || !lo->check(item)))
+            return cli_usage_error("search", "--%s '%.*s' is not %s", lo->name,
+                                   (int)(n < 80 ? n : 80), arg, lo->what);
+        bool dup = false;
+        for (size_t i = 0; i < json_array_size(arr); i++)
+            dup = dup || strcmp(json_string_value(json_array_get(arr, i)), item) == 0;
+        if (n > 0 && !dup)
+            json_array_append_new(arr, json_string(item));
+        arg += n + (arg[n] == ',');
+    }
+    return 0;
+}
+
+/* A whole number from lo to hi, or -1. */
+static long long
+s_number(const char *s, long long lo, long long hi)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi)
+        return -1;
+    return v;
+}
+
+/* What the search options say, gathered while parsing. */
+struct search {
+    json_t *req;            /* the request being built */
+    char lang[ARG_MAX_LEN + 1]; /* --lang, "" if none */
+    int fmt;
+};
+
+/* One option (not a list). Returns 0, or 1 after a usage error. */
+static int
+s_search_option(struct search *s, int ch, const char *arg)
+{
+    long long v;
+    switch (ch) {
+    case 'l':
+        snprintf(s->lang, sizeof(s->lang), "%s", arg);
+        if (!s_check_lang(s->lang))
+            return cli_usage_error("search", "--lang '%.80s' is not an ISO 639-1 code (e.g. de)", arg);
+        json_object_set_new(s->req, "lang", json_string(s->lang));
+        return 0;
+    case 'n':
+        if ((v = s_number(arg, 1, MSG_PAGE_MAX)) < 0)
+            return cli_usage_error("search", "--limit '%.80s' is not a number from 1 to %d", arg, MSG_PAGE_MAX);
+        json_object_set_new(s->req, "limit", json_integer(v));
+        return 0;
+    case 'o':
+        if ((v = s_number(arg, 0, (long long)1 << 53)) < 0)
+            return cli_usage_error("search", "--offset '%.80s' is not a number >= 0", arg);
+        json_object_set_new(s->req, "offset", json_integer(v));
+        return 0;
+    case 'D':
+        json_object_set_new(s->req, "include_deleted", json_true());
+        return 0;
+    case 'J':
+        return s_set_format("search", &s->fmt, RENDER_JSON);
+    case 'N':
+        return s_set_format("search", &s->fmt, RENDER_NDJSON);
+    case 'C':
+        return s_set_format("search", &s->fmt, RENDER_CSV);
+    }
+    for (const struct list_opt *lo = s_lists; lo->name; lo++) {
+        if (lo->ch == ch) {
+            json_t *arr = json_object_get(s->req, lo->name);
+            if (arr == NULL)
+                json_object_set_new(s->req, lo->name, arr = json_array());
+            return s_add_list(lo, arg, arr);
+        }
+    }
+    return 1;   /* not reached: every option is handled above */
+}
+
+/* Parses argv into s. Returns -1 to go on, else the exit status. */
+static int
+s_search_args(struct search *s, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "kind", required_argument, NULL, 'k' }, { "country", required_argument, NULL, 'c' },
+        { "region", required_argument, NULL, 'r' }, { "lang", required_argument, NULL, 'l' },
+        { "limit", required_argument, NULL, 'n' }, { "offset", required_argument, NULL, 'o' },
+        { "include-deleted", no_argument, NULL, 'D' }, { "json", no_argument, NULL, 'J' },
+        { "ndjson", no_argument, NULL, 'N' }, { "csv", no_argument, NULL, 'C' },
+        { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 }
+    };
+    int ch;
+
+    while ((ch = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+        if (ch == 'h')
+            return cli_help("search");
+        if (ch == '?' || ch == ':')
+            return cli_bad_option("search", ch, argv);
+        if (s_search_option(s, ch, optarg) != 0)
+            return 1;
+    }
+    /* The words: every argument left, joined by spaces. The node quotes
+     * each word, so FTS5 syntax typed here is searched for, not obeyed. */
+    size_t len = 0;
+    for (int i = optind; i < argc; i++)
+        len += strlen(argv[i]) + 1;
+    if (len > 0) {
+        char *words = xmalloc(len), *p = words;
+        for (int i = optind; i < argc; i++)
+            p += sprintf(p, "%s%s", i > optind ? " " : "", argv[i]);
+        json_t *w = json_string(words);
+        free(words);
+        if (w == NULL)
+            return cli_usage_error("search", "the words are not valid UTF-8");
+        json_object_set_new(s->req, "words", w);
+    }
+    return -1;
+}
+
+/* ---- search: output ---- */
+
+/* The table: NAME is capped at 40 code points and gives way on a narrow
+ * terminal; the footer says how many of how many matches are shown, so
+ * a user sees when --limit or --offset hid some. Tombstones (with
+ * --include-deleted) have no name left and show as "(deleted)". */
+static void
+s_search_table(const json_t *entries, const char *lang, long long total)
+{
+    static const char *const head[] = { "KIND", "NAME", "COUNTRY", "REGION", "ID" };
+    table_t *t = table_new(5, head);
+    json_t *e;
+    size_t i;
+
+    table_set_max(t, 1, 40);
+    table_set_flex(t, 1, 12, render_term_cols());
+    json_array_foreach(entries, i, e) {
+        bool deleted = json_is_true(json_object_get(e, "deleted"));
+        const char *name = render_name(e, lang);
+        const char *row[] = {
+            json_string_value(json_object_get(e, "kind")),
+            deleted && *name == '\0' ? "(deleted)" : name,
+            json_string_value(json_object_get(e, "country")),
+            json_string_value(json_object_get(e, "region")),
+            json_string_value(json_object_get(e, "id")),
+        };
+        table_add(t, row);
+    }
+    if (json_array_size(entries) > 0)
+        table_print(t, stdout);
+    table_destroy(&t);
+    printf("%zu of %lld %s\n", json_array_size(entries), total, total == 1 ? "match" : "matches");
+}
+
+/* Prints the page in the chosen format. --json is one document with the
+ * total, so that a script can page; --ndjson and --csv carry entries
+ * only. */
+static void
+s_search_print(const struct search *s, json_t *entries, long long total)
+{
+    const char *lang = s->lang[0] ? s->lang : NULL;
+    json_t *e;
+    size_t i;
+
+    json_array_foreach(entries, i, e)
+        s_round_score(e);
+    if (s->fmt == RENDER_TABLE) {
+        s_search_table(entries, lang, total);
+    } else if (s->fmt == RENDER_JSON) {
+        json_t *doc = json_pack("{s:I, s:O}", "total", (json_int_t)total, "entries", entries);
+        render_json(stdout, doc, 1);
+        json_decref(doc);
+    } else {
+        if (s->fmt == RENDER_CSV)
+            render_csv_header(stdout);
+        json_array_foreach(entries, i, e)
+            render_emit(stdout, s->fmt, e, lang, i);
+    }
+}
+
+int
+cmd_search(int argc, char **argv)
+{
+    struct search s = { .req = json_pack("{s:s}", "op", "search"), .fmt = RENDER_TABLE };
+    client_t *c = NULL;
+    json_t *reply = NULL;
+    int rc = s_search_args(&s, argc, argv);
+
+    if (rc >= 0)
+        goto out;
+    rc = 1;
+    if ((c = cli_connect()) == NULL || (reply = cli_call(c, s.req)) == NULL)
+        goto out;
+    json_t *total = json_object_get(reply, "total"), *entries = json_object_get(reply, "entries");
+    if (!json_is_integer(total) || !json_is_array(entries)) {
+        cli_warn("malformed reply: no total or entries");
+        goto out;
+    }
+    /* Anything but objects in the list would print as nonsense. */
+    for (size_t i = 0; i < json_array_size(entries); ) {
+        if (json_is_object(json_array_get(entries, i)))
+            i++;
+        else
+            json_array_remove(entries, i);
+    }
+    s_search_print(&s, entries, (long long)json_integer_value(total));
+    rc = 0;
+out:
+    json_decref(reply);
+    json_decref(s.req);
+    client_close(&c);
+    return rc;
+}
+
+/* ---- export ---- */
+
+/* Prints one page; returns 0 and sets *after to the next cursor (-1 at
+ * the end), or 1 after printing what is wrong. */
+static int
+s_export_page(client_t *c, int fmt, long long *after, size_t *n)
+{
+    json_t *req = json_pack("{s:s, s:I, s:i}", "op", "export", "after", (json_int_t)*after,
+                            "limit", MSG_PAGE_MAX);
+    json_t *reply = cli_call(c, req), *e;
+    json_t *entries = json_object_get(reply, "entries"), *next = json_object_get(reply, "next");
+    size_t i;
+    int rc = 1;
+
+    if (reply == NULL)
+        goto out;
+    if (!json_is_array(entries) || !(json_is_null(next) || json_is_integer(next))) {
+        cli_warn("malformed reply: no entries or next");
+        goto out;
+    }
+    /* A cursor that does not move on would page forever. */
+    if (json_is_integer(next) && json_integer_value(next) <= *after) {
+        cli_warn("malformed reply: the export cursor did not move on from %lld (next %lld)", *after,
+                 (long long)json_integer_value(next));
+        goto out;
+    }
+    json_array_foreach(entries, i, e) {
+        if (json_is_object(e))
+            render_emit(stdout, fmt, e, NULL, (*n)++);
+    }
+    *after = json_is_null(next) ? -1 : (long long)json_integer_value(next);
+    rc = 0;
+out:
+    json_decref(reply);
+    json_decref(req);
+    return rc;
+}
+
+int
+cmd_export(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "json", no_argument, NULL, 'J' }, { "ndjson", no_argument, NULL, 'N' },
+        { "csv", no_argument, NULL, 'C' }, { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 }
+    };
+    int ch, fmt = RENDER_TABLE, rc = 0;
+
+    while ((ch = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+        if (ch == 'h')
+            return cli_help("export");
+        if (ch == '?' || ch == ':')
+            return cli_bad_option("export", ch, argv);
+        if (s_set_format("export", &fmt, ch == 'J' ? RENDER_JSON : ch == 'N' ? RENDER_NDJSON : RENDER_CSV) != 0)
+            return 1;
+    }
+    if (optind < argc)
+        return cli_usage_error("export", "unexpected argument '%s'", argv[optind]);
+    if (fmt == RENDER_TABLE)
+        fmt = RENDER_NDJSON;
+
+    client_t *c = cli_connect();
+    if (c == NULL)
+        return 1;
+    long long after = 0;
+    size_t n = 0;
+    if (fmt == RENDER_CSV)
+        render_csv_header(stdout);
+    if (fmt == RENDER_JSON)
+        fputc('[', stdout);
+    while (after >= 0 && rc == 0)
+        rc = s_export_page(c, fmt, &after, &n);
+    /* On failure the JSON array stays open: partial output must not parse. */
+    if (fmt == RENDER_JSON && rc == 0)
+        fputs(n ? "\n]\n" : "]\n", stdout);
+    client_close(&c);
+    return rc;
+}

@@ -1,2 +1,273 @@
-int cli_stub_main;
-int main(void){return 0;}
+/*
+ * main.c: socdir, the command-line client of a socdir node. main reads
+ * the global options (--node), finds the command in s_cmds and calls it
+ * with the remaining arguments, git style; the command parses its own
+ * options. This file also owns how errors and usage look, so that every
+ * command prints them the same way: one line on stderr starting
+ * "socdir: " or "socdir CMD: ", usage on stderr and status 1 for a bad
+ * command line, usage on stdout and status 0 for --help.
+ */
+#include "cli.h"
+
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef int (*cmd_fn)(int argc, char **argv);
+
+/* The commands. A new one is a row here and a cmd_x function in a
+ * cmd_*.c file; --help, "socdir help X" and usage errors come from the
+ * row's texts, so they cannot disagree with each other. */
+static const struct cmd {
+    const char *name;
+    cmd_fn fn;
+    const char *usage;      /* synopsis, after "socdir " */
+    const char *summary;    /* one line for the list of commands */
+    const char *help;       /* what it does and its options */
+} s_cmds[] = {
+    { "publish", cmd_publish, "publish FILE|-", "publish entries from JSON or NDJSON",
+      "Publish entries, signed by the node: one JSON object, an array of objects,\n"
+      "or NDJSON (one object per line). Each entry is checked before it is sent;\n"
+      "bad ones are reported with their line and not sent, good ones are stored.\n"
+      "Prints ID, status (new, updated, unchanged) and sequence per stored entry.\n" },
+    { "get", cmd_get, "get [--json] [ORIGIN/]ID", "show one entry and its provenance",
+      "Show one entry and its provenance. ID alone means this node's own entry,\n"
+      "else the only entry with that id.\n"
+      "  --json    print the entry as JSON\n" },
+    { "delete", cmd_delete, "delete ID...", "delete entries of this node",
+      "Delete entries of this node (a signed tombstone replaces each).\n" },
+    { "search", cmd_search, "search [OPTIONS] [WORDS...]", "search the merged view",
+      "Full-text search (diacritics ignored) with filters. List options take\n"
+      "comma-separated values and may be repeated.\n"
+      "  --kind K            organisation, offer, partnership, event, programme\n"
+      "  --country CC        ISO 3166-1 alpha-2 code, e.g. AT\n"
+      "  --region NUTS       NUTS code or prefix: AT12 matches AT123\n"
+      "  --lang LL           entries in this language (ISO 639-1); names shown in it\n"
+      "  --limit N           at most N results, 1-1000 (the node's default: 20)\n"
+      "  --offset N          skip the first N results\n"
+      "  --include-deleted   list deleted entries too\n"
+      "  --json | --ndjson | --csv   output for scripts instead of the table\n" },
+    { "export", cmd_export, "export [--ndjson|--json|--csv]", "print every entry",
+      "Print every entry of the node's merged view (default: NDJSON).\n" },
+    { "status", cmd_status, "status [--json]", "show the node and its view's digest",
+      "Show the node: id, name, entries per origin and the digest of its view.\n"
+      "  --json    print the status as JSON\n" },
+};
+
+#define NCMDS (sizeof(s_cmds) / sizeof(s_cmds[0]))
+
+static const char *s_node;      /* --node, else $SOCDIR_NODE */
+
+/* The table row of command name, or NULL. */
+static const struct cmd *
+s_find(const char *name)
+{
+    for (size_t i = 0; i < NCMDS; i++)
+        if (strcmp(s_cmds[i].name, name) == 0)
+            return &s_cmds[i];
+    return NULL;
+}
+
+/* The top-level usage: every command's synopsis. */
+static void
+s_usage(FILE *f)
+{
+    fputs("usage: socdir [--node ENDPOINT|DIR] COMMAND [ARGS]\n\n"
+          "The node is a ZeroMQ endpoint (tcp://HOST:PORT, ipc://PATH) or a node's\n"
+          "data directory (its control socket); default: $SOCDIR_NODE.\n"
+          "$SOCDIR_TIMEOUT: seconds to wait for an answer (default 30).\n\n"
+          "Commands:\n", f);
+    for (size_t i = 0; i < NCMDS; i++)
+        fprintf(f, "  %-32s %s\n", s_cmds[i].usage, s_cmds[i].summary);
+    fputs("\nsocdir COMMAND --help shows a command's options.\n", f);
+}
+
+/* Errors and usage. Every message is one line on stderr, so that scripts
+ * can log it and people can read it; the exit status says it failed. */
+
+void
+cli_warn(const char *fmt, ...)
+{
+    va_list ap;
+    fputs("socdir: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+int
+cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+    const struct cmd *c = s_find(cmd);
+    va_list ap;
+    fprintf(stderr, "socdir %s: ", cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    if (c != NULL)
+        fprintf(stderr, "usage: socdir %s\n", c->usage);
+    return 1;
+}
+
+/* --help is asked for, not an error: stdout and status 0. */
+int
+cli_help(const char *cmd)
+{
+    const struct cmd *c = s_find(cmd);
+    if (c != NULL)
+        printf("usage: socdir [--node ENDPOINT|DIR] %s\n\n%s", c->usage, c->help);
+    return 0;
+}
+
+/* The option getopt_long just refused, as the user wrote it. GNU getopt
+ * sets optopt to 0 for an unknown long option and to the option's value
+ * when one misses its argument, which is always the last word then. */
+static void
+s_bad_word(int ch, char **argv, char *out, size_t len)
+{
+    const char *last = argv[optind - 1];
+    if ((ch == '?' && optopt == 0) || (ch == ':' && strncmp(last, "--", 2) == 0))
+        snprintf(out, len, "%.*s", (int)strcspn(last, "="), last);
+    else
+        snprintf(out, len, "-%c", optopt);
+}
+
+int
+cli_bad_option(const char *cmd, int ch, char **argv)
+{
+    char word[64];
+    s_bad_word(ch, argv, word, sizeof(word));
+    if (ch == ':')
+        return cli_usage_error(cmd, "option '%s' needs a value", word);
+    return cli_usage_error(cmd, "unknown option '%s'", word);
+}
+
+/* ---- the node ---- */
+
+/* Opened by each command only after its arguments were found good, so
+ * that a usage error never waits on a node. */
+client_t *
+cli_connect(void)
+{
+    char err[512];
+    if (s_node == NULL) {
+        cli_warn("no node given: use --node ENDPOINT|DIR or set SOCDIR_NODE");
+        return NULL;
+    }
+    client_t *c = client_open(s_node, err, sizeof(err));
+    if (c == NULL)
+        cli_warn("%s", err);
+    return c;
+}
+
+json_t *
+cli_call(client_t *c, const json_t *req)
+{
+    char err[1024];
+    json_t *reply = client_call(c, req, err, sizeof(err));
+    if (reply == NULL)
+        cli_warn("%s", err);
+    return reply;
+}
+
+/* A result is {"index", "status", "seq"} or {"index", "error"}, and "id"
+ * when the item had one; the index is what ties it to what was sent. */
+int
+cli_result(const json_t *r, size_t n, size_t *index, const char **status, long long *seq,
+           const char **error)
+{
+    json_t *ix = json_object_get(r, "index");
+    json_t *st = json_object_get(r, "status"), *sq = json_object_get(r, "seq");
+
+    if (!json_is_integer(ix) || json_integer_value(ix) < 0 || (size_t)json_integer_value(ix) >= n)
+        return -1;
+    *index = (size_t)json_integer_value(ix);
+    *error = json_string_value(json_object_get(r, "error"));
+    if (*error != NULL)
+        return 0;
+    if (!json_is_string(st) || !json_is_integer(sq))
+        return -1;
+    *status = json_string_value(st);
+    *seq = json_integer_value(sq);
+    return 0;
+}
+
+/* Global options; returns the index of the command word, or -1 after
+ * setting *rc (usage error or --help). */
+static int
+s_global_options(int argc, char **argv, int *rc)
+{
+    static const struct option opts[] = {
+        { "node", required_argument, NULL, 'n' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 }
+    };
+    int ch;
+
+    s_node = getenv("SOCDIR_NODE");
+    /* '+': stop at the command word, whose options are its own. */
+    while ((ch = getopt_long(argc, argv, "+:n:h", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'n':
+            s_node = optarg;
+            break;
+        case 'h':
+            s_usage(stdout);
+            return *rc = 0, -1;
+        default: {
+            char word[64];
+            s_bad_word(ch, argv, word, sizeof(word));
+            if (ch == ':')
+                cli_warn("option '%s' needs a value", word);
+            else
+                cli_warn("unknown option '%s'", word);
+            s_usage(stderr);
+            return *rc = 1, -1;
+        }
+        }
+    }
+    if (s_node != NULL && *s_node == '\0')
+        s_node = NULL;
+    if (optind >= argc) {
+        s_usage(stderr);
+        return *rc = 1, -1;
+    }
+    return optind;
+}
+
+/* Exit status: the command's, or 1 when the output could not be written
+ * (a full disk must not pass for a complete export). */
+int
+main(int argc, char **argv)
+{
+    int rc = 1;
+    opterr = 0;     /* commands print their own option errors */
+    int at = s_global_options(argc, argv, &rc);
+    if (at < 0)
+        return rc;
+
+    const char *name = argv[at];
+    if (strcmp(name, "help") == 0) {
+        /* "socdir help [CMD]" is --help in git's words. */
+        if (at + 1 < argc && s_find(argv[at + 1]) != NULL)
+            return cli_help(argv[at + 1]);
+        s_usage(stdout);
+        return 0;
+    }
+    const struct cmd *c = s_find(name);
+    if (c == NULL) {
+        fprintf(stderr, "socdir: unknown command '%s'\n", name);
+        s_usage(stderr);
+        return 1;
+    }
+    optind = 0;     /* GNU getopt: start afresh on the command's argv */
+    rc = c->fn(argc - at, argv + at);
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        cli_warn("writing the output failed");
+        rc = 1;
+    }
+    return rc;
+}

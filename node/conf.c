@@ -203,7 +203,8 @@ conf_load(const char *path, char *err, size_t errlen)
     if (c->data[0] != '/') {
         /* Relative to the config file, so a config can travel with its data. */
         char *copy = xstrdup(path), *dir = dirname(copy), *abs = NULL;
-        if (asprintf(&abs, "%s/%s", dir, c->data) < 0)
+        if (asprintf(&abs, "%s%s%s", dir, strcmp(c->data, ".") ? "/" : "",
+                     strcmp(c->data, ".") ? c->data : "") < 0)
             abort();
         free(copy);
         free(c->data);

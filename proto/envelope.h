@@ -86,7 +86,8 @@ void envelope_version(const envelope_t *env, entry_version_t *v);
  * 0 or >0 as a is older than, the same as, or newer than b. */
 int entry_version_cmp(const entry_version_t *a, const entry_version_t *b);
 
-/* Next hybrid-logical-clock reading: never below last + 1. */
+/* Next hybrid-logical-clock reading: max(last, now), never backwards and
+ * never ahead of the wall clock unless an earlier reading was. */
 uint64_t hlc_next(uint64_t last, uint64_t now);
 
 /* Version-id sums for digests: acc += vid, acc -= vid (mod 2^256, little

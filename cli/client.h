@@ -1,0 +1,35 @@
+/*
+ * client.h: one connection from the socdir CLI to a node. A node is named
+ * by a ZeroMQ endpoint (anything with "://") or by its data directory,
+ * which means the control socket ipc://DIR/control.sock. A call sends one
+ * request frame and waits, with a time limit, for the one reply frame.
+ * This module knows the framing (proto/msg.h) but nothing of what the
+ * requests mean; it never prints.
+ */
+#ifndef SOCDIR_CLIENT_H
+#define SOCDIR_CLIENT_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+typedef struct client client_t;
+
+/* Seconds a call waits for its reply unless $SOCDIR_TIMEOUT says otherwise. */
+#define CLIENT_TIMEOUT_DEFAULT 30
+
+/* Connects to node (endpoint or data directory). Returns a new client
+ * (caller destroys it with client_close), or NULL with err set, e.g.
+ * "/srv/x: no control socket (is the node running?)". */
+client_t *client_open(const char *node, char *err, size_t errlen);
+
+/* Sends req (borrowed) and waits for the reply. Returns the reply object
+ * (caller owns) when it says "ok": true. Returns NULL with err set when the
+ * node answers "ok": false (err is the node's one-line error), when no
+ * answer comes in time, or when the reply is malformed. After a timeout the
+ * client cannot be used again. */
+json_t *client_call(client_t *self, const json_t *req, char *err, size_t errlen);
+
+/* Closes the socket and frees the client; sets *self_p to NULL. */
+void client_close(client_t **self_p);
+
+#endif
