@@ -11,6 +11,7 @@
 #include "log.h"
 #include "msg.h"
 #include "node.h"
+#include "peer.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,7 +99,7 @@ s_write(node_t *node, entry_hdr_t *h, const json_t *body, char *err, size_t errl
         if (rc < 0)
             seterr(err, errlen, -1, "store: %s", store_errmsg(node_store(node)));
         else
-            node_wrote(node, h);
+            node_wrote(node, h, (const uint8_t *)buf.data, buf.size);
         envelope_clear(&env);
     }
     msgpack_sbuffer_destroy(&buf);
@@ -215,6 +216,9 @@ s_batch(node_t *node, const json_t *list, json_t *(*one)(node_t *, const json_t 
 {
     if (!json_is_array(list))
         return msg_error("expected a list");
+    if (node_restoring(node))
+        return msg_error("this node lost its database and is restoring its own entries from"
+                         " peers; writes resume after its first sync with a member");
     if (json_array_size(list) > MSG_BATCH_MAX)
         return msg_error("%zu items in one request, more than %d", json_array_size(list), MSG_BATCH_MAX);
     if (store_begin(node_store(node)) != 0)
@@ -399,6 +403,68 @@ s_origin_json(void *arg, const store_origin_t *o)
     return 0;
 }
 
+static int
+s_fork_json(void *arg, const store_fork_t *f)
+{
+    char id[NODEID_LEN + 1], when[32];
+    uint8_t vid[ENV_VIDBYTES];
+    char kept[2 * ENV_VIDBYTES + 1], other[2 * ENV_VIDBYTES + 1];
+    key_to_id(f->origin, id);
+    format_time(f->seen, when);
+    crypto_generichash(vid, sizeof(vid), f->kept, f->kept_len, NULL, 0);
+    to_hex(vid, sizeof(vid), kept);
+    crypto_generichash(vid, sizeof(vid), f->other, f->other_len, NULL, 0);
+    to_hex(vid, sizeof(vid), other);
+    json_array_append_new(arg, json_pack("{s:s, s:I, s:s, s:s, s:s}", "origin", id,
+                                         "seq", (json_int_t)f->seq, "kept_envelope_hash", kept,
+                                         "other_envelope_hash", other, "seen", when));
+    return 0;
+}
+
+/* Evidence of forks: one entry per (origin, seq) with two payloads. */
+static json_t *
+s_forks_json(node_t *node)
+{
+    json_t *list = json_array();
+    store_forks(node_store(node), s_fork_json, list);
+    return list;
+}
+
+static json_t *
+h_peers(node_t *node, const json_t *req)
+{
+    peer_t **peers;
+    size_t n = node_peers(node, &peers);
+    json_t *list = json_array();
+    (void)req;
+    for (size_t i = 0; i < n; i++) {
+        const sync_stats_t *st = sync_peer_stats(peer_sync(peers[i]));
+        char id[NODEID_LEN + 1], when[32];
+        key_to_id(peer_key(peers[i]), id);
+        json_t *p = json_pack("{s:s, s:s, s:s?, s:b, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
+                              " s:I, s:I, s:I, s:I, s:I}",
+                              "name", peer_name(peers[i]), "id", id, "endpoint", peer_endpoint(peers[i]),
+                              "connected", peer_connected(peers[i]),
+                              "state", sync_peer_state(peer_sync(peers[i])),
+                              "received", (json_int_t)st->received, "stored", (json_int_t)st->stored,
+                              "older", (json_int_t)st->older,
+                              "refused_origin", (json_int_t)st->refused_origin,
+                              "refused_signature", (json_int_t)st->refused_signature,
+                              "refused_invalid", (json_int_t)st->refused_invalid,
+                              "malformed", (json_int_t)st->malformed,
+                              "rate_limited", (json_int_t)st->rate_limited,
+                              "errors", (json_int_t)peer_errors(peers[i]),
+                              "pulls", (json_int_t)st->pulls, "repairs", (json_int_t)st->repairs,
+                              "bytes_in", (json_int_t)st->bytes_in, "bytes_out", (json_int_t)st->bytes_out);
+        if (st->last_sync > 0) {
+            format_time(st->last_sync, when);
+            json_object_set_new(p, "last_sync", json_string(when));
+        }
+        json_array_append_new(list, p);
+    }
+    return json_pack("{s:b, s:o}", "ok", 1, "peers", list);
+}
+
 static json_t *
 h_status(node_t *node, const json_t *req)
 {
@@ -416,10 +482,31 @@ h_status(node_t *node, const json_t *req)
         entries += json_integer_value(json_object_get(json_array_get(origins, i), "count"));
         versions += json_integer_value(json_object_get(json_array_get(origins, i), "versions"));
     }
-    return json_pack("{s:b, s:s, s:s, s:s?, s:s?, s:I, s:I, s:s, s:o, s:I}", "ok", 1,
-                     "id", ident_id(node_ident(node)), "name", c->name, "country", c->country,
-                     "region", c->region, "entries", entries, "versions", versions,
-                     "digest", digest, "origins", origins, "members", (json_int_t)c->nmembers);
+    peer_t **peers;
+    size_t npeers = node_peers(node, &peers);
+    json_int_t up = 0;
+    uint64_t last = 0;
+    for (size_t i = 0; i < npeers; i++) {
+        up += peer_connected(peers[i]);
+        uint64_t t = sync_peer_stats(peer_sync(peers[i]))->last_sync;
+        last = t > last ? t : last;
+    }
+    int forks = store_forks(node_store(node), NULL, NULL);
+    json_t *r = json_pack("{s:b, s:s, s:s, s:s?, s:s?, s:I, s:I, s:s, s:o, s:I, s:I, s:I, s:b}",
+                          "ok", 1, "id", ident_id(node_ident(node)), "name", c->name,
+                          "country", c->country, "region", c->region, "entries", entries,
+                          "versions", versions, "digest", digest, "origins", origins,
+                          "members", (json_int_t)npeers, "peers_up", up,
+                          "forks", (json_int_t)(forks < 0 ? 0 : forks),
+                          "restoring", node_restoring(node));
+    if (last > 0) {
+        char when[32];
+        format_time(last, when);
+        json_object_set_new(r, "last_sync", json_string(when));
+    }
+    if (forks > 0)
+        json_object_set_new(r, "fork_evidence", s_forks_json(node));
+    return r;
 }
 
 static const handler_fn s_handlers[MSG_COUNT] = {
@@ -429,6 +516,7 @@ static const handler_fn s_handlers[MSG_COUNT] = {
     [MSG_SEARCH] = h_search,
     [MSG_EXPORT] = h_export,
     [MSG_STATUS] = h_status,
+    [MSG_PEERS] = h_peers,
 };
 
 json_t *

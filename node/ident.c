@@ -136,3 +136,11 @@ ident_seal(const ident_t *self, const entry_hdr_t *h, const json_t *body,
 {
     return envelope_seal(h, body, self->sk, out, vid, err, errlen);
 }
+
+int
+ident_curve(const ident_t *self, uint8_t pk[32], uint8_t sk[32])
+{
+    if (crypto_sign_ed25519_pk_to_curve25519(pk, self->pk) != 0)
+        return -1;
+    return crypto_sign_ed25519_sk_to_curve25519(sk, self->sk);
+}

@@ -28,6 +28,9 @@ const uint8_t *ident_pk(const ident_t *self);
 /* The printable node id. */
 const char *ident_id(const ident_t *self);
 
+/* The key pair converted to X25519, for CurveZMQ. Returns 0 or -1. */
+int ident_curve(const ident_t *self, uint8_t pk[32], uint8_t sk[32]);
+
 /* Seals an entry version (see envelope_seal) with this node's key. */
 int ident_seal(const ident_t *self, const entry_hdr_t *h, const json_t *body,
                msgpack_sbuffer *out, uint8_t vid[ENV_VIDBYTES], char *err, size_t errlen);

@@ -2,21 +2,31 @@
  * node.c: the node's sockets and its one loop.
  *
  * Sockets:
- *   ctl    ROUTER on ipc://DATA/control.sock (file mode 0600): the CLI's
- *          reads and writes. Only the node's operator can reach it.
- *   query  ROUTER on the config's `query` endpoint, if set: reads only,
- *          open to any client.
- * Every request is one frame after the routing frames; the reply goes back
- * with the same routing frames. Requests are handled to completion in
- * order: each is a bounded amount of SQLite work (pages of at most
- * MSG_PAGE_MAX rows), so one loop with no threads serves them all.
+ *   ctl     ROUTER on ipc://DATA/control.sock (file mode 0600): the CLI's
+ *           reads and writes. Only the node's operator can reach it.
+ *   query   ROUTER on the config's `query` endpoint, if set: reads only,
+ *           open to any client.
+ *   listen  ROUTER on the config's `listen` endpoint, if set: peers, CURVE
+ *           server with the node's key; the ZAP handler admits members.
+ *   zap     REP on inproc://zeromq.zap.01: libzmq asks it about every
+ *           CURVE client; it answers 200 for member keys, 400 otherwise.
+ *   per member: a DEALER (when the config gives an endpoint) and its
+ *           monitor (peer.c).
+ * One zmq_poll over all of them; requests are handled to completion in
+ * order, each a bounded amount of work (pages of at most MSG_PAGE_MAX
+ * rows, batches of at most WIRE_BATCH_MAX envelopes), so no threads.
+ * zmq_poll rather than zmq_poller: the latter is a draft in the libzmq
+ * Debian ships.
  *
- * The loop uses zmq_poll: the zmq_poller API is still a draft in the
- * libzmq that Debian ships.
+ * Lost database: a node whose database file is missing at start (but whose
+ * key is there) restores its own entries from a peer before it takes a
+ * local write, and continues above the highest sequence any peer has of
+ * it, so it never reuses a sequence number.
  */
 #include "node.h"
 #include "log.h"
 #include "msg.h"
+#include "peer.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -29,41 +39,305 @@
 #include <unistd.h>
 #include <zmq.h>
 
-#define ROUTE_MAX 8     /* routing frames kept per request */
+#define ROUTE_MAX 8             /* routing frames kept per request */
+#define SYNC_INTERVAL_MS 10000  /* periodic pull of each peer */
+#define SYNC_WAIT_MS 60000      /* longest `socdir sync --wait` */
+#define WAITERS_MAX 16
 
-struct node {
-    conf_t *conf;           /* owned */
-    ident_t *ident;         /* owned: this node's key pair */
-    store_t *store;         /* owned: the merged view */
-    void *zctx;             /* ZeroMQ context */
-    void *ctl;              /* ROUTER, control socket */
-    void *query;            /* ROUTER, open query endpoint, or NULL */
-    char *ctl_path;         /* filesystem path of the control socket */
-    int lock_fd;            /* flock on DATA/lock: one node per data dir */
-    uint64_t max_seq;       /* highest sequence this node has used */
-    uint64_t last_ts;       /* highest timestamp this node has used */
+/* A `sync --wait` request waiting for pulls to finish. */
+struct waiter {
+    zmq_msg_t route[ROUTE_MAX];
+    int nroute;
+    uint64_t since;             /* pulls must finish after this */
+    uint64_t deadline;
 };
 
-static volatile sig_atomic_t s_stop;
+struct node {
+    conf_t *conf;               /* owned */
+    ident_t *ident;             /* owned: this node's key pair */
+    store_t *store;             /* owned: the merged view */
+    void *zctx;                 /* ZeroMQ context */
+    void *ctl;                  /* ROUTER, control socket */
+    void *query;                /* ROUTER, open query endpoint, or NULL */
+    void *listen;               /* ROUTER, peer endpoint, or NULL */
+    void *zap;                  /* REP, ZAP handler */
+    char *ctl_path;             /* filesystem path of the control socket */
+    int lock_fd;                /* flock on DATA/lock: one node per data dir */
+    uint64_t max_seq;           /* highest sequence this node has used */
+    uint64_t last_ts;           /* highest timestamp this node has used */
+    bool restoring;             /* database was lost: no local writes yet */
+    peer_curve_t curve;         /* our CURVE keys */
+    sync_node_t *sync;          /* replication, shared by the peers */
+    peer_t **peers;             /* one per member */
+    size_t npeers;
+    struct waiter waiters[WAITERS_MAX];
+    int nwaiters;
+};
+
+static volatile sig_atomic_t s_stop, s_reload;
 
 static void
 s_on_signal(int sig)
 {
-    (void)sig;
-    s_stop = 1;
+    if (sig == SIGHUP)
+        s_reload = 1;
+    else
+        s_stop = 1;
 }
 
 static int
 s_bind(void *sock, const char *endpoint, char *err, size_t errlen)
 {
-    int maxmsg = MSG_MAX, linger = 0;
-    int64_t maxmsg64 = maxmsg;
-    zmq_setsockopt(sock, ZMQ_MAXMSGSIZE, &maxmsg64, sizeof(maxmsg64));
+    int64_t maxmsg = MSG_MAX;
+    int linger = 0;
+    zmq_setsockopt(sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof(maxmsg));
     zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof(linger));
     if (zmq_bind(sock, endpoint) != 0)
         return seterr(err, errlen, -1, "bind %s: %s", endpoint, zmq_strerror(zmq_errno()));
     return 0;
 }
+
+/* Writes the endpoint a socket really bound (a port chosen by the system
+ * for tcp://host:*) to DATA/NAME.endpoint, for scripts and tests. */
+static void
+s_write_endpoint(node_t *self, void *sock, const char *name)
+{
+    char ep[256], path[4096];
+    size_t len = sizeof(ep);
+    if (zmq_getsockopt(sock, ZMQ_LAST_ENDPOINT, ep, &len) != 0)
+        return;
+    snprintf(path, sizeof(path), "%s/%s.endpoint", self->conf->data, name);
+    FILE *f = fopen(path, "w");
+    if (f != NULL) {
+        fprintf(f, "%s\n", ep);
+        fclose(f);
+    }
+}
+
+/* ---- replication hooks ---- */
+
+static int
+h_send(void *arg, sync_peer_t *sp, const void *buf, size_t len)
+{
+    node_t *self = arg;
+    for (size_t i = 0; i < self->npeers; i++)
+        if (peer_sync(self->peers[i]) == sp)
+            return peer_send(self->peers[i], self->listen, buf, len);
+    return -1;
+}
+
+static bool
+h_accepts(void *arg, const uint8_t key[ENV_PKBYTES])
+{
+    node_t *self = arg;
+    for (size_t i = 0; i < self->npeers; i++)
+        if (memcmp(peer_key(self->peers[i]), key, ENV_PKBYTES) == 0)
+            return true;
+    return false;
+}
+
+/* A pushed version was stored: forward it to every other connected peer. */
+static void
+h_stored(void *arg, sync_peer_t *from, const uint8_t *env, size_t len)
+{
+    node_t *self = arg;
+    for (size_t i = 0; i < self->npeers; i++) {
+        sync_peer_t *sp = peer_sync(self->peers[i]);
+        if (sp != from && peer_connected(self->peers[i]))
+            sync_peer_push(sp, env, len);
+    }
+}
+
+/* A pull finished: a restoring node takes its own sequence from it. */
+static void
+h_pulled(void *arg, sync_peer_t *from, const wire_mark_t *marks, size_t n)
+{
+    node_t *self = arg;
+    uint64_t max_seq, max_ts;
+    if (!self->restoring)
+        return;
+    if (store_origin_max(self->store, ident_pk(self->ident), &max_seq, &max_ts) != 0)
+        return;
+    for (size_t i = 0; i < n; i++)
+        if (memcmp(marks[i].origin, ident_pk(self->ident), ENV_PKBYTES) == 0 &&
+            marks[i].max_seq > max_seq)
+            max_seq = marks[i].max_seq;
+    self->max_seq = max_seq > self->max_seq ? max_seq : self->max_seq;
+    self->last_ts = max_ts > self->last_ts ? max_ts : self->last_ts;
+    store_set_complete(self->store, ident_pk(self->ident), self->max_seq);
+    store_meta_set(self->store, "restoring", "0");
+    self->restoring = false;
+    log_info("restored own entries from %s: next sequence %llu", sync_peer_name(from),
+             (unsigned long long)self->max_seq + 1);
+}
+
+/* ---- membership ---- */
+
+static void
+s_peers_free(node_t *self)
+{
+    for (size_t i = 0; i < self->npeers; i++)
+        peer_destroy(&self->peers[i]);
+    free(self->peers);
+    self->peers = NULL;
+    self->npeers = 0;
+}
+
+/* Builds a link per member of conf, keeping the links (and their sync
+ * state) of members whose key and endpoint did not change. */
+static void
+s_peers_apply(node_t *self, const conf_t *conf)
+{
+    peer_t **old = self->peers;
+    size_t nold = self->npeers;
+    self->peers = xcalloc(conf->nmembers + 1, sizeof(*self->peers));
+    self->npeers = 0;
+    for (size_t i = 0; i < conf->nmembers; i++) {
+        const conf_member_t *m = &conf->members[i];
+        peer_t *keep = NULL;
+        for (size_t j = 0; j < nold; j++) {
+            const char *ep = peer_endpoint(old[j]);
+            if (old[j] && memcmp(peer_key(old[j]), m->key, ENV_PKBYTES) == 0 &&
+                strcmp(peer_name(old[j]), m->name) == 0 &&
+                ((ep == NULL && m->endpoint == NULL) ||
+                 (ep && m->endpoint && strcmp(ep, m->endpoint) == 0))) {
+                keep = old[j];
+                old[j] = NULL;
+                break;
+            }
+        }
+        if (keep == NULL) {
+            sync_peer_t *sp = sync_peer_new(self->sync, m->key, m->name);
+            keep = peer_new(self->zctx, m, &self->curve, sp, (int)i);
+            store_origin(self->store, m->key, m->name);
+        }
+        self->peers[self->npeers++] = keep;
+    }
+    for (size_t j = 0; j < nold; j++)
+        peer_destroy(&old[j]);
+    free(old);
+}
+
+static void
+s_reload_members(node_t *self)
+{
+    char err[1024];
+    conf_t *fresh = conf_load(self->conf->path, err, sizeof(err));
+    if (fresh == NULL) {
+        log_warnx("reload refused, membership unchanged: %s", err);
+        return;
+    }
+    s_peers_apply(self, fresh);
+    /* Only membership reloads; the rest of [node] needs a restart. */
+    conf_member_t *members = self->conf->members;
+    size_t n = self->conf->nmembers;
+    self->conf->members = fresh->members;
+    self->conf->nmembers = fresh->nmembers;
+    fresh->members = members;
+    fresh->nmembers = n;
+    conf_free(&fresh);
+    log_info("membership reloaded: %zu member%s", self->npeers, self->npeers == 1 ? "" : "s");
+}
+
+/* ---- ZAP: which CURVE clients may connect ---- */
+
+static void
+s_zap_reply(void *zap, zmq_msg_t *version, zmq_msg_t *reqid, const char *code, const char *text,
+            const char *user)
+{
+    zmq_msg_send(version, zap, ZMQ_SNDMORE);
+    zmq_msg_send(reqid, zap, ZMQ_SNDMORE);
+    zmq_send(zap, code, strlen(code), ZMQ_SNDMORE);
+    zmq_send(zap, text, strlen(text), ZMQ_SNDMORE);
+    zmq_send(zap, user, strlen(user), ZMQ_SNDMORE);
+    zmq_send(zap, "", 0, 0);
+}
+
+static void
+s_on_zap(node_t *self)
+{
+    zmq_msg_t part[7];
+    int n = 0, more = 1;
+    for (int i = 0; i < 7; i++)
+        zmq_msg_init(&part[i]);
+    while (more && n < 7) {
+        if (zmq_msg_recv(&part[n], self->zap, ZMQ_DONTWAIT) < 0)
+            goto out;
+        more = zmq_msg_more(&part[n]);
+        n++;
+    }
+    while (more) {              /* more frames than ZAP has: drain */
+        zmq_msg_t extra;
+        zmq_msg_init(&extra);
+        zmq_msg_recv(&extra, self->zap, 0);
+        more = zmq_msg_more(&extra);
+        zmq_msg_close(&extra);
+    }
+    if (n < 6)
+        goto out;
+    char address[64];
+    snprintf(address, sizeof(address), "%.*s", (int)(zmq_msg_size(&part[3]) < 63 ? zmq_msg_size(&part[3]) : 63),
+             (const char *)zmq_msg_data(&part[3]));
+    if (n == 7 && zmq_msg_size(&part[5]) == 5 && memcmp(zmq_msg_data(&part[5]), "CURVE", 5) == 0 &&
+        zmq_msg_size(&part[6]) == 32) {
+        for (size_t i = 0; i < self->npeers; i++) {
+            if (sodium_memcmp(peer_curve_key(self->peers[i]), zmq_msg_data(&part[6]), 32) == 0) {
+                char id[NODEID_LEN + 1];
+                key_to_id(peer_key(self->peers[i]), id);
+                s_zap_reply(self->zap, &part[0], &part[1], "200", "OK", id);
+                goto out;
+            }
+        }
+        char hex[65];
+        to_hex(zmq_msg_data(&part[6]), 32, hex);
+        log_warnx("refused peer from %s: its key (X25519 %s) is not a member's", address, hex);
+    } else {
+        log_warnx("refused peer from %s: not a CURVE client", address);
+    }
+    s_zap_reply(self->zap, &part[0], &part[1], "400", "not a member", "");
+out:
+    for (int i = 0; i < 7; i++)
+        zmq_msg_close(&part[i]);
+}
+
+/* A frame on the peer ROUTER: [routing id][frame], User-Id names the member. */
+static void
+s_on_listen(node_t *self, uint64_t now)
+{
+    zmq_msg_t rid, body;
+    zmq_msg_init(&rid);
+    zmq_msg_init(&body);
+    if (zmq_msg_recv(&rid, self->listen, ZMQ_DONTWAIT) < 0 || !zmq_msg_more(&rid) ||
+        zmq_msg_recv(&body, self->listen, ZMQ_DONTWAIT) < 0)
+        goto out;
+    if (zmq_msg_more(&body)) {          /* peer frames are single-part */
+        int more = 1;
+        while (more) {
+            zmq_msg_t extra;
+            zmq_msg_init(&extra);
+            zmq_msg_recv(&extra, self->listen, 0);
+            more = zmq_msg_more(&extra);
+            zmq_msg_close(&extra);
+        }
+        goto out;
+    }
+    const char *user = zmq_msg_gets(&body, "User-Id");
+    uint8_t key[ENV_PKBYTES];
+    if (user == NULL || key_from_id(user, key) != 0)
+        goto out;
+    for (size_t i = 0; i < self->npeers; i++) {
+        if (memcmp(peer_key(self->peers[i]), key, ENV_PKBYTES) == 0) {
+            peer_on_router(self->peers[i], self->listen, zmq_msg_data(&rid), zmq_msg_size(&rid),
+                           zmq_msg_data(&body), zmq_msg_size(&body), now);
+            break;
+        }
+    }
+out:
+    zmq_msg_close(&rid);
+    zmq_msg_close(&body);
+}
+
+/* ---- life cycle ---- */
 
 node_t *
 node_new(conf_t **conf_p, char *err, size_t errlen)
@@ -87,6 +361,7 @@ node_new(conf_t **conf_p, char *err, size_t errlen)
         goto fail;
     }
     snprintf(path, sizeof(path), "%s/socdir.db", c->data);
+    bool lost = access(path, F_OK) != 0;
     self->store = store_open(path, err, errlen);
     if (self->store == NULL)
         goto fail;
@@ -100,9 +375,20 @@ node_new(conf_t **conf_p, char *err, size_t errlen)
         seterr(err, errlen, -1, "%s: %s", path, store_errmsg(self->store));
         goto fail;
     }
+    if (lost && c->nmembers > 0) {
+        store_meta_set(self->store, "restoring", "1");
+        log_warnx("%s was missing: restoring this node's own entries from peers before"
+                  " taking local writes", path);
+    }
+    self->restoring = store_meta_get(self->store, "restoring", stored, sizeof(stored)) == 0 &&
+                      strcmp(stored, "1") == 0;
     if (store_origin(self->store, ident_pk(self->ident), c->name) < 0 ||
         store_origin_max(self->store, ident_pk(self->ident), &self->max_seq, &self->last_ts) != 0) {
         seterr(err, errlen, -1, "%s: %s", path, store_errmsg(self->store));
+        goto fail;
+    }
+    if (ident_curve(self->ident, self->curve.pk, self->curve.sk) != 0) {
+        seterr(err, errlen, -1, "cannot convert the node key to X25519");
         goto fail;
     }
 
@@ -121,7 +407,33 @@ node_new(conf_t **conf_p, char *err, size_t errlen)
         self->query = zmq_socket(self->zctx, ZMQ_ROUTER);
         if (s_bind(self->query, c->query, err, errlen) != 0)
             goto fail;
+        s_write_endpoint(self, self->query, "query");
     }
+    sync_hooks_t hooks = { .arg = self, .send = h_send, .accepts = h_accepts,
+                           .stored = h_stored, .pulled = h_pulled };
+    self->sync = sync_node_new(self->store, ident_pk(self->ident), c->name, &hooks,
+                               SYNC_INTERVAL_MS);
+    if (c->listen != NULL) {
+        /* The ZAP handler must be bound before any CURVE server socket. */
+        self->zap = zmq_socket(self->zctx, ZMQ_REP);
+        if (zmq_bind(self->zap, "inproc://zeromq.zap.01") != 0) {
+            seterr(err, errlen, -1, "ZAP handler: %s", zmq_strerror(zmq_errno()));
+            goto fail;
+        }
+        self->listen = zmq_socket(self->zctx, ZMQ_ROUTER);
+        peer_socket_options(self->listen);
+        int one = 1;
+        zmq_setsockopt(self->listen, ZMQ_CURVE_SERVER, &one, sizeof(one));
+        zmq_setsockopt(self->listen, ZMQ_CURVE_SECRETKEY, self->curve.sk, 32);
+        zmq_setsockopt(self->listen, ZMQ_ZAP_DOMAIN, "socdir", 6);
+        zmq_setsockopt(self->listen, ZMQ_ROUTER_MANDATORY, &one, sizeof(one));
+        if (zmq_bind(self->listen, c->listen) != 0) {
+            seterr(err, errlen, -1, "bind %s: %s", c->listen, zmq_strerror(zmq_errno()));
+            goto fail;
+        }
+        s_write_endpoint(self, self->listen, "listen");
+    }
+    s_peers_apply(self, self->conf);
     return self;
 fail:
     node_destroy(&self);
@@ -133,10 +445,19 @@ node_destroy(node_t **self_p)
 {
     if (*self_p) {
         node_t *self = *self_p;
+        for (int i = 0; i < self->nwaiters; i++)
+            for (int j = 0; j < self->waiters[i].nroute; j++)
+                zmq_msg_close(&self->waiters[i].route[j]);
+        s_peers_free(self);
+        sync_node_destroy(&self->sync);
         if (self->ctl)
             zmq_close(self->ctl);
         if (self->query)
             zmq_close(self->query);
+        if (self->listen)
+            zmq_close(self->listen);
+        if (self->zap)
+            zmq_close(self->zap);
         if (self->zctx)
             zmq_ctx_term(self->zctx);
         if (self->ctl_path)
@@ -147,6 +468,7 @@ node_destroy(node_t **self_p)
         conf_free(&self->conf);
         if (self->lock_fd >= 0)
             close(self->lock_fd);
+        sodium_memzero(&self->curve, sizeof(self->curve));
         free(self);
         *self_p = NULL;
     }
@@ -170,6 +492,12 @@ node_conf(node_t *self)
     return self->conf;
 }
 
+bool
+node_restoring(node_t *self)
+{
+    return self->restoring;
+}
+
 void
 node_next_version(node_t *self, entry_hdr_t *h)
 {
@@ -179,12 +507,111 @@ node_next_version(node_t *self, entry_hdr_t *h)
 }
 
 void
-node_wrote(node_t *self, const entry_hdr_t *h)
+node_wrote(node_t *self, const entry_hdr_t *h, const uint8_t *env, size_t len)
 {
     if (h->seq > self->max_seq)
         self->max_seq = h->seq;
     if (h->ts > self->last_ts)
         self->last_ts = h->ts;
+    /* Nobody else writes our origin: we are complete up to our own max. */
+    store_set_complete(self->store, ident_pk(self->ident), self->max_seq);
+    for (size_t i = 0; i < self->npeers; i++)
+        if (peer_connected(self->peers[i]))
+            sync_peer_push(peer_sync(self->peers[i]), env, len);
+}
+
+size_t
+node_peers(node_t *self, peer_t ***peers)
+{
+    *peers = self->peers;
+    return self->npeers;
+}
+
+/* ---- control requests ---- */
+
+static void
+s_reply(void *sock, zmq_msg_t *route, int nroute, json_t *reply)
+{
+    msgpack_sbuffer out;
+    char err[256];
+    if (msg_encode(reply, &out, err, sizeof(err)) != 0) {
+        json_t *e = msg_error("reply too large: %s", err);
+        if (msg_encode(e, &out, err, sizeof(err)) != 0)
+            abort();
+        json_decref(e);
+    }
+    for (int i = 0; i < nroute; i++)
+        zmq_msg_send(&route[i], sock, ZMQ_SNDMORE);
+    zmq_send(sock, out.data, out.size, 0);
+    msgpack_sbuffer_destroy(&out);
+}
+
+static json_t *
+s_sync_reply(node_t *self, uint64_t since)
+{
+    json_int_t up = 0, synced = 0;
+    for (size_t i = 0; i < self->npeers; i++) {
+        if (!peer_connected(self->peers[i]))
+            continue;
+        up++;
+        synced += sync_peer_synced_since(peer_sync(self->peers[i]), since);
+    }
+    return json_pack("{s:b, s:I, s:I, s:I}", "ok", 1, "members", (json_int_t)self->npeers,
+                     "reachable", up, "synced", synced);
+}
+
+/* sync {wait}: pull from every connected peer now; with wait, the reply
+ * is sent when those pulls finish (or after SYNC_WAIT_MS). Returns true
+ * if the routing frames were kept for a later reply. */
+static bool
+s_sync_request(node_t *self, const json_t *req, zmq_msg_t *route, int nroute, json_t **reply)
+{
+    uint64_t now = now_ms();
+    for (size_t i = 0; i < self->npeers; i++)
+        sync_peer_pull(peer_sync(self->peers[i]), now);
+    if (!json_is_true(json_object_get(req, "wait"))) {
+        *reply = s_sync_reply(self, now);
+        return false;
+    }
+    if (self->nwaiters == WAITERS_MAX) {
+        *reply = msg_error("too many sync requests waiting");
+        return false;
+    }
+    struct waiter *w = &self->waiters[self->nwaiters++];
+    for (int i = 0; i < nroute; i++) {
+        zmq_msg_init(&w->route[i]);
+        zmq_msg_move(&w->route[i], &route[i]);
+    }
+    w->nroute = nroute;
+    w->since = now;
+    w->deadline = now + SYNC_WAIT_MS;
+    return true;
+}
+
+static void
+s_check_waiters(node_t *self, uint64_t now)
+{
+    for (int i = 0; i < self->nwaiters;) {
+        struct waiter *w = &self->waiters[i];
+        bool done = now >= w->deadline;
+        if (!done) {
+            done = true;
+            for (size_t j = 0; j < self->npeers; j++)
+                if (peer_connected(self->peers[j]) &&
+                    !sync_peer_synced_since(peer_sync(self->peers[j]), w->since))
+                    done = false;
+        }
+        if (!done) {
+            i++;
+            continue;
+        }
+        json_t *reply = s_sync_reply(self, w->since);
+        s_reply(self->ctl, w->route, w->nroute, reply);
+        json_decref(reply);
+        for (int j = 0; j < w->nroute; j++)
+            zmq_msg_close(&w->route[j]);
+        self->waiters[i] = self->waiters[--self->nwaiters];
+    }
 }
 
 /* Receives one request (routing frames + body), answers it. */
@@ -193,7 +620,6 @@ s_serve(node_t *self, void *sock, bool local)
 {
     zmq_msg_t route[ROUTE_MAX], body;
     int nroute = 0, more = 1;
-    size_t moresz = sizeof(more);
 
     zmq_msg_init(&body);
     while (more) {
@@ -203,7 +629,7 @@ s_serve(node_t *self, void *sock, bool local)
             zmq_msg_close(&part);
             goto out;
         }
-        zmq_getsockopt(sock, ZMQ_RCVMORE, &more, &moresz);
+        more = zmq_msg_more(&part);
         if (!more) {
             zmq_msg_move(&body, &part);
         } else if (nroute < ROUTE_MAX) {
@@ -215,35 +641,34 @@ s_serve(node_t *self, void *sock, bool local)
 
     char err[256];
     int op = MSG_NONE;
-    json_t *reply;
+    json_t *reply = NULL;
     json_t *req = msg_decode(zmq_msg_data(&body), zmq_msg_size(&body), &op, err, sizeof(err));
     if (req == NULL) {
         log_warnx("%s request refused: %s", local ? "control" : "query", err);
         reply = msg_error("bad request: %s", err);
     } else if (!local && msg_op_access(op) != MSG_READ) {
         reply = msg_error("%s is taken on the node's control socket only", msg_op_name(op));
+    } else if (op == MSG_SYNC) {
+        if (s_sync_request(self, req, route, nroute, &reply)) {
+            nroute = 0;         /* the waiter owns the routing frames now */
+            json_decref(req);
+            goto out;
+        }
     } else {
         reply = ctl_handle(self, op, req, local);
     }
     json_decref(req);
-
-    msgpack_sbuffer out;
-    if (msg_encode(reply, &out, err, sizeof(err)) != 0) {
-        json_decref(reply);
-        reply = msg_error("reply too large: %s", err);
-        if (msg_encode(reply, &out, err, sizeof(err)) != 0)
-            abort();
-    }
+    s_reply(sock, route, nroute, reply);
     json_decref(reply);
-    for (int i = 0; i < nroute; i++)
-        zmq_msg_send(&route[i], sock, ZMQ_SNDMORE);
-    zmq_send(sock, out.data, out.size, 0);
-    msgpack_sbuffer_destroy(&out);
 out:
     for (int i = 0; i < nroute; i++)
         zmq_msg_close(&route[i]);
     zmq_msg_close(&body);
 }
+
+/* ---- the loop ---- */
+
+#define ITEMS_FIXED 4
 
 int
 node_run(node_t *self)
@@ -252,30 +677,70 @@ node_run(node_t *self)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    zmq_pollitem_t items[] = {
-        { self->ctl, 0, ZMQ_POLLIN, 0 },
-        { self->query, 0, ZMQ_POLLIN, 0 },
-    };
-    int nitems = self->query ? 2 : 1;
-
-    log_info("node %s (%s) ready: control ipc://%s%s%s", ident_id(self->ident),
-             self->conf->name, self->ctl_path, self->query ? ", query " : "",
-             self->query ? self->conf->query : "");
+    log_info("node %s (%s) ready: control ipc://%s%s%s%s%s, %zu member%s%s",
+             ident_id(self->ident), self->conf->name, self->ctl_path,
+             self->query ? ", query " : "", self->query ? self->conf->query : "",
+             self->listen ? ", peers " : "", self->listen ? self->conf->listen : "",
+             self->npeers, self->npeers == 1 ? "" : "s",
+             self->restoring ? ", restoring own entries" : "");
+    zmq_pollitem_t *items = NULL;
     while (!s_stop) {
-        int rc = zmq_poll(items, nitems, 1000);
-        if (rc < 0) {
-            if (zmq_errno() == EINTR)
-                continue;
-            log_warnx("poll: %s", zmq_strerror(zmq_errno()));
-            return -1;
+        if (s_reload) {
+            s_reload = 0;
+            s_reload_members(self);
         }
-        if (items[0].revents & ZMQ_POLLIN)
-            s_serve(self, self->ctl, true);
-        if (nitems > 1 && (items[1].revents & ZMQ_POLLIN))
-            s_serve(self, self->query, false);
+        size_t n = 0;
+        items = xrealloc(items, (ITEMS_FIXED + 2 * self->npeers) * sizeof(*items));
+        void *fixed[ITEMS_FIXED] = { self->ctl, self->query, self->listen, self->zap };
+        for (int i = 0; i < ITEMS_FIXED; i++)
+            items[n++] = (zmq_pollitem_t){ fixed[i], 0, fixed[i] ? ZMQ_POLLIN : 0, 0 };
+        for (size_t i = 0; i < self->npeers; i++) {
+            void *d = peer_dealer(self->peers[i]), *m = peer_monitor(self->peers[i]);
+            items[n++] = (zmq_pollitem_t){ d, 0, d ? ZMQ_POLLIN : 0, 0 };
+            items[n++] = (zmq_pollitem_t){ m, 0, m ? ZMQ_POLLIN : 0, 0 };
+        }
+        /* Sockets that are NULL are polled with no events: skip them. */
+        zmq_pollitem_t live[ITEMS_FIXED + 2 * 256];
+        size_t map[ITEMS_FIXED + 2 * 256], nlive = 0;
+        for (size_t i = 0; i < n && nlive < sizeof(live) / sizeof(live[0]); i++) {
+            if (items[i].socket != NULL) {
+                map[nlive] = i;
+                live[nlive++] = items[i];
+            }
+        }
+        int rc = zmq_poll(live, (int)nlive, 200);
+        if (rc < 0 && zmq_errno() != EINTR) {
+            log_warnx("poll: %s", zmq_strerror(zmq_errno()));
+            break;
+        }
+        uint64_t now = now_ms();
+        for (size_t k = 0; rc > 0 && k < nlive; k++) {
+            if (!(live[k].revents & ZMQ_POLLIN))
+                continue;
+            size_t i = map[k];
+            if (i == 0)
+                s_serve(self, self->ctl, true);
+            else if (i == 1)
+                s_serve(self, self->query, false);
+            else if (i == 2)
+                s_on_listen(self, now);
+            else if (i == 3)
+                s_on_zap(self);
+            else if ((i - ITEMS_FIXED) % 2 == 0)
+                peer_on_dealer(self->peers[(i - ITEMS_FIXED) / 2], now);
+            else
+                peer_on_monitor(self->peers[(i - ITEMS_FIXED) / 2], now);
+        }
+        for (size_t i = 0; i < self->npeers; i++) {
+            peer_tick(self->peers[i], now);
+            sync_peer_flush(peer_sync(self->peers[i]));
+        }
+        s_check_waiters(self, now);
     }
+    free(items);
     log_info("stopping");
     return 0;
 }

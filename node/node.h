@@ -29,8 +29,17 @@ const conf_t *node_conf(node_t *self);
  * and a clock reading that never goes backwards. */
 void node_next_version(node_t *self, entry_hdr_t *h);
 
-/* Called by ctl after a local write committed. */
-void node_wrote(node_t *self, const entry_hdr_t *h);
+/* Called by ctl after storing a local version (env/len): advances the
+ * node's sequence and clock and queues the version for every peer. */
+void node_wrote(node_t *self, const entry_hdr_t *h, const uint8_t *env, size_t len);
+
+/* True while the node restores its own entries after losing its
+ * database: local writes are refused until then. */
+bool node_restoring(node_t *self);
+
+/* The member links (peer.h); returns how many. */
+typedef struct peer peer_t;
+size_t node_peers(node_t *self, peer_t ***peers);
 
 /* Control/query request handling (ctl.c): builds the reply to req, an op
  * checked by msg_decode. local is true on the control socket. */

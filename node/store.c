@@ -19,7 +19,14 @@
  *   fts   FTS5, contentless, unicode61 remove_diacritics 2, over name,
  *         summary, description, tags in every language. rowid = entries.
  *   geo   R*Tree of entries with a point.
+ *   forks(origin, seq, kept, other, seen)
+ *       Evidence: two different envelopes of one origin with one seq. An
+ *       honest origin never writes them; both are kept and reported.
  *   meta(k, v)  settings such as the schema version.
+ *
+ * Watermarks: origins.complete is the highest seq up to which this node
+ * holds, for every entry of the origin, a version at least as new as any
+ * the origin wrote with a seq that low (PROTOCOL.md 4.2). It only grows.
  *
  * Invariants: an entries row exists only with its origin's counters
  * including it; the fts, attrs and geo rows of an entry are exactly those
@@ -46,7 +53,7 @@ static const char s_schema[] =
     "  ix INTEGER PRIMARY KEY, key BLOB NOT NULL UNIQUE, name TEXT,"
     "  count INTEGER NOT NULL DEFAULT 0, live INTEGER NOT NULL DEFAULT 0,"
     "  max_seq INTEGER NOT NULL DEFAULT 0, max_ts INTEGER NOT NULL DEFAULT 0,"
-    "  vsum BLOB NOT NULL DEFAULT (zeroblob(32)));"
+    "  vsum BLOB NOT NULL DEFAULT (zeroblob(32)), complete INTEGER NOT NULL DEFAULT 0);"
     "CREATE TABLE IF NOT EXISTS entries("
     "  rowid INTEGER PRIMARY KEY, origin INTEGER NOT NULL, id TEXT NOT NULL,"
     "  seq INTEGER NOT NULL, ts INTEGER NOT NULL, kind INTEGER NOT NULL,"
@@ -59,14 +66,19 @@ static const char s_schema[] =
     "  entry INTEGER NOT NULL, PRIMARY KEY(field, value, entry)) WITHOUT ROWID;"
     "CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(name, summary, description, tags,"
     "  content='', tokenize='unicode61 remove_diacritics 2');"
-    "CREATE VIRTUAL TABLE IF NOT EXISTS geo USING rtree(id, minlat, maxlat, minlon, maxlon);";
+    "CREATE VIRTUAL TABLE IF NOT EXISTS geo USING rtree(id, minlat, maxlat, minlon, maxlon);"
+    "CREATE TABLE IF NOT EXISTS forks(origin INTEGER NOT NULL, seq INTEGER NOT NULL,"
+    "  kept BLOB NOT NULL, other BLOB NOT NULL, seen INTEGER NOT NULL,"
+    "  PRIMARY KEY(origin, seq, other));";
 
 /* Prepared once in store_open, finalized in store_close. */
 enum {
     Q_ORIGIN_GET, Q_ORIGIN_ADD, Q_ORIGIN_NAME, Q_ORIGIN_MAX, Q_ORIGIN_UPDATE, Q_ORIGIN_SUM,
     Q_CUR, Q_INSERT, Q_UPDATE, Q_ATTR_ADD, Q_ATTR_DEL, Q_FTS_ADD, Q_FTS_DEL,
     Q_GEO_ADD, Q_GEO_DEL, Q_GET_ORIGIN, Q_GET_ANY, Q_SCAN, Q_SUMMARY,
-    Q_META_GET, Q_META_SET, Q_BEGIN, Q_COMMIT, Q_ROLLBACK, Q_COUNT
+    Q_META_GET, Q_META_SET, Q_BEGIN, Q_COMMIT, Q_ROLLBACK,
+    Q_SINCE, Q_MARKS, Q_COMPLETE, Q_HAS_SEQ, Q_SEQ_OTHER, Q_FORK_ADD, Q_FORKS,
+    Q_GET_COMPLETE, Q_VIDS, Q_COUNT
 };
 
 static const char *const s_sql[Q_COUNT] = {
@@ -105,6 +117,22 @@ static const char *const s_sql[Q_COUNT] = {
         " WHERE count > 0 ORDER BY key",
     [Q_META_GET] = "SELECT v FROM meta WHERE k = ?1",
     [Q_META_SET] = "INSERT OR REPLACE INTO meta(k, v) VALUES(?1, ?2)",
+    [Q_SINCE] = "SELECT e.rowid, e.env, e.received, v.key, o.name, e.seq FROM entries e"
+        " JOIN origins o ON o.ix = e.origin LEFT JOIN origins v ON v.ix = e.via"
+        " WHERE e.origin = (SELECT ix FROM origins WHERE key = ?1) AND e.seq > ?2 AND e.seq < ?3"
+        " ORDER BY e.seq LIMIT ?4",
+    [Q_MARKS] = "SELECT key, complete, max_seq, count, vsum FROM origins WHERE count > 0 OR complete > 0"
+        " ORDER BY key",
+    [Q_COMPLETE] = "UPDATE origins SET complete = max(complete, ?2) WHERE key = ?1",
+    [Q_HAS_SEQ] = "SELECT count(*) FROM entries WHERE origin = (SELECT ix FROM origins WHERE key = ?1)"
+        " AND seq = ?2",
+    [Q_SEQ_OTHER] = "SELECT env FROM entries WHERE origin = ?1 AND seq = ?2 AND vid != ?3",
+    [Q_FORK_ADD] = "INSERT OR IGNORE INTO forks(origin, seq, kept, other, seen) VALUES(?1, ?2, ?3, ?4, ?5)",
+    [Q_FORKS] = "SELECT o.key, f.seq, f.kept, f.other, f.seen FROM forks f JOIN origins o ON o.ix = f.origin"
+        " ORDER BY f.seen",
+    [Q_GET_COMPLETE] = "SELECT complete FROM origins WHERE key = ?1",
+    [Q_VIDS] = "SELECT seq, vid FROM entries WHERE origin = (SELECT ix FROM origins WHERE key = ?1)"
+        " ORDER BY seq",
     [Q_BEGIN] = "BEGIN IMMEDIATE",
     [Q_COMMIT] = "COMMIT",
     [Q_ROLLBACK] = "ROLLBACK",
@@ -330,6 +358,42 @@ s_unindex_old(store_t *self, int64_t rowid, const void *old, size_t len)
 }
 
 static int
+s_fork(store_t *self, int64_t origin, uint64_t seq, const void *kept, size_t keptlen,
+       const void *other, size_t otherlen)
+{
+    sqlite3_stmt *st = s_stmt(self, Q_FORK_ADD);
+    sqlite3_bind_int64(st, 1, origin);
+    sqlite3_bind_int64(st, 2, (int64_t)seq);
+    sqlite3_bind_blob(st, 3, kept, (int)keptlen, SQLITE_TRANSIENT);
+    sqlite3_bind_blob(st, 4, other, (int)otherlen, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 5, (int64_t)now_ms());
+    return s_exec(self, st, "fork evidence");
+}
+
+/* Another entry of origin holding seq with a different payload: evidence. */
+static int
+s_fork_other_entry(store_t *self, int64_t origin, const entry_version_t *nv,
+                   const uint8_t *buf, size_t len)
+{
+    sqlite3_stmt *st = s_stmt(self, Q_SEQ_OTHER);
+    sqlite3_bind_int64(st, 1, origin);
+    sqlite3_bind_int64(st, 2, (int64_t)nv->seq);
+    sqlite3_bind_blob(st, 3, nv->vid, ENV_VIDBYTES, SQLITE_STATIC);
+    int rc = sqlite3_step(st), out = 0;
+    if (rc == SQLITE_ROW) {
+        uint8_t *other = xmalloc((size_t)sqlite3_column_bytes(st, 0));
+        size_t otherlen = (size_t)sqlite3_column_bytes(st, 0);
+        memcpy(other, sqlite3_column_blob(st, 0), otherlen);
+        sqlite3_reset(st);
+        out = s_fork(self, origin, nv->seq, other, otherlen, buf, len);
+        free(other);
+        return out;
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : s_fail(self, "fork check");
+}
+
+static int
 s_origin_sum(store_t *self, int64_t origin, uint8_t vsum[ENV_VIDBYTES])
 {
     sqlite3_stmt *st = s_stmt(self, Q_ORIGIN_SUM);
@@ -380,7 +444,19 @@ store_put(store_t *self, const uint8_t *buf, size_t len, const envelope_t *env, 
             return -1;
         }
         memcpy(cur.vid, sqlite3_column_blob(st, 4), ENV_VIDBYTES);
-        if (entry_version_cmp(&nv, &cur) <= 0) {
+        int cmp = entry_version_cmp(&nv, &cur);
+        if (cmp != 0 && cur.seq == nv.seq) {
+            /* Two payloads for one (origin, seq): keep both as evidence. */
+            const void *old = sqlite3_column_blob(st, 5);
+            size_t oldlen = (size_t)sqlite3_column_bytes(st, 5);
+            rc = cmp < 0 ? s_fork(self, origin, nv.seq, old, oldlen, buf, len)
+                         : s_fork(self, origin, nv.seq, buf, len, old, oldlen);
+            if (rc != 0) {
+                sqlite3_reset(st);
+                return -1;
+            }
+        }
+        if (cmp <= 0) {
             sqlite3_reset(st);
             return STORE_OLDER;
         }
@@ -400,6 +476,8 @@ store_put(store_t *self, const uint8_t *buf, size_t len, const envelope_t *env, 
     if (result == STORE_REPLACED)
         vid_sum_sub(vsum, cur.vid);
     vid_sum_add(vsum, nv.vid);
+    if (s_fork_other_entry(self, origin, &nv, buf, len) != 0)
+        return -1;
 
     entry_index_build(env->body, &ix);
     st = s_stmt(self, result == STORE_NEW ? Q_INSERT : Q_UPDATE);
@@ -475,9 +553,11 @@ store_version(store_t *self, const uint8_t origin[ENV_PKBYTES], const char *id,
 }
 
 /* Steps st and hands each row (columns: rowid, env, received, via key,
- * origin name[, score]) to fn. Returns the number of rows or -1. */
+ * origin name[, score or seq]) to fn. Returns the number of rows or -1. */
+enum { EXTRA_NONE, EXTRA_SCORE, EXTRA_SEQ };
+
 static int
-s_rows(store_t *self, sqlite3_stmt *st, bool scored, store_row_fn fn, void *arg)
+s_rows(store_t *self, sqlite3_stmt *st, int extra, store_row_fn fn, void *arg)
 {
     int n = 0, rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -488,7 +568,8 @@ s_rows(store_t *self, sqlite3_stmt *st, bool scored, store_row_fn fn, void *arg)
             .received = (uint64_t)sqlite3_column_int64(st, 2),
             .via = sqlite3_column_bytes(st, 3) == ENV_PKBYTES ? sqlite3_column_blob(st, 3) : NULL,
             .origin_name = (const char *)sqlite3_column_text(st, 4),
-            .score = scored ? sqlite3_column_double(st, 5) : 0,
+            .score = extra == EXTRA_SCORE ? sqlite3_column_double(st, 5) : 0,
+            .seq = extra == EXTRA_SEQ ? (uint64_t)sqlite3_column_int64(st, 5) : 0,
         };
         n++;
         if (fn(arg, &row) != 0) {
@@ -514,7 +595,7 @@ store_get(store_t *self, const uint8_t *origin, const char *id, store_row_fn fn,
         st = s_stmt(self, Q_GET_ANY);
         sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     }
-    return s_rows(self, st, false, fn, arg);
+    return s_rows(self, st, EXTRA_NONE, fn, arg);
 }
 
 int
@@ -523,7 +604,7 @@ store_scan(store_t *self, int64_t after, int64_t limit, store_row_fn fn, void *a
     sqlite3_stmt *st = s_stmt(self, Q_SCAN);
     sqlite3_bind_int64(st, 1, after);
     sqlite3_bind_int64(st, 2, limit);
-    return s_rows(self, st, false, fn, arg);
+    return s_rows(self, st, EXTRA_NONE, fn, arg);
 }
 
 /* ---- search ---- */
@@ -718,7 +799,7 @@ store_search(store_t *self, const store_query_t *q, store_row_fn fn, void *arg, 
                           (long long)(q->offset > 0 ? q->offset : 0));
     if (s_prepare_bound(self, sql, &b, &st) != 0)
         goto out;
-    rc = s_rows(self, st, true, fn, arg) < 0 ? -1 : 0;
+    rc = s_rows(self, st, EXTRA_SCORE, fn, arg) < 0 ? -1 : 0;
     goto out;
 toomany:
     snprintf(self->errmsg, sizeof(self->errmsg), "search: more than %d values", BIND_MAX);
@@ -786,4 +867,151 @@ store_meta_set(store_t *self, const char *k, const char *v)
     sqlite3_bind_text(st, 1, k, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, v, -1, SQLITE_STATIC);
     return s_exec(self, st, "meta");
+}
+
+/* ---- replication ---- */
+
+int
+store_since(store_t *self, const uint8_t key[ENV_PKBYTES], uint64_t after, uint64_t before,
+            int64_t limit, store_row_fn fn, void *arg)
+{
+    sqlite3_stmt *st = s_stmt(self, Q_SINCE);
+    sqlite3_bind_blob(st, 1, key, ENV_PKBYTES, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (int64_t)(after > INT64_MAX ? INT64_MAX : after));
+    sqlite3_bind_int64(st, 3, (int64_t)(before > INT64_MAX ? INT64_MAX : before));
+    sqlite3_bind_int64(st, 4, limit);
+    return s_rows(self, st, EXTRA_SEQ, fn, arg);
+}
+
+int
+store_marks(store_t *self, wire_mark_t **out, size_t *n)
+{
+    sqlite3_stmt *st = s_stmt(self, Q_MARKS);
+    size_t cap = 0;
+    int rc;
+
+    *out = NULL;
+    *n = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (sqlite3_column_bytes(st, 0) != ENV_PKBYTES || sqlite3_column_bytes(st, 4) != ENV_VIDBYTES)
+            continue;
+        if (*n == cap) {
+            cap = cap ? 2 * cap : 16;
+            *out = xrealloc(*out, cap * sizeof(**out));
+        }
+        wire_mark_t *m = &(*out)[(*n)++];
+        memcpy(m->origin, sqlite3_column_blob(st, 0), ENV_PKBYTES);
+        m->complete = (uint64_t)sqlite3_column_int64(st, 1);
+        m->max_seq = (uint64_t)sqlite3_column_int64(st, 2);
+        m->count = (uint64_t)sqlite3_column_int64(st, 3);
+        memcpy(m->vsum, sqlite3_column_blob(st, 4), ENV_VIDBYTES);
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        free(*out);
+        *out = NULL;
+        *n = 0;
+        return s_fail(self, "marks");
+    }
+    return 0;
+}
+
+int
+store_set_complete(store_t *self, const uint8_t key[ENV_PKBYTES], uint64_t complete)
+{
+    if (store_origin(self, key, NULL) < 0)
+        return -1;
+    sqlite3_stmt *st = s_stmt(self, Q_COMPLETE);
+    sqlite3_bind_blob(st, 1, key, ENV_PKBYTES, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (int64_t)complete);
+    return s_exec(self, st, "watermark");
+}
+
+uint64_t
+store_complete(store_t *self, const uint8_t key[ENV_PKBYTES])
+{
+    sqlite3_stmt *st = s_stmt(self, Q_GET_COMPLETE);
+    sqlite3_bind_blob(st, 1, key, ENV_PKBYTES, SQLITE_STATIC);
+    uint64_t c = sqlite3_step(st) == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(st, 0) : 0;
+    sqlite3_reset(st);
+    return c;
+}
+
+int
+store_advance(store_t *self, const uint8_t key[ENV_PKBYTES])
+{
+    uint64_t c = store_complete(self, key), start = c;
+    for (;;) {
+        sqlite3_stmt *st = s_stmt(self, Q_HAS_SEQ);
+        sqlite3_bind_blob(st, 1, key, ENV_PKBYTES, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, (int64_t)(c + 1));
+        int rc = sqlite3_step(st);
+        bool has = rc == SQLITE_ROW && sqlite3_column_int64(st, 0) > 0;
+        sqlite3_reset(st);
+        if (rc != SQLITE_ROW)
+            return s_fail(self, "advance");
+        if (!has)
+            break;
+        c++;
+    }
+    return c > start ? store_set_complete(self, key, c) : 0;
+}
+
+int
+store_buckets(store_t *self, const uint8_t key[ENV_PKBYTES], unsigned shift, wire_fp_t **out,
+              size_t *n)
+{
+    sqlite3_stmt *st = s_stmt(self, Q_VIDS);
+    size_t cap = 0;
+    int rc;
+
+    *out = NULL;
+    *n = 0;
+    sqlite3_bind_blob(st, 1, key, ENV_PKBYTES, SQLITE_STATIC);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        uint64_t bucket = (uint64_t)sqlite3_column_int64(st, 0) >> shift;
+        if (sqlite3_column_bytes(st, 1) != ENV_VIDBYTES)
+            continue;
+        if (*n == 0 || (*out)[*n - 1].bucket != bucket) {
+            if (*n == cap) {
+                cap = cap ? 2 * cap : 64;
+                *out = xrealloc(*out, cap * sizeof(**out));
+            }
+            memset(&(*out)[*n], 0, sizeof(**out));
+            (*out)[(*n)++].bucket = bucket;
+        }
+        (*out)[*n - 1].count++;
+        vid_sum_add((*out)[*n - 1].vsum, sqlite3_column_blob(st, 1));
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        free(*out);
+        *out = NULL;
+        *n = 0;
+        return s_fail(self, "buckets");
+    }
+    return 0;
+}
+
+int
+store_forks(store_t *self, store_fork_fn fn, void *arg)
+{
+    sqlite3_stmt *st = s_stmt(self, Q_FORKS);
+    int rc, n = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        store_fork_t f = {
+            .origin = sqlite3_column_blob(st, 0),
+            .seq = (uint64_t)sqlite3_column_int64(st, 1),
+            .kept = sqlite3_column_blob(st, 2),
+            .kept_len = (size_t)sqlite3_column_bytes(st, 2),
+            .other = sqlite3_column_blob(st, 3),
+            .other_len = (size_t)sqlite3_column_bytes(st, 3),
+            .seen = (uint64_t)sqlite3_column_int64(st, 4),
+        };
+        n++;
+        if (fn != NULL && fn(arg, &f) != 0)
+            break;
+    }
+    sqlite3_reset(st);
+    return (rc == SQLITE_ROW || rc == SQLITE_DONE) ? n : s_fail(self, "forks");
 }

@@ -9,6 +9,7 @@
 #define SOCDIR_STORE_H
 
 #include "envelope.h"
+#include "wire.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -62,6 +63,7 @@ typedef struct {
     const uint8_t *via;     /* key of the peer it came from; NULL if local */
     const char *origin_name;
     double score;           /* bm25 rank when the query had words, else 0 */
+    uint64_t seq;           /* set by store_since */
 } store_row_t;
 
 /* Return non-zero from the callback to stop. */
@@ -108,6 +110,41 @@ typedef int (*store_origin_fn)(void *arg, const store_origin_t *o);
  * digest of the whole view into digest_hex (65 bytes). Two stores have
  * equal digests exactly when they hold the same versions. */
 int store_summary(store_t *self, store_origin_fn fn, void *arg, char digest_hex[65]);
+
+/* ---- replication (PROTOCOL.md section 4) ---- */
+
+/* Versions of origin key with after < seq < before, in seq order, at most
+ * limit. Returns the number of rows or -1. */
+int store_since(store_t *self, const uint8_t key[ENV_PKBYTES], uint64_t after, uint64_t before,
+                int64_t limit, store_row_fn fn, void *arg);
+
+/* Every origin's marks (complete, max_seq, count, vsum), in key order, in a
+ * new array (caller frees). Returns 0 or -1. */
+int store_marks(store_t *self, wire_mark_t **out, size_t *n);
+
+/* Raises the origin's complete watermark to at least complete. */
+int store_set_complete(store_t *self, const uint8_t key[ENV_PKBYTES], uint64_t complete);
+uint64_t store_complete(store_t *self, const uint8_t key[ENV_PKBYTES]);
+
+/* Raises the watermark over every seq right after it that the store holds. */
+int store_advance(store_t *self, const uint8_t key[ENV_PKBYTES]);
+
+/* Fingerprints of the origin's versions by bucket (seq >> shift), in
+ * bucket order, in a new array (caller frees). Returns 0 or -1. */
+int store_buckets(store_t *self, const uint8_t key[ENV_PKBYTES], unsigned shift, wire_fp_t **out,
+                  size_t *n);
+
+/* Evidence of forks: two payloads of one origin with one seq. */
+typedef struct {
+    const uint8_t *origin;
+    uint64_t seq;
+    const uint8_t *kept, *other;    /* envelopes: the one in the view, the other */
+    size_t kept_len, other_len;
+    uint64_t seen;
+} store_fork_t;
+typedef int (*store_fork_fn)(void *arg, const store_fork_t *f);
+/* Calls fn per piece of evidence; returns how many there are, or -1. */
+int store_forks(store_t *self, store_fork_fn fn, void *arg);
 
 /* Small persistent settings. */
 int store_meta_get(store_t *self, const char *k, char *v, size_t vlen);

@@ -21,6 +21,7 @@ static const struct {
     { "store", store_test },
     { "conf", conf_test },
     { "msg", msg_test },
+    { "sync", sync_test },
 };
 
 int

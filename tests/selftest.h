@@ -29,5 +29,6 @@ int order_test(bool verbose);
 int store_test(bool verbose);
 int conf_test(bool verbose);
 int msg_test(bool verbose);
+int sync_test(bool verbose);
 
 #endif

@@ -1,0 +1,327 @@
+/*
+ * peer.c: sockets to one member.
+ *
+ * Dialing: a DEALER with CURVE client keys (ours) and the member's X25519
+ * key as server key, so the member is authenticated by the handshake. A
+ * monitor socket reports the handshake and disconnection; on a completed
+ * handshake the sync machine greets and pulls. Heartbeats (ZMQ_HEARTBEAT_*)
+ * find dead links; libzmq reconnects by itself.
+ *
+ * Being dialed: frames come through the node's ROUTER, already
+ * authenticated by the node's ZAP handler, which names the member in each
+ * frame's User-Id. The routing id of the latest frame is kept to answer.
+ *
+ * A member that breaks the protocol is banned for PEER_BAN_MS: its frames
+ * are ignored and our DEALER to it is closed, then dialed again.
+ */
+#include "peer.h"
+#include "log.h"
+#include "util.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#define RID_MAX 256
+
+struct peer {
+    void *zctx;                     /* for re-dialing */
+    char *name;                     /* member name in the config */
+    uint8_t key[ENV_PKBYTES];       /* member's Ed25519 key */
+    uint8_t curve_key[32];          /* the same, as X25519 */
+    char *endpoint;                 /* to dial, or NULL */
+    peer_curve_t curve;             /* our CURVE keys */
+    int index;                      /* for unique monitor endpoints */
+    int generation;                 /* dials so far */
+    sync_peer_t *sync;              /* replication state, owned */
+    void *dealer;                   /* DEALER when dialing */
+    void *monitor;                  /* PAIR receiving the dealer's events */
+    bool dealer_up;                 /* handshake done, not disconnected */
+    uint8_t rid[RID_MAX];           /* routing id on our ROUTER */
+    size_t rid_len;
+    bool router_up;                 /* the member dialed us */
+    uint64_t router_last;           /* ms: last frame via the ROUTER */
+    uint64_t banned_until;          /* ms */
+    uint64_t errors;                /* protocol errors seen */
+};
+
+static void
+s_setopt_int(void *sock, int opt, int v)
+{
+    zmq_setsockopt(sock, opt, &v, sizeof(v));
+}
+
+/* Options of every peer socket, both ends. */
+void
+peer_socket_options(void *sock)
+{
+    int64_t maxmsg = WIRE_MAX;
+    zmq_setsockopt(sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof(maxmsg));
+    s_setopt_int(sock, ZMQ_LINGER, 0);
+    s_setopt_int(sock, ZMQ_HEARTBEAT_IVL, 2000);
+    s_setopt_int(sock, ZMQ_HEARTBEAT_TIMEOUT, 6000);
+    s_setopt_int(sock, ZMQ_HEARTBEAT_TTL, 10000);
+    s_setopt_int(sock, ZMQ_SNDHWM, 10000);
+    s_setopt_int(sock, ZMQ_RCVHWM, 10000);
+}
+
+static void
+s_close_dealer(peer_t *self)
+{
+    if (self->monitor) {
+        zmq_close(self->monitor);
+        self->monitor = NULL;
+    }
+    if (self->dealer) {
+        zmq_socket_monitor(self->dealer, NULL, 0);
+        zmq_close(self->dealer);
+        self->dealer = NULL;
+    }
+    self->dealer_up = false;
+}
+
+static void
+s_dial(peer_t *self)
+{
+    char mon[128];
+    if (self->endpoint == NULL)
+        return;
+    self->dealer = zmq_socket(self->zctx, ZMQ_DEALER);
+    peer_socket_options(self->dealer);
+    s_setopt_int(self->dealer, ZMQ_RECONNECT_IVL, 200);
+    s_setopt_int(self->dealer, ZMQ_RECONNECT_IVL_MAX, 5000);
+    s_setopt_int(self->dealer, ZMQ_IMMEDIATE, 1);
+    zmq_setsockopt(self->dealer, ZMQ_CURVE_SERVERKEY, self->curve_key, 32);
+    zmq_setsockopt(self->dealer, ZMQ_CURVE_PUBLICKEY, self->curve.pk, 32);
+    zmq_setsockopt(self->dealer, ZMQ_CURVE_SECRETKEY, self->curve.sk, 32);
+    snprintf(mon, sizeof(mon), "inproc://socdir-monitor-%d-%d", self->index, ++self->generation);
+    zmq_socket_monitor(self->dealer, mon, ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED |
+                       ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                       ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL);
+    self->monitor = zmq_socket(self->zctx, ZMQ_PAIR);
+    zmq_connect(self->monitor, mon);
+    if (zmq_connect(self->dealer, self->endpoint) != 0)
+        log_warnx("member %s: cannot dial %s: %s", self->name, self->endpoint,
+                  zmq_strerror(zmq_errno()));
+}
+
+peer_t *
+peer_new(void *zctx, const conf_member_t *m, const peer_curve_t *curve, sync_peer_t *sync, int index)
+{
+    peer_t *self = xcalloc(1, sizeof(*self));
+    self->zctx = zctx;
+    self->name = xstrdup(m->name);
+    memcpy(self->key, m->key, ENV_PKBYTES);
+    if (crypto_sign_ed25519_pk_to_curve25519(self->curve_key, m->key) != 0)
+        memset(self->curve_key, 0, sizeof(self->curve_key));   /* never matches a client */
+    self->endpoint = m->endpoint ? xstrdup(m->endpoint) : NULL;
+    self->curve = *curve;
+    self->index = index;
+    self->sync = sync;
+    s_dial(self);
+    return self;
+}
+
+void
+peer_destroy(peer_t **self_p)
+{
+    if (*self_p) {
+        peer_t *self = *self_p;
+        s_close_dealer(self);
+        sync_peer_destroy(&self->sync);
+        sodium_memzero(&self->curve, sizeof(self->curve));
+        free(self->name);
+        free(self->endpoint);
+        free(self);
+        *self_p = NULL;
+    }
+}
+
+const char *
+peer_name(const peer_t *self)
+{
+    return self->name;
+}
+
+const uint8_t *
+peer_key(const peer_t *self)
+{
+    return self->key;
+}
+
+const char *
+peer_endpoint(const peer_t *self)
+{
+    return self->endpoint;
+}
+
+sync_peer_t *
+peer_sync(peer_t *self)
+{
+    return self->sync;
+}
+
+const uint8_t *
+peer_curve_key(const peer_t *self)
+{
+    return self->curve_key;
+}
+
+void *
+peer_dealer(peer_t *self)
+{
+    return self->dealer;
+}
+
+void *
+peer_monitor(peer_t *self)
+{
+    return self->monitor;
+}
+
+bool
+peer_connected(const peer_t *self)
+{
+    return self->dealer_up || self->router_up;
+}
+
+uint64_t
+peer_errors(const peer_t *self)
+{
+    return self->errors;
+}
+
+static void
+s_link_changed(peer_t *self, bool was_up, uint64_t now)
+{
+    bool up = peer_connected(self);
+    if (up && !was_up) {
+        log_info("member %s connected", self->name);
+        sync_peer_connected(self->sync, now);
+    } else if (!up && was_up) {
+        log_info("member %s disconnected", self->name);
+        sync_peer_disconnected(self->sync);
+    }
+}
+
+static void
+s_ban(peer_t *self, uint64_t now)
+{
+    bool was_up = peer_connected(self);
+    self->errors++;
+    self->banned_until = now + PEER_BAN_MS;
+    log_warnx("member %s broke the protocol: dropped for %d s", self->name, PEER_BAN_MS / 1000);
+    s_close_dealer(self);
+    self->router_up = false;
+    s_link_changed(self, was_up, now);
+}
+
+void
+peer_on_monitor(peer_t *self, uint64_t now)
+{
+    zmq_msg_t ev, addr;
+    zmq_msg_init(&ev);
+    zmq_msg_init(&addr);
+    if (zmq_msg_recv(&ev, self->monitor, ZMQ_DONTWAIT) < 0)
+        goto out;
+    if (zmq_msg_more(&ev))
+        zmq_msg_recv(&addr, self->monitor, 0);
+    if (zmq_msg_size(&ev) < 6)
+        goto out;
+    uint16_t event;
+    memcpy(&event, zmq_msg_data(&ev), sizeof(event));
+    bool was_up = peer_connected(self);
+    if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+        self->dealer_up = true;
+    } else if (event == ZMQ_EVENT_DISCONNECTED) {
+        self->dealer_up = false;
+    } else {
+        log_warnx("member %s at %s: CURVE handshake failed (is its key in our config right,"
+                  " and ours in its config?)", self->name, self->endpoint);
+    }
+    s_link_changed(self, was_up, now);
+out:
+    zmq_msg_close(&ev);
+    zmq_msg_close(&addr);
+}
+
+static void
+s_recv_frame(peer_t *self, const void *buf, size_t len, uint64_t now)
+{
+    if (now < self->banned_until)
+        return;
+    if (sync_peer_recv(self->sync, buf, len, now) != 0)
+        s_ban(self, now);
+}
+
+void
+peer_on_dealer(peer_t *self, uint64_t now)
+{
+    zmq_msg_t msg;
+    zmq_msg_init(&msg);
+    if (zmq_msg_recv(&msg, self->dealer, ZMQ_DONTWAIT) >= 0) {
+        if (zmq_msg_more(&msg)) {
+            /* Peer frames are single-part: drain and count as malformed. */
+            while (zmq_msg_more(&msg) && zmq_msg_recv(&msg, self->dealer, 0) >= 0)
+                ;
+            s_ban(self, now);
+        } else {
+            s_recv_frame(self, zmq_msg_data(&msg), zmq_msg_size(&msg), now);
+        }
+    }
+    zmq_msg_close(&msg);
+}
+
+void
+peer_on_router(peer_t *self, void *router, const void *rid, size_t rid_len, const void *buf,
+               size_t len, uint64_t now)
+{
+    (void)router;
+    if (now < self->banned_until || rid_len > RID_MAX)
+        return;
+    bool was_up = peer_connected(self);
+    memcpy(self->rid, rid, rid_len);
+    self->rid_len = rid_len;
+    self->router_up = true;
+    self->router_last = now;
+    s_link_changed(self, was_up, now);
+    s_recv_frame(self, buf, len, now);
+}
+
+int
+peer_send(peer_t *self, void *router, const void *buf, size_t len)
+{
+    if (self->dealer_up && zmq_send(self->dealer, buf, len, ZMQ_DONTWAIT) == (int)len)
+        return 0;
+    if (self->router_up) {
+        if (zmq_send(router, self->rid, self->rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) == (int)self->rid_len &&
+            zmq_send(router, buf, len, ZMQ_DONTWAIT) == (int)len)
+            return 0;
+        if (zmq_errno() == EHOSTUNREACH) {
+            bool was_up = peer_connected(self);
+            self->router_up = false;
+            s_link_changed(self, was_up, now_ms());
+        }
+    }
+    return -1;
+}
+
+void
+peer_tick(peer_t *self, uint64_t now)
+{
+    /* A member that dialed us pulls at least every sync interval; silence
+     * for much longer means its link is gone. */
+    if (self->router_up && now - self->router_last > 45000) {
+        bool was_up = peer_connected(self);
+        self->router_up = false;
+        s_link_changed(self, was_up, now);
+    }
+    if (self->banned_until && now >= self->banned_until) {
+        self->banned_until = 0;
+        if (self->dealer == NULL)
+            s_dial(self);
+    }
+    sync_peer_tick(self->sync, now);
+}

@@ -1,0 +1,704 @@
+/*
+ * sync.c: the replication state machine of one link (PROTOCOL.md 4).
+ *
+ * Each side of a link is both a requester (it pulls) and a server (it
+ * answers the other side's pulls). The requester's states:
+ *
+ *            connected / timer / sync now
+ *   IDLE  ------------------------------->  PULLING   (sent SYNC)
+ *   PULLING  --ENTRIES-->  PULLING                     (store, send CREDIT)
+ *   PULLING  --SYNC_END, nothing to repair-->  IDLE    (raise watermarks)
+ *   PULLING  --SYNC_END, an origin differs-->  REPAIRING (sent REPAIR)
+ *   REPAIRING --ENTRIES--> REPAIRING
+ *   REPAIRING --SYNC_END--> REPAIRING (next origin) or IDLE
+ *   any      --no progress for SYNC_EXPIRE_MS or link down-->  IDLE
+ *
+ * The server keeps one job per peer: the ranges of (origin, seq) to send,
+ * a cursor, and the credit the requester granted. It sends ENTRIES while
+ * it has credit and SYNC_END when the ranges are exhausted. A new SYNC or
+ * REPAIR replaces the job. Nothing here is needed for correctness across
+ * restarts: a lost exchange is simply asked for again.
+ *
+ * The transitions are in s_table; s_dispatch looks up (state, message) and
+ * calls the handler, which returns the next state.
+ */
+#include "sync.h"
+#include "log.h"
+#include "util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef enum { S_IDLE, S_PULLING, S_REPAIRING, S_ANY } state_t;
+
+static const char *const s_state_names[] = { "idle", "pulling", "repairing" };
+
+struct sync_node {
+    store_t *store;                 /* the merged view */
+    uint8_t self[ENV_PKBYTES];      /* this node's key */
+    sync_hooks_t hooks;             /* how to reach the outside */
+    char *name;                     /* this node's name, sent in HELLO */
+    uint64_t interval;              /* ms between periodic pulls */
+};
+
+/* One range of versions to send: origin's seqs in (after, before). */
+struct range {
+    uint8_t origin[ENV_PKBYTES];
+    uint64_t after, before;
+};
+
+struct sync_peer {
+    sync_node_t *node;
+    uint8_t key[ENV_PKBYTES];       /* the peer's node key */
+    char *name;                     /* its member name */
+    bool up;                        /* link established */
+    /* requester */
+    state_t state;
+    uint64_t req;                   /* id of the exchange in flight */
+    uint64_t last_progress;         /* ms: last frame of that exchange */
+    uint64_t next_pull;             /* ms: when the periodic pull is due */
+    uint8_t (*repair)[ENV_PKBYTES]; /* origins still to repair */
+    size_t nrepair;
+    /* server */
+    bool serving;                   /* a job is active */
+    uint64_t job_req;               /* its request id */
+    uint64_t job_credit;            /* batches the requester still accepts */
+    struct range *ranges;           /* what to send, in order */
+    size_t nranges, cur;            /* ranges and the one being sent */
+    wire_mark_t *job_marks;         /* marks when the job started */
+    size_t njob_marks;
+    /* push queue */
+    msgpack_sbuffer *pushq;         /* envelopes to push, packed as bin */
+    size_t npush;
+    uint64_t rate_second, rate_count;
+    sync_stats_t stats;
+};
+
+/* ---- small helpers ---- */
+
+static int
+s_send(sync_peer_t *p, msgpack_sbuffer *buf)
+{
+    p->stats.bytes_out += buf->size;
+    int rc = p->node->hooks.send(p->node->hooks.arg, p, buf->data, buf->size);
+    msgpack_sbuffer_destroy(buf);
+    return rc;
+}
+
+static bool
+s_accepts(sync_peer_t *p, const uint8_t key[ENV_PKBYTES])
+{
+    return memcmp(key, p->node->self, ENV_PKBYTES) == 0 ||
+           p->node->hooks.accepts(p->node->hooks.arg, key);
+}
+
+static const wire_mark_t *
+s_find_mark(const wire_mark_t *marks, size_t n, const uint8_t key[ENV_PKBYTES])
+{
+    for (size_t i = 0; i < n; i++)
+        if (memcmp(marks[i].origin, key, ENV_PKBYTES) == 0)
+            return &marks[i];
+    return NULL;
+}
+
+/* ---- taking in versions ---- */
+
+/* Checks and stores one envelope from the peer. Returns the store result
+ * (STORE_NEW...), or -1 when refused (counted), -2 on a store error. */
+static int
+s_ingest(sync_peer_t *p, const uint8_t *buf, size_t len, int64_t via, bool fresh, uint64_t now)
+{
+    sync_node_t *n = p->node;
+    envelope_t env;
+    entry_version_t held, got;
+    char err[ENTRY_ERR_MAX];
+
+    p->stats.received++;
+    if (envelope_open(buf, len, &env, err, sizeof(err)) != 0) {
+        p->stats.refused_invalid++;
+        log_debug("peer %s: envelope refused: %s", p->name, err);
+        return -1;
+    }
+    int rc = -1;
+    if (!s_accepts(p, env.hdr.origin)) {
+        p->stats.refused_origin++;
+        goto out;
+    }
+    envelope_version(&env, &got);
+    int have = store_version(n->store, env.hdr.origin, env.hdr.id, &held);
+    if (have < 0) {
+        rc = -2;
+        goto out;
+    }
+    if (have == 1 && entry_version_cmp(&got, &held) < 0) {
+        p->stats.older++;           /* cheap refusal before verifying */
+        goto out;
+    }
+    if (envelope_verify(&env) != 0) {
+        p->stats.refused_signature++;
+        char id[NODEID_LEN + 1];
+        key_to_id(env.hdr.origin, id);
+        log_warnx("peer %s: bad signature on %s/%s seq %llu, refused", p->name, id, env.hdr.id,
+                  (unsigned long long)env.hdr.seq);
+        goto out;
+    }
+    if (env.hdr.ts > now + SYNC_FUTURE_MS ||
+        (!env.hdr.deleted && entry_validate_body(env.hdr.kind, env.body, err, sizeof(err)) != 0)) {
+        p->stats.refused_invalid++;
+        goto out;
+    }
+    rc = store_put(n->store, buf, len, &env, via);
+    if (rc < 0) {
+        log_warnx("store: %s", store_errmsg(n->store));
+        rc = -2;
+    } else if (rc == STORE_OLDER) {
+        p->stats.older++;
+    } else {
+        p->stats.stored++;
+        if (fresh && n->hooks.stored)
+            n->hooks.stored(n->hooks.arg, p, buf, len);
+    }
+out:
+    envelope_clear(&env);
+    return rc;
+}
+
+/* Stores a batch in one transaction. A push (fresh) is forwarded to the
+ * other peers and raises watermarks over versions that follow them
+ * directly; versions from a pull are not forwarded: the other peers pull
+ * them in turn, so a first sync does not flood the federation. */
+static void
+s_ingest_batch(sync_peer_t *p, const wire_msg_t *m, bool fresh, uint64_t now)
+{
+    sync_node_t *n = p->node;
+    int64_t via = store_origin(n->store, p->key, p->name);
+    if (via < 0 || store_begin(n->store) != 0) {
+        log_warnx("store: %s", store_errmsg(n->store));
+        return;
+    }
+    for (size_t i = 0; i < m->nenvs; i++) {
+        int rc = s_ingest(p, m->envs[i].ptr, m->envs[i].len, via, fresh, now);
+        if (rc >= STORE_NEW && fresh) {
+            envelope_t env;
+            if (envelope_open(m->envs[i].ptr, m->envs[i].len, &env, NULL, 0) == 0) {
+                store_advance(n->store, env.hdr.origin);
+                envelope_clear(&env);
+            }
+        }
+    }
+    if (store_commit(n->store) != 0) {
+        log_warnx("store: %s", store_errmsg(n->store));
+        store_rollback(n->store);
+    }
+}
+
+/* ---- requester ---- */
+
+static state_t
+s_start_pull(sync_peer_t *p, uint64_t now)
+{
+    wire_mark_t *marks;
+    size_t n;
+    msgpack_sbuffer buf;
+
+    if (store_marks(p->node->store, &marks, &n) != 0)
+        return S_IDLE;
+    p->req++;
+    wire_sync(&buf, p->req, SYNC_CREDIT, marks, n);
+    free(marks);
+    p->last_progress = now;
+    s_send(p, &buf);
+    return S_PULLING;
+}
+
+static state_t
+s_start_repair(sync_peer_t *p, uint64_t now)
+{
+    wire_mark_t *marks;
+    size_t n;
+    wire_fp_t *fps;
+    size_t nfps;
+    msgpack_sbuffer buf;
+    const uint8_t *origin = p->repair[p->nrepair - 1];
+
+    /* About 1024 buckets whatever the origin's size. */
+    unsigned shift = 0;
+    if (store_marks(p->node->store, &marks, &n) != 0)
+        return S_IDLE;
+    const wire_mark_t *mine = s_find_mark(marks, n, origin);
+    uint64_t max_seq = mine ? mine->max_seq : 0;
+    free(marks);
+    while (shift < 40 && (max_seq >> shift) > 1024)
+        shift++;
+    if (store_buckets(p->node->store, origin, shift, &fps, &nfps) != 0)
+        return S_IDLE;
+    if (nfps > WIRE_FPS_MAX)
+        nfps = WIRE_FPS_MAX;    /* cannot happen with ~1024 buckets */
+    p->req++;
+    wire_repair(&buf, p->req, SYNC_CREDIT, origin, shift, fps, nfps);
+    free(fps);
+    p->nrepair--;
+    p->last_progress = now;
+    s_send(p, &buf);
+    return S_REPAIRING;
+}
+
+static state_t
+h_entries(sync_peer_t *p, const wire_msg_t *m, uint64_t now)
+{
+    msgpack_sbuffer buf;
+    if (m->req != p->req)
+        return p->state;            /* a late answer to an abandoned pull */
+    s_ingest_batch(p, m, false, now);
+    p->last_progress = now;
+    wire_credit(&buf, p->req, 1);
+    s_send(p, &buf);
+    return p->state;
+}
+
+/* Origins whose watermarks and highest seq agree with the peer's but
+ * whose version sets differ: watermarks cannot tell, so repair them. */
+static void
+s_plan_repairs(sync_peer_t *p, const wire_mark_t *theirs, size_t ntheirs)
+{
+    wire_mark_t *mine;
+    size_t nmine;
+    if (store_marks(p->node->store, &mine, &nmine) != 0)
+        return;
+    for (size_t i = 0; i < ntheirs; i++) {
+        const wire_mark_t *t = &theirs[i], *m = s_find_mark(mine, nmine, t->origin);
+        if (m == NULL || !s_accepts(p, t->origin))
+            continue;
+        if (m->max_seq == t->max_seq && m->complete == t->complete &&
+            (m->count != t->count || memcmp(m->vsum, t->vsum, ENV_VIDBYTES) != 0)) {
+            p->repair = xrealloc(p->repair, (p->nrepair + 1) * sizeof(*p->repair));
+            memcpy(p->repair[p->nrepair++], t->origin, ENV_PKBYTES);
+        }
+    }
+    free(mine);
+}
+
+static state_t
+h_sync_end(sync_peer_t *p, const wire_msg_t *m, uint64_t now)
+{
+    sync_node_t *n = p->node;
+    if (m->req != p->req)
+        return p->state;
+    for (size_t i = 0; i < m->nmarks; i++)
+        if (s_accepts(p, m->marks[i].origin))
+            store_set_complete(n->store, m->marks[i].origin, m->marks[i].complete);
+    if (p->state == S_PULLING) {
+        p->stats.pulls++;
+        s_plan_repairs(p, m->marks, m->nmarks);
+    } else {
+        p->stats.repairs++;
+    }
+    if (n->hooks.pulled)
+        n->hooks.pulled(n->hooks.arg, p, m->marks, m->nmarks);
+    if (p->nrepair > 0)
+        return s_start_repair(p, now);
+    p->stats.last_sync = now;
+    p->next_pull = now + n->interval;
+    return S_IDLE;
+}
+
+/* ---- server ---- */
+
+static void
+s_job_clear(sync_peer_t *p)
+{
+    free(p->ranges);
+    free(p->job_marks);
+    p->ranges = NULL;
+    p->job_marks = NULL;
+    p->nranges = p->cur = p->njob_marks = 0;
+    p->serving = false;
+}
+
+static void
+s_job_add(sync_peer_t *p, const uint8_t origin[ENV_PKBYTES], uint64_t after, uint64_t before)
+{
+    p->ranges = xrealloc(p->ranges, (p->nranges + 1) * sizeof(*p->ranges));
+    struct range *r = &p->ranges[p->nranges++];
+    memcpy(r->origin, origin, ENV_PKBYTES);
+    r->after = after;
+    r->before = before;
+}
+
+struct batch {
+    msgpack_sbuffer buf;            /* envelopes packed as bin, no header */
+    msgpack_packer pk;
+    size_t n;
+    uint64_t last_seq;
+};
+
+static int
+s_batch_row(void *arg, const store_row_t *row)
+{
+    struct batch *b = arg;
+    wire_batch_add(&b->pk, row->env, row->env_len);
+    b->n++;
+    b->last_seq = row->seq;
+    return (b->n >= WIRE_BATCH_MAX || b->buf.size >= SYNC_BATCH_BYTES) ? 1 : 0;
+}
+
+/* Sends ENTRIES while the job has credit, then SYNC_END. */
+static void
+s_serve(sync_peer_t *p)
+{
+    sync_node_t *n = p->node;
+    while (p->serving && p->job_credit > 0) {
+        struct batch b = { .n = 0 };
+        msgpack_sbuffer_init(&b.buf);
+        msgpack_packer_init(&b.pk, &b.buf, msgpack_sbuffer_write);
+        while (p->cur < p->nranges && b.n < WIRE_BATCH_MAX && b.buf.size < SYNC_BATCH_BYTES) {
+            struct range *r = &p->ranges[p->cur];
+            size_t before = b.n;
+            int limit = WIRE_BATCH_MAX - (int)b.n;
+            int got = store_since(n->store, r->origin, r->after, r->before, limit, s_batch_row, &b);
+            if (got < 0) {
+                log_warnx("store: %s", store_errmsg(n->store));
+                p->cur = p->nranges;
+                break;
+            }
+            if (b.n > before)
+                r->after = b.last_seq;
+            if (b.n - before < (size_t)limit && b.buf.size < SYNC_BATCH_BYTES)
+                p->cur++;           /* range exhausted */
+        }
+        if (b.n > 0) {
+            msgpack_sbuffer out;
+            msgpack_packer pk;
+            wire_batch_begin(&out, &pk, WIRE_ENTRIES, p->job_req, b.n);
+            msgpack_sbuffer_write(&out, b.buf.data, b.buf.size);
+            s_send(p, &out);
+            p->job_credit--;
+        }
+        msgpack_sbuffer_destroy(&b.buf);
+        if (p->cur >= p->nranges) {
+            /* Done: the marks of the start (complete) and of now (the rest). */
+            wire_mark_t *now_marks;
+            size_t nnow;
+            msgpack_sbuffer out;
+            if (store_marks(n->store, &now_marks, &nnow) == 0) {
+                for (size_t i = 0; i < nnow; i++) {
+                    const wire_mark_t *start = s_find_mark(p->job_marks, p->njob_marks,
+                                                           now_marks[i].origin);
+                    now_marks[i].complete = start ? start->complete : 0;
+                }
+                wire_sync_end(&out, p->job_req, now_marks, nnow);
+                s_send(p, &out);
+                free(now_marks);
+            }
+            s_job_clear(p);
+        }
+    }
+}
+
+static int
+s_job_start(sync_peer_t *p, uint64_t req, uint64_t credit)
+{
+    s_job_clear(p);
+    if (store_marks(p->node->store, &p->job_marks, &p->njob_marks) != 0)
+        return -1;
+    p->serving = true;
+    p->job_req = req;
+    p->job_credit = credit;
+    return 0;
+}
+
+static state_t
+h_sync(sync_peer_t *p, const wire_msg_t *m, uint64_t now)
+{
+    (void)now;
+    if (s_job_start(p, m->req, m->credit) != 0)
+        return p->state;
+    for (size_t i = 0; i < p->njob_marks; i++) {
+        const wire_mark_t *mine = &p->job_marks[i];
+        const wire_mark_t *theirs = s_find_mark(m->marks, m->nmarks, mine->origin);
+        uint64_t after = theirs ? theirs->complete : 0;
+        if (mine->count > 0 && mine->max_seq > after && s_accepts(p, mine->origin))
+            s_job_add(p, mine->origin, after, UINT64_MAX);
+    }
+    s_serve(p);
+    return p->state;
+}
+
+static state_t
+h_repair(sync_peer_t *p, const wire_msg_t *m, uint64_t now)
+{
+    wire_fp_t *mine;
+    size_t nmine;
+    (void)now;
+    if (s_job_start(p, m->req, m->credit) != 0)
+        return p->state;
+    if (s_accepts(p, m->origin) &&
+        store_buckets(p->node->store, m->origin, (unsigned)m->shift, &mine, &nmine) == 0) {
+        size_t j = 0;
+        for (size_t i = 0; i < nmine; i++) {
+            while (j < m->nfps && m->fps[j].bucket < mine[i].bucket)
+                j++;
+            bool same = j < m->nfps && m->fps[j].bucket == mine[i].bucket &&
+                        m->fps[j].count == mine[i].count &&
+                        memcmp(m->fps[j].vsum, mine[i].vsum, ENV_VIDBYTES) == 0;
+            if (!same) {
+                uint64_t lo = mine[i].bucket << m->shift, hi = (mine[i].bucket + 1) << m->shift;
+                s_job_add(p, m->origin, lo > 0 ? lo - 1 : 0, hi);
+            }
+        }
+        free(mine);
+    }
+    s_serve(p);
+    return p->state;
+}
+
+static state_t
+h_credit(sync_peer_t *p, const wire_msg_t *m, uint64_t now)
+{
+    (void)now;
+    if (p->serving && m->req == p->job_req) {
+        p->job_credit += m->credit;
+        if (p->job_credit > 4 * SYNC_CREDIT)
+            p->job_credit = 4 * SYNC_CREDIT;
+        s_serve(p);
+    }
+    return p->state;
+}
+
+static state_t
+h_push(sync_peer_t *p, const wire_msg_t *m, uint64_t now)
+{
+    s_ingest_batch(p, m, true, now);
+    return p->state;
+}
+
+static state_t
+h_hello(sync_peer_t *p, const wire_msg_t *m, uint64_t now)
+{
+    (void)m;
+    (void)now;
+    return p->state;
+}
+
+/* ---- the table ---- */
+
+typedef state_t (*handler_fn)(sync_peer_t *p, const wire_msg_t *m, uint64_t now);
+
+static const struct transition {
+    state_t state;
+    int msg;
+    handler_fn fn;
+} s_table[] = {
+    { S_PULLING,   WIRE_ENTRIES,  h_entries },
+    { S_REPAIRING, WIRE_ENTRIES,  h_entries },
+    { S_PULLING,   WIRE_SYNC_END, h_sync_end },
+    { S_REPAIRING, WIRE_SYNC_END, h_sync_end },
+    { S_ANY,       WIRE_SYNC,     h_sync },
+    { S_ANY,       WIRE_REPAIR,   h_repair },
+    { S_ANY,       WIRE_CREDIT,   h_credit },
+    { S_ANY,       WIRE_PUSH,     h_push },
+    { S_ANY,       WIRE_HELLO,    h_hello },
+};
+
+static void
+s_dispatch(sync_peer_t *p, const wire_msg_t *m, uint64_t now)
+{
+    for (size_t i = 0; i < sizeof(s_table) / sizeof(s_table[0]); i++) {
+        const struct transition *t = &s_table[i];
+        if (t->msg == m->type && (t->state == S_ANY || t->state == p->state)) {
+            p->state = t->fn(p, m, now);
+            return;
+        }
+    }
+    /* No transition: e.g. ENTRIES while idle (late, after expiry). Ignored. */
+}
+
+/* ---- public ---- */
+
+sync_node_t *
+sync_node_new(store_t *store, const uint8_t self[ENV_PKBYTES], const char *name,
+              const sync_hooks_t *hooks, uint64_t interval_ms)
+{
+    sync_node_t *n = xcalloc(1, sizeof(*n));
+    n->name = xstrdup(name);
+    n->store = store;
+    memcpy(n->self, self, ENV_PKBYTES);
+    n->hooks = *hooks;
+    n->interval = interval_ms;
+    return n;
+}
+
+void
+sync_node_destroy(sync_node_t **self_p)
+{
+    if (*self_p) {
+        free((*self_p)->name);
+        free(*self_p);
+        *self_p = NULL;
+    }
+}
+
+sync_peer_t *
+sync_peer_new(sync_node_t *node, const uint8_t key[ENV_PKBYTES], const char *name)
+{
+    sync_peer_t *p = xcalloc(1, sizeof(*p));
+    p->node = node;
+    memcpy(p->key, key, ENV_PKBYTES);
+    p->name = xstrdup(name);
+    return p;
+}
+
+void
+sync_peer_destroy(sync_peer_t **self_p)
+{
+    if (*self_p) {
+        sync_peer_t *p = *self_p;
+        s_job_clear(p);
+        free(p->repair);
+        if (p->pushq)
+            msgpack_sbuffer_free(p->pushq);
+        free(p->name);
+        free(p);
+        *self_p = NULL;
+    }
+}
+
+const uint8_t *
+sync_peer_key(const sync_peer_t *self)
+{
+    return self->key;
+}
+
+const char *
+sync_peer_name(const sync_peer_t *self)
+{
+    return self->name;
+}
+
+const sync_stats_t *
+sync_peer_stats(const sync_peer_t *self)
+{
+    return &self->stats;
+}
+
+bool
+sync_peer_up(const sync_peer_t *self)
+{
+    return self->up;
+}
+
+const char *
+sync_peer_state(const sync_peer_t *self)
+{
+    return s_state_names[self->state];
+}
+
+bool
+sync_peer_synced_since(const sync_peer_t *self, uint64_t t)
+{
+    return self->stats.last_sync >= t && self->stats.last_sync != 0;
+}
+
+void
+sync_peer_connected(sync_peer_t *self, uint64_t now)
+{
+    msgpack_sbuffer buf;
+    self->up = true;
+    wire_hello(&buf, self->node->name);
+    s_send(self, &buf);
+    self->state = S_IDLE;
+    self->state = s_start_pull(self, now);
+}
+
+void
+sync_peer_disconnected(sync_peer_t *self)
+{
+    self->up = false;
+    self->state = S_IDLE;
+    self->nrepair = 0;
+    s_job_clear(self);
+}
+
+int
+sync_peer_recv(sync_peer_t *self, const void *buf, size_t len, uint64_t now)
+{
+    wire_msg_t m;
+    char err[256];
+
+    if (now / 1000 != self->rate_second) {
+        self->rate_second = now / 1000;
+        self->rate_count = 0;
+    }
+    if (++self->rate_count > SYNC_RATE_MAX) {
+        self->stats.rate_limited++;
+        return 0;
+    }
+    self->stats.frames++;
+    self->stats.bytes_in += len;
+    if (wire_decode(buf, len, &m, err, sizeof(err)) != 0) {
+        wire_clear(&m);
+        self->stats.malformed++;
+        log_warnx("peer %s: malformed message: %s", self->name, err);
+        return -1;
+    }
+    if (m.type == WIRE_HELLO && (m.vmin > WIRE_VERSION || m.vmax < WIRE_VERSION)) {
+        log_warnx("peer %s speaks protocol versions %llu..%llu, this node %d", self->name,
+                  (unsigned long long)m.vmin, (unsigned long long)m.vmax, WIRE_VERSION);
+        wire_clear(&m);
+        return -1;
+    }
+    if (log_verbose())
+        log_debug("peer %s: %s (%zu bytes)", self->name, wire_name(m.type), len);
+    s_dispatch(self, &m, now);
+    wire_clear(&m);
+    return 0;
+}
+
+void
+sync_peer_pull(sync_peer_t *self, uint64_t now)
+{
+    if (self->up && self->state == S_IDLE)
+        self->state = s_start_pull(self, now);
+}
+
+void
+sync_peer_tick(sync_peer_t *self, uint64_t now)
+{
+    if (!self->up)
+        return;
+    if (self->state != S_IDLE && now - self->last_progress > SYNC_EXPIRE_MS) {
+        log_warnx("peer %s: %s stalled, dropped", self->name, s_state_names[self->state]);
+        self->state = S_IDLE;
+        self->nrepair = 0;
+    }
+    if (self->state == S_IDLE && now >= self->next_pull)
+        self->state = s_start_pull(self, now);
+}
+
+void
+sync_peer_push(sync_peer_t *self, const uint8_t *env, size_t len)
+{
+    msgpack_packer pk;
+    if (!self->up)
+        return;
+    if (self->pushq == NULL)
+        self->pushq = msgpack_sbuffer_new();
+    msgpack_packer_init(&pk, self->pushq, msgpack_sbuffer_write);
+    wire_batch_add(&pk, env, len);
+    if (++self->npush >= WIRE_BATCH_MAX || self->pushq->size >= SYNC_BATCH_BYTES)
+        sync_peer_flush(self);
+}
+
+void
+sync_peer_flush(sync_peer_t *self)
+{
+    if (self->npush == 0)
+        return;
+    msgpack_sbuffer out;
+    msgpack_packer pk;
+    wire_batch_begin(&out, &pk, WIRE_PUSH, 0, self->npush);
+    msgpack_sbuffer_write(&out, self->pushq->data, self->pushq->size);
+    msgpack_sbuffer_clear(self->pushq);
+    self->npush = 0;
+    s_send(self, &out);
+}

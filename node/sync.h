@@ -1,0 +1,93 @@
+/*
+ * sync.h: replication with one peer, as a state machine with no sockets.
+ * The node feeds it frames (sync_peer_recv), link events (up/down) and
+ * clock ticks; it answers through the hooks: frames to send, versions
+ * stored (to forward), pulls finished. tests/unit/test_sync.c wires two of
+ * them together in memory. PROTOCOL.md section 4 is the specification.
+ */
+#ifndef SOCDIR_SYNC_H
+#define SOCDIR_SYNC_H
+
+#include "store.h"
+#include "wire.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define SYNC_CREDIT        8        /* ENTRIES batches in flight per pull */
+#define SYNC_BATCH_BYTES   (1024 * 1024)
+#define SYNC_EXPIRE_MS     60000    /* a pull with no progress this long is dropped */
+#define SYNC_FUTURE_MS     600000   /* versions dated further ahead are refused */
+#define SYNC_RATE_MAX      5000     /* frames per second accepted from one peer */
+
+typedef struct sync_node sync_node_t;
+typedef struct sync_peer sync_peer_t;
+
+typedef struct {
+    void *arg;
+    /* Sends one frame to peer. Returns 0, or -1 if it could not be queued. */
+    int (*send)(void *arg, sync_peer_t *peer, const void *buf, size_t len);
+    /* Whether entries of origin key are accepted (members and this node). */
+    bool (*accepts)(void *arg, const uint8_t key[ENV_PKBYTES]);
+    /* A new version arrived in a PUSH from peer and was stored: forward
+     * it to the other peers. May be NULL. */
+    void (*stored)(void *arg, sync_peer_t *from, const uint8_t *env, size_t len);
+    /* A pull from peer finished with the peer's marks; may be NULL. */
+    void (*pulled)(void *arg, sync_peer_t *peer, const wire_mark_t *marks, size_t n);
+} sync_hooks_t;
+
+/* Counters shown by `socdir peers`. */
+typedef struct {
+    uint64_t frames;            /* frames received */
+    uint64_t received;          /* envelopes received */
+    uint64_t stored;            /* of which stored as new versions */
+    uint64_t older;             /* refused: this node holds that or newer */
+    uint64_t refused_origin;    /* refused: origin is not a member */
+    uint64_t refused_signature; /* refused: signature does not verify */
+    uint64_t refused_invalid;   /* refused: malformed envelope or invalid body */
+    uint64_t malformed;         /* frames that did not decode */
+    uint64_t rate_limited;      /* frames dropped over the rate limit */
+    uint64_t pulls;             /* pulls completed */
+    uint64_t repairs;           /* repair rounds completed */
+    uint64_t last_sync;         /* ms: when the last pull completed, 0 never */
+    uint64_t bytes_in, bytes_out;
+} sync_stats_t;
+
+/* name is sent to peers in HELLO; interval_ms is the time between
+ * periodic pulls of each peer. */
+sync_node_t *sync_node_new(store_t *store, const uint8_t self[ENV_PKBYTES], const char *name,
+                           const sync_hooks_t *hooks, uint64_t interval_ms);
+void sync_node_destroy(sync_node_t **self_p);
+
+/* A link to the member with this key and name. */
+sync_peer_t *sync_peer_new(sync_node_t *node, const uint8_t key[ENV_PKBYTES], const char *name);
+void sync_peer_destroy(sync_peer_t **self_p);
+
+const uint8_t *sync_peer_key(const sync_peer_t *self);
+const char *sync_peer_name(const sync_peer_t *self);
+const sync_stats_t *sync_peer_stats(const sync_peer_t *self);
+bool sync_peer_up(const sync_peer_t *self);
+/* "idle", "pulling", "repairing" */
+const char *sync_peer_state(const sync_peer_t *self);
+/* Whether the peer's last pull finished at or after t. */
+bool sync_peer_synced_since(const sync_peer_t *self, uint64_t t);
+
+/* The link is up: greet and pull. Down: forget any exchange in flight. */
+void sync_peer_connected(sync_peer_t *self, uint64_t now);
+void sync_peer_disconnected(sync_peer_t *self);
+
+/* Handles one frame from the peer. Returns 0, or -1 when the peer broke
+ * the protocol (malformed frame, wrong version): the caller drops it. */
+int sync_peer_recv(sync_peer_t *self, const void *buf, size_t len, uint64_t now);
+
+/* Starts a pull now if none is running. */
+void sync_peer_pull(sync_peer_t *self, uint64_t now);
+
+/* Timers: periodic pulls, expiry of stalled ones. */
+void sync_peer_tick(sync_peer_t *self, uint64_t now);
+
+/* Queues a version for the next PUSH; sync_peer_flush sends the queue. */
+void sync_peer_push(sync_peer_t *self, const uint8_t *env, size_t len);
+void sync_peer_flush(sync_peer_t *self);
+
+#endif
