@@ -19,6 +19,8 @@ int cmd_delete(int argc, char **argv);
 int cmd_search(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_status(int argc, char **argv);
+int cmd_peers(int argc, char **argv);
+int cmd_sync(int argc, char **argv);
 
 /* Prints "socdir: <message>" on stderr. */
 void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

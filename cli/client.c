@@ -159,6 +159,18 @@ client_close(client_t **self_p)
     }
 }
 
+double
+client_timeout(const client_t *self)
+{
+    return self->timeout;
+}
+
+void
+client_set_timeout(client_t *self, double seconds)
+{
+    self->timeout = seconds;
+}
+
 /* Seconds on a monotonic clock. */
 static double
 s_now(void)

@@ -29,6 +29,11 @@ client_t *client_open(const char *node, char *err, size_t errlen);
  * client cannot be used again. */
 json_t *client_call(client_t *self, const json_t *req, char *err, size_t errlen);
 
+/* The seconds each call may wait, and a new value for the calls to come
+ * (a request the node answers late, like sync --wait, raises it). */
+double client_timeout(const client_t *self);
+void client_set_timeout(client_t *self, double seconds);
+
 /* Closes the socket and frees the client; sets *self_p to NULL. */
 void client_close(client_t **self_p);
 

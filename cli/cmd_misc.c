@@ -1,8 +1,9 @@
 /*
  * cmd_misc.c: the small commands, get, delete and status. Each parses its
- * options, sends one request (delete: one per MSG_BATCH_MAX ids) and
- * prints the reply; what a node answers is checked for type before use,
- * so a malformed reply gives a message, not a crash.
+ * options, sends one request (delete: one per MSG_BATCH_MAX ids; get's
+ * text view a second one to name the peer an entry came from) and prints
+ * the reply; what a node answers is checked for type before use, so a
+ * malformed reply gives a message, not a crash.
  */
 #include "cli.h"
 #include "entry.h"
@@ -52,8 +53,43 @@ s_str(const json_t *obj, const char *key, const char *fallback)
 
 /* ---- get ----
  * The reply's entry is printed as it came: --json for scripts, else the
- * text view of render_entry_text with its provenance.
+ * text view of render_entry_text with its provenance. An entry from a
+ * peer names it by node id ("via"); the text view adds the member's name
+ * from the node's peers list when the node still has that member.
  */
+
+/* Seconds the text view waits for the peers list: a name is a nicety,
+ * not worth the whole timeout of a node that is slow to answer. */
+#define VIA_TIMEOUT 5
+
+/* The name of the member whose node id is the entry's "via", or NULL
+ * when it came from no peer ("local"), the member is gone or the node
+ * does not say; the caller frees it. Failures print nothing. */
+static char *
+s_via_name(client_t *c, const json_t *entry)
+{
+    const char *via = json_string_value(json_object_get(entry, "via"));
+    char err[256], *name = NULL;
+    json_t *p;
+    size_t i;
+
+    if (via == NULL || strcmp(via, "local") == 0)
+        return NULL;
+    if (client_timeout(c) > VIA_TIMEOUT)
+        client_set_timeout(c, VIA_TIMEOUT);
+    json_t *req = json_pack("{s:s}", "op", "peers");
+    json_t *reply = client_call(c, req, err, sizeof(err));
+    json_t *peers = json_object_get(reply, "peers");
+    json_array_foreach(peers, i, p) {
+        const char *id = json_string_value(json_object_get(p, "id"));
+        const char *pname = json_string_value(json_object_get(p, "name"));
+        if (name == NULL && id != NULL && pname != NULL && strcmp(id, via) == 0)
+            name = xstrdup(pname);
+    }
+    json_decref(reply);
+    json_decref(req);
+    return name;
+}
 
 int
 cmd_get(int argc, char **argv)
@@ -79,10 +115,13 @@ cmd_get(int argc, char **argv)
     if (reply != NULL && !json_is_object(entry)) {
         cli_warn("malformed reply: no entry");
     } else if (reply != NULL) {
-        if (json)
+        if (json) {
             render_json(stdout, entry, 1);
-        else
-            render_entry_text(stdout, entry);
+        } else {
+            char *via_name = s_via_name(c, entry);
+            render_entry_text(stdout, entry, via_name);
+            free(via_name);
+        }
         rc = 0;
     }
     json_decref(reply);
@@ -182,9 +221,38 @@ cmd_delete(int argc, char **argv)
 
 /* ---- status ----
  * Text for people: who the node is, how much it holds, the digest to
- * compare with other nodes, then one row per origin. --json prints the
- * reply as it came, less its "ok".
+ * compare with other nodes, how it stands with its peers, then one row
+ * per origin. --json prints the reply as it came, less its "ok".
  */
+
+/* The federation lines: members up, the newest pull from any of them,
+ * forks seen (one line each: the origin that signed two versions under
+ * one seq) and the restore of a node that lost its own entries. A node
+ * from before replication sends none of these fields, and no line shows. */
+static void
+s_status_peers(const json_t *st)
+{
+    json_t *members = json_object_get(st, "members"), *up = json_object_get(st, "peers_up");
+    json_t *forks = json_object_get(st, "forks"), *evidence = json_object_get(st, "fork_evidence");
+    json_t *f;
+    size_t i;
+
+    if (json_is_integer(members) && json_is_integer(up)) {
+        printf("peers: %lld of %lld up\n", (long long)json_integer_value(up),
+               (long long)json_integer_value(members));
+        printf("last sync: %s\n", s_str(st, "last_sync", "never"));
+    } else if (json_is_integer(members)) {
+        printf("members: %lld\n", (long long)json_integer_value(members));
+    }
+    if (json_integer_value(forks) > 0) {
+        printf("forks: %lld\n", (long long)json_integer_value(forks));
+        json_array_foreach(evidence, i, f)
+            printf("  %s seq %lld\n", s_str(f, "origin", "?"),
+                   (long long)json_integer_value(json_object_get(f, "seq")));
+    }
+    if (json_is_true(json_object_get(st, "restoring")))
+        printf("restoring: yes (own entries are being restored from peers; writes are refused)\n");
+}
 
 static void
 s_status_text(const json_t *st)
@@ -201,8 +269,7 @@ s_status_text(const json_t *st)
            (long long)json_integer_value(json_object_get(st, "entries")),
            (long long)json_integer_value(json_object_get(st, "versions")));
     printf("digest: %s\n", s_str(st, "digest", "?"));
-    if (json_is_integer(json_object_get(st, "members")))
-        printf("members: %lld\n", (long long)json_integer_value(json_object_get(st, "members")));
+    s_status_peers(st);
     if (json_array_size(origins) == 0)
         return;     /* a new node holds nothing yet */
 

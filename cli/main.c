@@ -50,9 +50,20 @@ static const struct cmd {
       "  --json | --ndjson | --csv   output for scripts instead of the table\n" },
     { "export", cmd_export, "export [--ndjson|--json|--csv]", "print every entry",
       "Print every entry of the node's merged view (default: NDJSON).\n" },
-    { "status", cmd_status, "status [--json]", "show the node and its view's digest",
-      "Show the node: id, name, entries per origin and the digest of its view.\n"
+    { "status", cmd_status, "status [--json]", "show the node, its view's digest and peers",
+      "Show the node: id, name, entries per origin and the digest of its view;\n"
+      "members up, the last sync, forks seen, and whether own entries are being\n"
+      "restored from peers.\n"
       "  --json    print the status as JSON\n" },
+    { "peers", cmd_peers, "peers [--json]", "show the members and their sync",
+      "Show each member: whether a link is up, its sync state, the last sync,\n"
+      "entries received and stored, entries refused (origin not a member, bad\n"
+      "signature, invalid), errors, and the endpoint dialed (\"-\": it dials us).\n"
+      "  --json    print the members as JSON\n" },
+    { "sync", cmd_sync, "sync [--wait]", "pull from every reachable member now",
+      "Ask the node to pull from every reachable member now (control socket only).\n"
+      "  --wait    return when those pulls have finished (at most about 60 s);\n"
+      "            fails when there are members but none is reachable\n" },
 };
 
 #define NCMDS (sizeof(s_cmds) / sizeof(s_cmds[0]))

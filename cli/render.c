@@ -523,7 +523,7 @@ s_label_width(const json_t *e)
  * capitals on purpose: an entry whose signature does not hold should
  * stand out. */
 void
-render_entry_text(FILE *f, const json_t *e)
+render_entry_text(FILE *f, const json_t *e, const char *via_name)
 {
     int w = s_label_width(e);
     const char *key, *oname = json_string_value(json_object_get(e, "origin_name"));
@@ -550,7 +550,13 @@ render_entry_text(FILE *f, const json_t *e)
         fprintf(f, "verified:%*s%s\n", w - 8, "", json_is_true(v) ? "yes" : "NO");
     if (json_is_true(json_object_get(e, "deleted")))
         fprintf(f, "deleted:%*syes\n", w - 7, "");
-    static const char *const prov[] = { "seq", "version", "updated", "received", "via", NULL };
+    static const char *const prov[] = { "seq", "version", "updated", "received", NULL };
     for (const char *const *k = prov; *k; k++)
         s_field(f, *k, json_object_get(e, *k), w);
+    /* "local", or the node id of the peer it came from, named if known. */
+    const char *via = json_string_value(json_object_get(e, "via"));
+    if (via != NULL && via_name != NULL)
+        fprintf(f, "via:%*s%s (%s)\n", w - 3, "", via_name, via);
+    else
+        s_field(f, "via", json_object_get(e, "via"), w);
 }

@@ -85,7 +85,9 @@ void render_emit(FILE *f, int fmt, const json_t *e, const char *lang, size_t n);
 /* ---- one entry for people ---- */
 
 /* Prints "field: value" lines for the entry's body, then its provenance
- * (origin, verified, seq, version, updated, received, via). */
-void render_entry_text(FILE *f, const json_t *e);
+ * (origin, verified, seq, version, updated, received, via). via_name, if
+ * not NULL, is the name of the peer the entry came from, shown with the
+ * entry's "via" node id as "NAME (ID)". */
+void render_entry_text(FILE *f, const json_t *e, const char *via_name);
 
 #endif

@@ -72,6 +72,8 @@ struct node {
     size_t npeers;
     struct waiter waiters[WAITERS_MAX];
     int nwaiters;
+    uint8_t refused_key[32];    /* last key the ZAP handler refused */
+    uint64_t refused_at;        /* and when it was logged */
 };
 
 static volatile sig_atomic_t s_stop, s_reload;
@@ -148,12 +150,18 @@ h_stored(void *arg, sync_peer_t *from, const uint8_t *env, size_t len)
     }
 }
 
-/* A pull finished: a restoring node takes its own sequence from it. */
+/* A pull finished. Any node keeps its next sequence above every seq of
+ * its own origin a peer reports (a restore from a peer that was behind
+ * must not make it reuse one later); a restoring node may write again. */
 static void
 h_pulled(void *arg, sync_peer_t *from, const wire_mark_t *marks, size_t n)
 {
     node_t *self = arg;
     uint64_t max_seq, max_ts;
+    for (size_t i = 0; i < n; i++)
+        if (memcmp(marks[i].origin, ident_pk(self->ident), ENV_PKBYTES) == 0 &&
+            marks[i].max_seq > self->max_seq)
+            self->max_seq = marks[i].max_seq;
     if (!self->restoring)
         return;
     if (store_origin_max(self->store, ident_pk(self->ident), &max_seq, &max_ts) != 0)
@@ -196,8 +204,10 @@ s_peers_apply(node_t *self, const conf_t *conf)
         const conf_member_t *m = &conf->members[i];
         peer_t *keep = NULL;
         for (size_t j = 0; j < nold; j++) {
+            if (old[j] == NULL)
+                continue;       /* kept for an earlier member */
             const char *ep = peer_endpoint(old[j]);
-            if (old[j] && memcmp(peer_key(old[j]), m->key, ENV_PKBYTES) == 0 &&
+            if (memcmp(peer_key(old[j]), m->key, ENV_PKBYTES) == 0 &&
                 strcmp(peer_name(old[j]), m->name) == 0 &&
                 ((ep == NULL && m->endpoint == NULL) ||
                  (ep && m->endpoint && strcmp(ep, m->endpoint) == 0))) {
@@ -288,9 +298,16 @@ s_on_zap(node_t *self)
                 goto out;
             }
         }
-        char hex[65];
-        to_hex(zmq_msg_data(&part[6]), 32, hex);
-        log_warnx("refused peer from %s: its key (X25519 %s) is not a member's", address, hex);
+        /* A refused client retries every few seconds: log each key once a minute. */
+        uint64_t now = now_ms();
+        if (memcmp(self->refused_key, zmq_msg_data(&part[6]), 32) != 0 ||
+            now - self->refused_at > 60000) {
+            char hex[65];
+            to_hex(zmq_msg_data(&part[6]), 32, hex);
+            log_warnx("refused peer from %s: its key (X25519 %s) is not a member's", address, hex);
+            memcpy(self->refused_key, zmq_msg_data(&part[6]), 32);
+            self->refused_at = now;
+        }
     } else {
         log_warnx("refused peer from %s: not a CURVE client", address);
     }
@@ -501,6 +518,13 @@ node_restoring(node_t *self)
 void
 node_next_version(node_t *self, entry_hdr_t *h)
 {
+    uint64_t stored_seq, stored_ts;
+    /* Versions of our own origin may have come back from peers (pushes,
+     * pulls after a restore): never go below what the store holds. */
+    if (store_origin_max(self->store, ident_pk(self->ident), &stored_seq, &stored_ts) == 0) {
+        self->max_seq = stored_seq > self->max_seq ? stored_seq : self->max_seq;
+        self->last_ts = stored_ts > self->last_ts ? stored_ts : self->last_ts;
+    }
     memcpy(h->origin, ident_pk(self->ident), ENV_PKBYTES);
     h->seq = self->max_seq + 1;
     h->ts = hlc_next(self->last_ts, now_ms());
@@ -568,7 +592,8 @@ s_sync_request(node_t *self, const json_t *req, zmq_msg_t *route, int nroute, js
 {
     uint64_t now = now_ms();
     for (size_t i = 0; i < self->npeers; i++)
-        sync_peer_pull(peer_sync(self->peers[i]), now);
+        if (peer_connected(self->peers[i]))
+            sync_peer_pull(peer_sync(self->peers[i]), now);
     if (!json_is_true(json_object_get(req, "wait"))) {
         *reply = s_sync_reply(self, now);
         return false;

@@ -34,7 +34,6 @@ struct peer {
     char *endpoint;                 /* to dial, or NULL */
     peer_curve_t curve;             /* our CURVE keys */
     int index;                      /* for unique monitor endpoints */
-    int generation;                 /* dials so far */
     sync_peer_t *sync;              /* replication state, owned */
     void *dealer;                   /* DEALER when dialing */
     void *monitor;                  /* PAIR receiving the dealer's events */
@@ -45,6 +44,7 @@ struct peer {
     uint64_t router_last;           /* ms: last frame via the ROUTER */
     uint64_t banned_until;          /* ms */
     uint64_t errors;                /* protocol errors seen */
+    bool handshake_warned;          /* a failed handshake was logged */
 };
 
 static void
@@ -96,10 +96,14 @@ s_dial(peer_t *self)
     zmq_setsockopt(self->dealer, ZMQ_CURVE_SERVERKEY, self->curve_key, 32);
     zmq_setsockopt(self->dealer, ZMQ_CURVE_PUBLICKEY, self->curve.pk, 32);
     zmq_setsockopt(self->dealer, ZMQ_CURVE_SECRETKEY, self->curve.sk, 32);
-    snprintf(mon, sizeof(mon), "inproc://socdir-monitor-%d-%d", self->index, ++self->generation);
-    zmq_socket_monitor(self->dealer, mon, ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED |
+    /* Unique in the process: an old link's monitor may still be bound. */
+    static unsigned s_monitors;
+    snprintf(mon, sizeof(mon), "inproc://socdir-monitor-%d-%u", self->index, ++s_monitors);
+    int mrc = zmq_socket_monitor(self->dealer, mon, ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED |
                        ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
                        ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL);
+    if (mrc != 0)
+        log_warnx("member %s: cannot monitor its link: %s", self->name, zmq_strerror(zmq_errno()));
     self->monitor = zmq_socket(self->zctx, ZMQ_PAIR);
     zmq_connect(self->monitor, mon);
     if (zmq_connect(self->dealer, self->endpoint) != 0)
@@ -235,11 +239,14 @@ peer_on_monitor(peer_t *self, uint64_t now)
     bool was_up = peer_connected(self);
     if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
         self->dealer_up = true;
+        self->handshake_warned = false;
     } else if (event == ZMQ_EVENT_DISCONNECTED) {
         self->dealer_up = false;
-    } else {
+    } else if (!self->handshake_warned) {
+        /* libzmq retries on its own; say it once until it works. */
         log_warnx("member %s at %s: CURVE handshake failed (is its key in our config right,"
                   " and ours in its config?)", self->name, self->endpoint);
+        self->handshake_warned = true;
     }
     s_link_changed(self, was_up, now);
 out:

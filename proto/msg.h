@@ -15,7 +15,7 @@
 #define MSG_BATCH_MAX  1000                /* entries in one publish/delete */
 #define MSG_PAGE_MAX   1000                /* rows in one search/export page */
 
-enum { MSG_READ = 1, MSG_WRITE = 2 };
+enum { MSG_READ = 1, MSG_WRITE = 2, MSG_ADMIN = 3 };
 
 typedef enum {
     MSG_NONE = 0,
@@ -27,7 +27,7 @@ typedef enum {
 
 /* The op's wire name, or NULL. */
 const char *msg_op_name(int op);
-/* MSG_READ or MSG_WRITE, 0 for an unknown op. */
+/* MSG_READ, MSG_WRITE or MSG_ADMIN; 0 for an unknown op. */
 int msg_op_access(int op);
 /* MSG_NONE when name is not an op. */
 int msg_op_from_name(const char *name);

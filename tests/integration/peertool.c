@@ -1,0 +1,198 @@
+/*
+ * peertool.c: test tool. Dials a node's peer endpoint as a federation
+ * member would (CURVE with the member's own key, so the node's ZAP handler
+ * admits it), greets it with HELLO and then sends what a misbehaving or
+ * compromised member could send, so tests can check the node refuses it,
+ * counts it and goes on.
+ *
+ * usage: peertool KEYDIR ENDPOINT SERVER_NODE_ID CMD [ARG]
+ *   KEYDIR            a node data directory holding the member's node.key
+ *   ENDPOINT          the server's listen endpoint (DATA/listen.endpoint)
+ *   SERVER_NODE_ID    the server's node id: its CURVE key is derived from it
+ *   CMD:
+ *     hello               the greeting only
+ *     forge-foreign       PUSH an entry whose origin is a fresh key, no member
+ *     forge-sig ORIGIN_ID PUSH an entry claiming ORIGIN_ID, signed by a fresh key
+ *     garbage             a frame that is not msgpack
+ *     oversize            a frame of WIRE_MAX + 1 bytes
+ * Prints ORIGIN_ID/ID of a forged entry on stdout. Sends HELLO and SYNC
+ * first and waits for the node's answer (at most 10 s; a banned member gets
+ * none, which is only noted on stderr), then sends CMD's frame, reads
+ * replies for about a second and exits 0. Exit 2 on a bad command line or
+ * key; this is a tool, the tests assert on what the node reports.
+ */
+#include "ident.h"
+#include "util.h"
+#include "wire.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#define GREETING_WAIT_MS 10000
+#define AFTER_WAIT_MS 1000
+
+/* Receives and drops frames from the node until timeout_ms passes, or
+ * until the first one if first is set. Returns the number received. */
+static int
+s_drain(void *sock, int timeout_ms, int first)
+{
+    int got = 0;
+    uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
+    for (;;) {
+        uint64_t now = now_ms();
+        if (now >= deadline)
+            break;
+        zmq_pollitem_t item = { sock, 0, ZMQ_POLLIN, 0 };
+        if (zmq_poll(&item, 1, (long)(deadline - now)) <= 0)
+            continue;
+        zmq_msg_t msg;
+        zmq_msg_init(&msg);
+        if (zmq_msg_recv(&msg, sock, ZMQ_DONTWAIT) >= 0)
+            got++;
+        zmq_msg_close(&msg);
+        if (first && got > 0)
+            break;
+    }
+    return got;
+}
+
+/* Seals an organisation entry claiming origin, signed with sk, and wraps
+ * it in a PUSH frame. Prints ORIGIN_ID/ID. */
+static int
+s_forge_push(msgpack_sbuffer *out, const uint8_t origin[ENV_PKBYTES],
+             const uint8_t sk[ENV_SKBYTES], const char *id)
+{
+    entry_hdr_t h = { .kind = KIND_ORGANISATION, .seq = 1, .ts = now_ms(), .deleted = false };
+    msgpack_sbuffer env;
+    msgpack_packer pk;
+    uint8_t vid[ENV_VIDBYTES];
+    char err[256], oid[NODEID_LEN + 1];
+
+    memcpy(h.origin, origin, ENV_PKBYTES);
+    snprintf(h.id, sizeof(h.id), "%s", id);
+    json_t *body = json_pack("{s:{s:s}, s:s}", "name", "en", "Forged by peertool", "country", "AT");
+    int rc = envelope_seal(&h, body, sk, &env, vid, err, sizeof(err));
+    json_decref(body);
+    if (rc != 0) {
+        fprintf(stderr, "peertool: seal: %s\n", err);
+        return -1;
+    }
+    wire_batch_begin(out, &pk, WIRE_PUSH, 0, 1);
+    wire_batch_add(&pk, (const uint8_t *)env.data, env.size);
+    msgpack_sbuffer_destroy(&env);
+    key_to_id(origin, oid);
+    printf("%s/%s\n", oid, id);
+    return 0;
+}
+
+static int
+s_usage(void)
+{
+    fprintf(stderr, "usage: peertool KEYDIR ENDPOINT SERVER_NODE_ID"
+                    " hello|forge-foreign|forge-sig ORIGIN_ID|garbage|oversize\n");
+    return 2;
+}
+
+int
+main(int argc, char **argv)
+{
+    char err[1024];
+    uint8_t server_ed[ENV_PKBYTES], server_curve[32], pk[32], sk[32];
+    uint8_t fresh_pk[ENV_PKBYTES], fresh_sk[ENV_SKBYTES];
+
+    if (argc < 5 || argc > 6)
+        return s_usage();
+    const char *cmd = argv[4], *arg = argc == 6 ? argv[5] : NULL;
+    if ((strcmp(cmd, "forge-sig") == 0) != (arg != NULL))
+        return s_usage();
+    if (sodium_init() < 0) {
+        fprintf(stderr, "peertool: libsodium does not initialise\n");
+        return 2;
+    }
+    ident_t *ident = ident_load(argv[1], err, sizeof(err));
+    if (ident == NULL) {
+        fprintf(stderr, "peertool: %s\n", err);
+        return 2;
+    }
+    if (ident_curve(ident, pk, sk) != 0 || key_from_id(argv[3], server_ed) != 0 ||
+        crypto_sign_ed25519_pk_to_curve25519(server_curve, server_ed) != 0) {
+        fprintf(stderr, "peertool: bad key or server node id '%s'\n", argv[3]);
+        ident_destroy(&ident);
+        return 2;
+    }
+
+    /* The frame to send, built before connecting. */
+    msgpack_sbuffer frame;
+    msgpack_sbuffer_init(&frame);
+    int rc = 0;
+    crypto_sign_keypair(fresh_pk, fresh_sk);
+    if (strcmp(cmd, "hello") == 0) {
+        ;
+    } else if (strcmp(cmd, "forge-foreign") == 0) {
+        rc = s_forge_push(&frame, fresh_pk, fresh_sk, "forged-foreign");
+    } else if (strcmp(cmd, "forge-sig") == 0) {
+        uint8_t origin[ENV_PKBYTES];
+        if (key_from_id(arg, origin) != 0) {
+            fprintf(stderr, "peertool: '%s' is not a node id\n", arg);
+            rc = -1;
+        } else {
+            rc = s_forge_push(&frame, origin, fresh_sk, "forged-sig");
+        }
+    } else if (strcmp(cmd, "garbage") == 0) {
+        /* 0xc1 is the one byte msgpack never uses. */
+        static const char junk[] = "\xc1\xc1 this is not msgpack \xff\x00\x01";
+        msgpack_sbuffer_write(&frame, junk, sizeof(junk) - 1);
+    } else if (strcmp(cmd, "oversize") == 0) {
+        size_t n = (size_t)WIRE_MAX + 1;
+        char *big = xmalloc(n);
+        memset(big, 0x90, n);           /* msgpack empty arrays */
+        msgpack_sbuffer_write(&frame, big, n);
+        free(big);
+    } else {
+        msgpack_sbuffer_destroy(&frame);
+        ident_destroy(&ident);
+        return s_usage();
+    }
+    sodium_memzero(fresh_sk, sizeof(fresh_sk));
+    if (rc != 0) {
+        msgpack_sbuffer_destroy(&frame);
+        ident_destroy(&ident);
+        return 2;
+    }
+
+    void *ctx = zmq_ctx_new(), *dealer = zmq_socket(ctx, ZMQ_DEALER);
+    int linger = 3000;
+    zmq_setsockopt(dealer, ZMQ_LINGER, &linger, sizeof(linger));
+    zmq_setsockopt(dealer, ZMQ_CURVE_SERVERKEY, server_curve, 32);
+    zmq_setsockopt(dealer, ZMQ_CURVE_PUBLICKEY, pk, 32);
+    zmq_setsockopt(dealer, ZMQ_CURVE_SECRETKEY, sk, 32);
+    sodium_memzero(sk, sizeof(sk));
+    if (zmq_connect(dealer, argv[2]) != 0) {
+        fprintf(stderr, "peertool: connect %s: %s\n", argv[2], zmq_strerror(zmq_errno()));
+        rc = 2;
+        goto out;
+    }
+    /* Greet and pull, as a member does on connecting. The node answers
+     * the SYNC at once (ENTRIES, SYNC_END): then it has taken our frames
+     * and the link is up. A banned member gets no answer. */
+    msgpack_sbuffer greet;
+    wire_hello(&greet, "peertool");
+    zmq_send(dealer, greet.data, greet.size, 0);
+    msgpack_sbuffer_destroy(&greet);
+    wire_sync(&greet, 1, 1, NULL, 0);
+    zmq_send(dealer, greet.data, greet.size, 0);
+    msgpack_sbuffer_destroy(&greet);
+    if (s_drain(dealer, GREETING_WAIT_MS, 1) == 0)
+        fprintf(stderr, "peertool: no answer to HELLO and SYNC (banned, or not a member?)\n");
+    if (frame.size > 0 && zmq_send(dealer, frame.data, frame.size, 0) != (int)frame.size)
+        fprintf(stderr, "peertool: send: %s\n", zmq_strerror(zmq_errno()));
+    s_drain(dealer, AFTER_WAIT_MS, 0);
+out:
+    zmq_close(dealer);
+    zmq_ctx_term(ctx);
+    msgpack_sbuffer_destroy(&frame);
+    ident_destroy(&ident);
+    return rc;
+}
