@@ -226,8 +226,16 @@ s_batch(node_t *node, const json_t *list, json_t *(*one)(node_t *, const json_t 
     json_t *results = json_array();
     size_t bad = 0;
     for (size_t i = 0; i < json_array_size(list); i++) {
+        /* A failure half-way through one item undoes that item only. */
+        if (store_item_begin(node_store(node)) != 0) {
+            json_array_append_new(results, s_result(NULL, i, NULL, 0, store_errmsg(node_store(node))));
+            bad++;
+            continue;
+        }
         json_t *r = one(node, json_array_get(list, i), i);
-        bad += json_object_get(r, "error") != NULL;
+        bool failed = json_object_get(r, "error") != NULL;
+        store_item_end(node_store(node), !failed);
+        bad += failed;
         json_array_append_new(results, r);
     }
     if (store_commit(node_store(node)) != 0) {

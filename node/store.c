@@ -78,7 +78,7 @@ enum {
     Q_GEO_ADD, Q_GEO_DEL, Q_GET_ORIGIN, Q_GET_ANY, Q_SCAN, Q_SUMMARY,
     Q_META_GET, Q_META_SET, Q_BEGIN, Q_COMMIT, Q_ROLLBACK,
     Q_SINCE, Q_MARKS, Q_COMPLETE, Q_HAS_SEQ, Q_SEQ_OTHER, Q_FORK_ADD, Q_FORKS,
-    Q_GET_COMPLETE, Q_VIDS, Q_COUNT
+    Q_GET_COMPLETE, Q_VIDS, Q_SAVEPOINT, Q_RELEASE, Q_ROLLBACK_TO, Q_COUNT
 };
 
 static const char *const s_sql[Q_COUNT] = {
@@ -133,6 +133,9 @@ static const char *const s_sql[Q_COUNT] = {
     [Q_GET_COMPLETE] = "SELECT complete FROM origins WHERE key = ?1",
     [Q_VIDS] = "SELECT seq, vid FROM entries WHERE origin = (SELECT ix FROM origins WHERE key = ?1)"
         " ORDER BY seq",
+    [Q_SAVEPOINT] = "SAVEPOINT item",
+    [Q_RELEASE] = "RELEASE item",
+    [Q_ROLLBACK_TO] = "ROLLBACK TO item",
     [Q_BEGIN] = "BEGIN IMMEDIATE",
     [Q_COMMIT] = "COMMIT",
     [Q_ROLLBACK] = "ROLLBACK",
@@ -252,6 +255,20 @@ store_rollback(store_t *self)
 {
     if (!sqlite3_get_autocommit(self->db))
         s_exec(self, s_stmt(self, Q_ROLLBACK), "rollback");
+}
+
+int
+store_item_begin(store_t *self)
+{
+    return s_exec(self, s_stmt(self, Q_SAVEPOINT), "savepoint");
+}
+
+int
+store_item_end(store_t *self, bool keep)
+{
+    if (!keep && s_exec(self, s_stmt(self, Q_ROLLBACK_TO), "rollback to savepoint") != 0)
+        return -1;
+    return s_exec(self, s_stmt(self, Q_RELEASE), "release savepoint");
 }
 
 int64_t

@@ -30,6 +30,11 @@ int store_begin(store_t *self);
 int store_commit(store_t *self);
 void store_rollback(store_t *self);
 
+/* One item of a batch inside a transaction: store_item_end keeps its
+ * writes, or undoes them (keep false) and leaves the rest of the batch. */
+int store_item_begin(store_t *self);
+int store_item_end(store_t *self, bool keep);
+
 /* The small integer that stands for an origin key in the tables, created
  * if new. name (may be NULL) updates the origin's display name. -1 on error. */
 int64_t store_origin(store_t *self, const uint8_t key[ENV_PKBYTES], const char *name);

@@ -6,6 +6,7 @@
 #   run_node NAME                    run an initialised node, wait until it answers
 #   member NODE OTHER [dial]         add OTHER to NODE's members (dialing its endpoint)
 #   member_first NODE OTHER [dial]   the same, written before NODE's other members
+#   init_abc                         nodes a (AT), b (SI), c (DK); a and c list both others
 #   digest NAME                      the node's view digest
 #   stop_node NAME [SIGNAL]          stop it (TERM by default) and check a clean exit
 #   sd NAME ARGS...                  run the CLI against NAME's control socket
@@ -127,6 +128,19 @@ rest = lines[:start]
 first = next(i for i, l in enumerate(rest) if l.strip().startswith("[member "))
 open(path, "w").write("\n".join(rest[:first] + block + [""] + rest[first:]).rstrip("\n") + "\n")
 ' "$T/$1/node.conf" "$2" || fail "cannot edit the config of $1"
+}
+
+# init_abc: three nodes a (AT), b (SI), c (DK), initialised but not run.
+# a and c list both others as members (entries are accepted by origin, from
+# any peer); b's member sections are the test's to add, since b dials.
+init_abc() {
+    init_node a --country AT --region AT12
+    init_node b --country SI --region SI032
+    init_node c --country DK --region DK042
+    member a b
+    member a c
+    member c b
+    member c a
 }
 
 digest() {

@@ -6,13 +6,7 @@
 # to A again, and what A published meanwhile reaches B and C.
 . "$(dirname "$0")/lib.sh"
 
-init_node a --country AT --region AT12
-init_node b --country SI --region SI032
-init_node c --country DK --region DK042
-member a b
-member a c
-member c b
-member c a
+init_abc
 run_node a
 run_node c
 member b a dial
