@@ -17,6 +17,11 @@
  * stays within MSG_MAX even when entries are near ENTRY_BODY_MAX. Only the
  * body fields with id and kind are sent: read-only fields of an exported
  * entry (origin, seq, ...) would be dropped by the node anyway.
+ *
+ * The checking and batch sending (struct publish, s_take, s_flush) is also
+ * import's (cmd_import.c), through publish_new/publish_take in cli.h: there
+ * it prints nothing per entry, reports rejects through a callback, and with
+ * no client only checks (--dry-run).
  */
 #include "cli.h"
 #include "entry.h"
@@ -33,14 +38,17 @@
 #define BATCH_BYTES (MSG_MAX / 2)   /* encoded entries per request, at most */
 
 struct publish {
-    client_t *c;            /* the node */
+    client_t *c;            /* the node; NULL for a dry run */
     const char *file;       /* input name for messages ("stdin" for -) */
     json_t *batch;          /* entries waiting to be sent */
     char **labels;          /* where each came from, owned */
     size_t bytes;           /* their encoded size */
-    size_t total, n_new, n_updated, n_unchanged, rejected;
+    size_t total, n_new, n_updated, n_unchanged, rejected, checked;
     bool stop;              /* the node failed: read no further */
     bool array;             /* labels are "FILE: entry #N", not "FILE:LINE" */
+    bool quiet;             /* no per-entry lines on stdout */
+    publish_reject_fn on_reject;    /* reports a rejected entry, or NULL */
+    void *arg;              /* for on_reject */
 };
 
 /* ---- sending ---- */
@@ -51,7 +59,9 @@ struct publish {
 static void
 s_reject(struct publish *p, const char *label, const char *id, const char *why)
 {
-    if (id != NULL && p->array)
+    if (p->on_reject != NULL)
+        p->on_reject(p->arg, label, id, why);
+    else if (id != NULL && p->array)
         cli_warn("%s '%.80s': %s", label, id, why);
     else if (id != NULL)
         cli_warn("%s: entry '%.80s': %s", label, id, why);
@@ -86,7 +96,8 @@ s_results(struct publish *p, const json_t *reply, size_t n, bool *seen)
             s_reject(p, p->labels[ix], id, error);
             continue;
         }
-        printf("%s\t%s\tseq %lld\n", id, status, seq);
+        if (!p->quiet)
+            printf("%s\t%s\tseq %lld\n", id, status, seq);
         p->n_new += strcmp(status, "new") == 0;
         p->n_updated += strcmp(status, "updated") == 0;
         p->n_unchanged += strcmp(status, "unchanged") == 0;
@@ -170,12 +181,14 @@ s_encoded_size(const json_t *body, const char *id, const char *kind)
 }
 
 /* Takes entry e (reference stolen) read at label: checks it, then queues
- * it, sending the batch when it is full. */
-static void
+ * it, sending the batch when it is full. Returns 0 if it passed the checks
+ * (queued, or counted as checked in a dry run), -1 if it was rejected. */
+static int
 s_take(struct publish *p, json_t *e, const char *label)
 {
     char err[ENTRY_ERR_MAX];
     const char *id = json_string_value(json_object_get(e, "id"));
+    int rc = -1;
 
     p->total++;
     if (p->stop) {
@@ -196,6 +209,10 @@ s_take(struct publish *p, json_t *e, const char *label)
             snprintf(err, sizeof(err), "is %zu bytes, more than the limit of %d", size, ENTRY_BODY_MAX);
             s_reject(p, label, id, err);
             json_decref(body);
+        } else if (p->c == NULL) {
+            p->checked++;       /* dry run: checked, not sent */
+            json_decref(body);
+            rc = 0;
         } else {
             if (json_array_size(p->batch) == MSG_BATCH_MAX || p->bytes + size > BATCH_BYTES)
                 s_flush(p);
@@ -203,16 +220,85 @@ s_take(struct publish *p, json_t *e, const char *label)
                 p->rejected++;
                 json_decref(body);
                 json_decref(e);
-                return;
+                return -1;
             }
             json_object_set(body, "id", json_object_get(e, "id"));
             json_object_set(body, "kind", json_object_get(e, "kind"));
             p->labels[json_array_size(p->batch)] = xstrdup(label);
             json_array_append_new(p->batch, body);
             p->bytes += size;
+            p->checked++;
+            rc = 0;
         }
     }
     json_decref(e);
+    return rc;
+}
+
+/* ---- the batch sender, shared with import (cli.h) ---- */
+
+publish_t *
+publish_new(client_t *c, const char *file, publish_reject_fn on_reject, void *arg)
+{
+    publish_t *p = xcalloc(1, sizeof(*p));
+    p->c = c;
+    p->file = file;
+    p->batch = json_array();
+    p->labels = xcalloc(MSG_BATCH_MAX, sizeof(*p->labels));
+    p->quiet = true;
+    p->on_reject = on_reject;
+    p->arg = arg;
+    return p;
+}
+
+int
+publish_take(publish_t *p, json_t *e, const char *label)
+{
+    return s_take(p, e, label);
+}
+
+void
+publish_reject(publish_t *p, const char *label, const char *id, const char *why)
+{
+    p->total++;
+    s_reject(p, label, id, why);
+}
+
+void
+publish_flush(publish_t *p)
+{
+    s_flush(p);
+}
+
+bool
+publish_stopped(const publish_t *p)
+{
+    return p->stop;
+}
+
+void
+publish_counts(const publish_t *p, publish_counts_t *out)
+{
+    out->total = p->total;
+    out->checked = p->checked;
+    out->n_new = p->n_new;
+    out->n_updated = p->n_updated;
+    out->n_unchanged = p->n_unchanged;
+    out->rejected = p->rejected;
+}
+
+void
+publish_destroy(publish_t **self_p)
+{
+    if (*self_p) {
+        publish_t *p = *self_p;
+        for (size_t i = 0; i < json_array_size(p->batch); i++)
+            free(p->labels[i]);
+        json_decref(p->batch);
+        free(p->labels);
+        free(p);
+        *self_p = NULL;
+    }
 }
 
 /* ---- reading ----
@@ -389,7 +475,7 @@ cmd_publish(int argc, char **argv)
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 }
     };
-    struct publish p = { 0 };
+    publish_t *pp;
     int ch;
 
     while ((ch = getopt_long(argc, argv, ":h", opts, NULL)) != -1)
@@ -404,30 +490,29 @@ cmd_publish(int argc, char **argv)
         cli_warn("%s: %s", path, strerror(errno));
         return 1;
     }
-    p.file = is_stdin ? "stdin" : path;
-    if ((p.c = cli_connect()) == NULL) {
+    client_t *c = cli_connect();
+    if (c == NULL) {
         if (!is_stdin)
             fclose(f);
         return 1;
     }
-    p.batch = json_array();
-    p.labels = xcalloc(MSG_BATCH_MAX, sizeof(*p.labels));
-    s_read(&p, f);
+    pp = publish_new(c, is_stdin ? "stdin" : path, NULL, NULL);
+    pp->quiet = false;
+    s_read(pp, f);
     if (ferror(f)) {
-        cli_warn("%s: read error: %s", p.file, strerror(errno));
-        p.rejected++;
+        cli_warn("%s: read error: %s", pp->file, strerror(errno));
+        pp->rejected++;
     }
-    s_flush(&p);
-    if (p.total == 0 && !ferror(f))
-        cli_warn("%s: no entries", p.file);
-    if (p.total > 1)
+    s_flush(pp);
+    if (pp->total == 0 && !ferror(f))
+        cli_warn("%s: no entries", pp->file);
+    if (pp->total > 1)
         fprintf(stderr, "published %zu: %zu new, %zu updated, %zu unchanged, %zu rejected\n",
-                p.total, p.n_new, p.n_updated, p.n_unchanged, p.rejected);
-    int rc = (p.rejected > 0 || p.total == 0 || p.stop) ? 1 : 0;
+                pp->total, pp->n_new, pp->n_updated, pp->n_unchanged, pp->rejected);
+    int rc = (pp->rejected > 0 || pp->total == 0 || pp->stop) ? 1 : 0;
     if (!is_stdin)
         fclose(f);
-    json_decref(p.batch);
-    free(p.labels);
-    client_close(&p.c);
+    publish_destroy(&pp);
+    client_close(&c);
     return rc;
 }

@@ -91,17 +91,117 @@ s_check_lang(char *s)
     return strlen(s) == 2 && islower((unsigned char)s[0]) && islower((unsigned char)s[1]);
 }
 
+/* A NACE code or prefix: a section letter, or "81", "81.2", "81.21". */
+static bool
+s_check_nace(char *s)
+{
+    size_t n = strlen(s);
+    if (n == 1) {
+        *s = (char)toupper((unsigned char)*s);
+        return *s >= 'A' && *s <= 'U';
+    }
+    if (n < 2 || n == 3 || n > 5 || !isdigit((unsigned char)s[0]) || !isdigit((unsigned char)s[1]))
+        return false;
+    return n == 2 || (s[2] == '.' && isdigit((unsigned char)s[3]) &&
+                      (n == 4 || isdigit((unsigned char)s[4])));
+}
+
+/* A CPV code or prefix of 2 to 8 digits; a "-D" check digit after all 8
+ * is dropped, since the node matches on digits. */
+static bool
+s_check_cpv(char *s)
+{
+    size_t n = strspn(s, "0123456789");
+    if (n == 8 && s[8] == '-' && isdigit((unsigned char)s[9]) && s[10] == '\0')
+        s[8] = '\0';
+    return n >= 2 && n <= 8 && s[n] == '\0';
+}
+
+/* The vocabularies of DESIGN 4a. They mirror proto/entry.c, which keeps
+ * them static; checked here so that a typo is not a silent empty result. */
+static const char *const s_target_groups[] = { "pwd", "pwd_mental", "ltu", "youth_neet",
+    "older_50plus", "low_skilled", "migrant_refugee", "roma", "ex_offender", "homeless",
+    "addiction_recovery", "other", NULL };
+static const char *const s_partnership_types[] = { "b2b_supply", "outsourcing", "insourcing",
+    "subcontracting", "reserved_contract", "joint_bid", "internship_host", "mentoring",
+    "municipal_programme", NULL };
+static const char *const s_org_types[] = { "wise", "social_cooperative", "sheltered_workshop",
+    "social_business", "support_org", "network", "public_body", "company", NULL };
+
+static bool
+s_in_vocab(const char *const *vocab, char *s)
+{
+    for (char *p = s; *p; p++)
+        *p = (char)tolower((unsigned char)*p);
+    for (int i = 0; vocab[i]; i++)
+        if (strcmp(vocab[i], s) == 0)
+            return true;
+    return false;
+}
+
+static bool
+s_check_target_group(char *s)
+{
+    return s_in_vocab(s_target_groups, s);
+}
+
+static bool
+s_check_partnership(char *s)
+{
+    return s_in_vocab(s_partnership_types, s);
+}
+
+static bool
+s_check_org_type(char *s)
+{
+    return s_in_vocab(s_org_types, s);
+}
+
+/* A label such as EU-ART20: letters, digits, '-', '_' and '.'. */
+static bool
+s_check_label(char *s)
+{
+    for (char *p = s; *p; p++)
+        if (!isalnum((unsigned char)*p) && *p != '-' && *p != '_' && *p != '.')
+            return false;
+    return *s != '\0';
+}
+
+/* An origin: a node id or a node's name; anything printable. */
+static bool
+s_check_origin(char *s)
+{
+    for (char *p = s; *p; p++)
+        if ((unsigned char)*p < ' ')
+            return false;
+    return *s != '\0';
+}
+
 static const struct list_opt {
     int ch;                 /* getopt value */
-    const char *name;       /* option name, also the request field */
+    const char *name;       /* option name */
+    const char *field;      /* request field */
     item_check_fn check;
     const char *what;       /* "is not ..." */
 } s_lists[] = {
-    { 'k', "kind", s_check_kind,
+    { 'k', "kind", "kind", s_check_kind,
       "one of organisation, offer, partnership, event, programme" },
-    { 'c', "country", s_check_country, "an ISO 3166-1 alpha-2 code" },
-    { 'r', "region", s_check_region, "a NUTS code or prefix (e.g. AT12)" },
-    { 0, NULL, NULL, NULL }
+    { 'c', "country", "country", s_check_country, "an ISO 3166-1 alpha-2 code" },
+    { 'r', "region", "region", s_check_region, "a NUTS code or prefix (e.g. AT12)" },
+    { 'A', "nace", "nace", s_check_nace, "a NACE code or prefix (e.g. 81 or 81.21)" },
+    { 'P', "cpv", "cpv", s_check_cpv, "a CPV code or prefix of 2-8 digits (e.g. 9091 or 90910000-9)" },
+    { 'T', "target-group", "target_group", s_check_target_group,
+      "one of pwd, pwd_mental, ltu, youth_neet, older_50plus, low_skilled, migrant_refugee,"
+      " roma, ex_offender, homeless, addiction_recovery, other" },
+    { 'S', "partnership", "partnership", s_check_partnership,
+      "one of b2b_supply, outsourcing, insourcing, subcontracting, reserved_contract,"
+      " joint_bid, internship_host, mentoring, municipal_programme" },
+    { 'L', "label", "label", s_check_label, "a label such as EU-ART20" },
+    { 'O', "org-type", "org_type", s_check_org_type,
+      "one of wise, social_cooperative, sheltered_workshop, social_business, support_org,"
+      " network, public_body, company" },
+    { 'G', "origin", "origin", s_check_origin, "a node id or name" },
+    { 0, NULL, NULL, NULL, NULL }
 };
 
 /* Splits a comma list into arr (no duplicates, empty items skipped).
@@ -138,12 +238,136 @@ s_number(const char *s, long long lo, long long hi)
     return v;
 }
 
+/* A real number from lo to hi (the whole string), into *v. 0 or -1. */
+static int
+s_real(const char *s, double lo, double hi, double *v)
+{
+    char *end;
+    errno = 0;
+    *v = strtod(s, &end);
+    return (errno != 0 || end == s || *end != '\0' || !(*v >= lo && *v <= hi)) ? -1 : 0;
+}
+
 /* What the search options say, gathered while parsing. */
 struct search {
     json_t *req;            /* the request being built */
     char lang[ARG_MAX_LEN + 1]; /* --lang, "" if none */
     int fmt;
+    bool near;              /* --near given: show the DIST column */
+    bool km;                /* --km given */
+    bool facets;            /* --count-by given: print counts, not entries */
 };
+
+/* --since, --from, --to: a date or an RFC 3339 date-time. */
+static int
+s_time_option(struct search *s, const char *opt, const char *field, const char *arg)
+{
+    int64_t ms;
+    if (entry_parse_time(arg, &ms) != 0)
+        return cli_usage_error("search", "--%s '%.80s' is not a date (2026-11-23) or an RFC 3339"
+                               " date-time (2026-11-23T09:00:00+01:00)", opt, arg);
+    json_object_set_new(s->req, field, json_string(arg));
+    return 0;
+}
+
+/* --near LAT,LON. */
+static int
+s_near_option(struct search *s, const char *arg)
+{
+    char lat[ARG_MAX_LEN + 1];
+    const char *comma = strchr(arg, ',');
+    double la, lo;
+    if (comma == NULL || comma - arg > ARG_MAX_LEN)
+        return cli_usage_error("search", "--near '%.80s' is not LAT,LON (e.g. 48.2,15.63)", arg);
+    snprintf(lat, sizeof(lat), "%.*s", (int)(comma - arg), arg);
+    if (s_real(lat, -90, 90, &la) != 0)
+        return cli_usage_error("search", "--near: latitude '%s' is not a number from -90 to 90", lat);
+    if (s_real(comma + 1, -180, 180, &lo) != 0)
+        return cli_usage_error("search", "--near: longitude '%.40s' is not a number from -180 to 180",
+                               comma + 1);
+    json_object_set_new(s->req, "near", json_pack("{s:f, s:f}", "lat", la, "lon", lo));
+    s->near = true;
+    return 0;
+}
+
+/* The options that take one value, other than the list options.
+ * Returns 0, 1 after a usage error, or -1 if ch is not one of them. */
+static int
+s_value_option(struct search *s, int ch, const char *arg)
+{
+    static const char *const sorts[] = { "relevance", "name", "updated", "distance", NULL };
+    static const char *const facets[] = { "region", "country", "cpv", "nace", "label", "kind", NULL };
+    double v;
+    long long d;
+
+    switch (ch) {
+    case 's':
+        return s_time_option(s, "since", "since", arg);
+    case 'f':
+        return s_time_option(s, "from", "from", arg);
+    case 't':
+        return s_time_option(s, "to", "to", arg);
+    case 'm':
+        if (s_real(arg, 0, 100, &v) != 0)
+            return cli_usage_error("search", "--min-disadvantaged '%.80s' is not a percentage from 0 to 100", arg);
+        json_object_set_new(s->req, "min_disadvantaged", json_real(v));
+        return 0;
+    case 'x':
+        return s_near_option(s, arg);
+    case 'K':
+        if (s_real(arg, 0, 20040, &v) != 0 || v <= 0)
+            return cli_usage_error("search", "--km '%.80s' is not a distance in km above 0", arg);
+        json_object_set_new(s->req, "km", json_real(v));
+        s->km = true;
+        return 0;
+    case 'z':
+    case 'b':
+        for (const char *const *w = ch == 'z' ? sorts : facets; *w; w++) {
+            if (strcmp(*w, arg) == 0) {
+                json_object_set_new(s->req, ch == 'z' ? "sort" : "count_by", json_string(arg));
+                s->facets = s->facets || ch == 'b';
+                return 0;
+            }
+        }
+        return cli_usage_error("search", ch == 'z'
+                               ? "--sort '%.80s' is not relevance, name, updated or distance"
+                               : "--count-by '%.80s' is not region, country, cpv, nace, label or kind", arg);
+    case 'd':
+        if ((d = s_number(arg, 0, 8)) < 0)
+            return cli_usage_error("search", "--depth '%.80s' is not a number from 0 to 8", arg);
+        json_object_set_new(s->req, "depth", json_integer(d));
+        return 0;
+    }
+    return -1;
+}
+
+/* Checks that the options fit together. Returns 0, or 1 after a usage
+ * error. */
+static int
+s_search_combination(const struct search *s)
+{
+    const char *sort = json_string_value(json_object_get(s->req, "sort"));
+    const char *by = json_string_value(json_object_get(s->req, "count_by"));
+    const json_t *depth = json_object_get(s->req, "depth");
+
+    if (s->km && !s->near)
+        return cli_usage_error("search", "--km needs --near LAT,LON");
+    if (sort != NULL && strcmp(sort, "distance") == 0 && !s->near)
+        return cli_usage_error("search", "--sort distance needs --near LAT,LON");
+    if (sort != NULL && strcmp(sort, "relevance") == 0 && !json_object_get(s->req, "words"))
+        return cli_usage_error("search", "--sort relevance needs words to rank by");
+    if (depth != NULL) {
+        json_int_t d = json_integer_value(depth);
+        if (by == NULL)
+            return cli_usage_error("search", "--depth needs --count-by region, cpv or nace");
+        if (strcmp(by, "region") == 0 ? d > 3
+            : strcmp(by, "cpv") == 0 ? d < 2 || d > 8
+            : strcmp(by, "nace") == 0 ? d < 2 || d > 4 : true)
+            return cli_usage_error("search", "--depth %lld does not fit --count-by %s (region: NUTS"
+                                   " level 0-3, cpv: 2-8 digits, nace: 2-4 digits)", (long long)d, by);
+    }
+    return 0;
+}
 
 /* One option (not a list). Returns 0, or 1 after a usage error. */
 static int
@@ -177,11 +401,14 @@ s_search_option(struct search *s, int ch, const char *arg)
     case 'C':
         return s_set_format("search", &s->fmt, RENDER_CSV);
     }
+    int rc = s_value_option(s, ch, arg);
+    if (rc >= 0)
+        return rc;
     for (const struct list_opt *lo = s_lists; lo->name; lo++) {
         if (lo->ch == ch) {
-            json_t *arr = json_object_get(s->req, lo->name);
+            json_t *arr = json_object_get(s->req, lo->field);
             if (arr == NULL)
-                json_object_set_new(s->req, lo->name, arr = json_array());
+                json_object_set_new(s->req, lo->field, arr = json_array());
             return s_add_list(lo, arg, arr);
         }
     }
@@ -198,6 +425,16 @@ s_search_args(struct search *s, int argc, char **argv)
         { "limit", required_argument, NULL, 'n' }, { "offset", required_argument, NULL, 'o' },
         { "include-deleted", no_argument, NULL, 'D' }, { "json", no_argument, NULL, 'J' },
         { "ndjson", no_argument, NULL, 'N' }, { "csv", no_argument, NULL, 'C' },
+        { "nace", required_argument, NULL, 'A' }, { "cpv", required_argument, NULL, 'P' },
+        { "target-group", required_argument, NULL, 'T' },
+        { "partnership", required_argument, NULL, 'S' }, { "label", required_argument, NULL, 'L' },
+        { "org-type", required_argument, NULL, 'O' }, { "origin", required_argument, NULL, 'G' },
+        { "since", required_argument, NULL, 's' }, { "from", required_argument, NULL, 'f' },
+        { "to", required_argument, NULL, 't' },
+        { "min-disadvantaged", required_argument, NULL, 'm' },
+        { "near", required_argument, NULL, 'x' }, { "km", required_argument, NULL, 'K' },
+        { "sort", required_argument, NULL, 'z' }, { "count-by", required_argument, NULL, 'b' },
+        { "depth", required_argument, NULL, 'd' },
         { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 }
     };
     int ch;
@@ -225,7 +462,7 @@ s_search_args(struct search *s, int argc, char **argv)
             return cli_usage_error("search", "the words are not valid UTF-8");
         json_object_set_new(s->req, "words", w);
     }
-    return -1;
+    return s_search_combination(s) != 0 ? 1 : -1;
 }
 
 /* ---- search: output ---- */
@@ -233,12 +470,13 @@ s_search_args(struct search *s, int argc, char **argv)
 /* The table: NAME is capped at 40 code points and gives way on a narrow
  * terminal; the footer says how many of how many matches are shown, so
  * a user sees when --limit or --offset hid some. Tombstones (with
- * --include-deleted) have no name left and show as "(deleted)". */
+ * --include-deleted) have no name left and show as "(deleted)". With
+ * --near, DIST is the distance in km, one decimal. */
 static void
-s_search_table(const json_t *entries, const char *lang, long long total)
+s_search_table(const json_t *entries, const char *lang, long long total, bool near)
 {
-    static const char *const head[] = { "KIND", "NAME", "COUNTRY", "REGION", "ID" };
-    table_t *t = table_new(5, head);
+    static const char *const head[] = { "KIND", "NAME", "COUNTRY", "REGION", "ID", "DIST" };
+    table_t *t = table_new(near ? 6 : 5, head);
     json_t *e;
     size_t i;
 
@@ -247,12 +485,17 @@ s_search_table(const json_t *entries, const char *lang, long long total)
     json_array_foreach(entries, i, e) {
         bool deleted = json_is_true(json_object_get(e, "deleted"));
         const char *name = render_name(e, lang);
+        json_t *dist = json_object_get(e, "distance");
+        char km[32] = "";
+        if (json_is_number(dist))
+            snprintf(km, sizeof(km), "%.1f", json_number_value(dist));
         const char *row[] = {
             json_string_value(json_object_get(e, "kind")),
             deleted && *name == '\0' ? "(deleted)" : name,
             json_string_value(json_object_get(e, "country")),
             json_string_value(json_object_get(e, "region")),
             json_string_value(json_object_get(e, "id")),
+            km,
         };
         table_add(t, row);
     }
@@ -275,7 +518,7 @@ s_search_print(const struct search *s, json_t *entries, long long total)
     json_array_foreach(entries, i, e)
         s_round_score(e);
     if (s->fmt == RENDER_TABLE) {
-        s_search_table(entries, lang, total);
+        s_search_table(entries, lang, total, s->near);
     } else if (s->fmt == RENDER_JSON) {
         json_t *doc = json_pack("{s:I, s:O}", "total", (json_int_t)total, "entries", entries);
         render_json(stdout, doc, 1);
@@ -286,6 +529,54 @@ s_search_print(const struct search *s, json_t *entries, long long total)
         json_array_foreach(entries, i, e)
             render_emit(stdout, s->fmt, e, lang, i);
     }
+}
+
+/* Prints --count-by counts: a VALUE COUNT table and the number of
+ * matches, {"total", "facets"} with --json, one {"value", "count"} per
+ * line with --ndjson, "value,count" rows with --csv. Returns 0, or 1 on
+ * a malformed reply. */
+static int
+s_facets_print(const struct search *s, const json_t *reply, long long total)
+{
+    json_t *facets = json_object_get(reply, "facets"), *f;
+    size_t i;
+
+    if (!json_is_array(facets))
+        return cli_warn("malformed reply: no facets"), 1;
+    if (s->fmt == RENDER_JSON) {
+        json_t *doc = json_pack("{s:I, s:O}", "total", (json_int_t)total, "facets", facets);
+        render_json(stdout, doc, 1);
+        json_decref(doc);
+        return 0;
+    }
+    static const char *const head[] = { "VALUE", "COUNT" };
+    table_t *t = table_new(2, head);
+    if (s->fmt == RENDER_CSV)
+        printf("value,count\n");
+    json_array_foreach(facets, i, f) {
+        const char *value = json_string_value(json_object_get(f, "value"));
+        json_t *count = json_object_get(f, "count");
+        char n[32];
+        if (value == NULL || !json_is_integer(count))
+            continue;
+        snprintf(n, sizeof(n), "%lld", (long long)json_integer_value(count));
+        if (s->fmt == RENDER_NDJSON) {
+            render_json(stdout, f, 0);
+        } else if (s->fmt == RENDER_CSV) {
+            bool quote = strpbrk(value, ",\"\r\n") != NULL;
+            printf("%s%s%s,%s\n", quote ? "\"" : "", value, quote ? "\"" : "", n);
+        } else {
+            const char *row[] = { value, n };
+            table_add(t, row);
+        }
+    }
+    if (s->fmt == RENDER_TABLE) {
+        if (json_array_size(facets) > 0)
+            table_print(t, stdout);
+        printf("%lld %s\n", total, total == 1 ? "match" : "matches");
+    }
+    table_destroy(&t);
+    return 0;
 }
 
 int
@@ -302,6 +593,13 @@ cmd_search(int argc, char **argv)
     if ((c = cli_connect()) == NULL || (reply = cli_call(c, s.req)) == NULL)
         goto out;
     json_t *total = json_object_get(reply, "total"), *entries = json_object_get(reply, "entries");
+    if (s.facets) {
+        if (!json_is_integer(total))
+            cli_warn("malformed reply: no total");
+        else
+            rc = s_facets_print(&s, reply, (long long)json_integer_value(total));
+        goto out;
+    }
     if (!json_is_integer(total) || !json_is_array(entries)) {
         cli_warn("malformed reply: no total or entries");
         goto out;

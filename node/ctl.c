@@ -13,6 +13,8 @@
 #include "node.h"
 #include "peer.h"
 
+#include <ctype.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,6 +67,8 @@ s_entry_json(const store_row_t *row, bool with_score, bool verify)
     }
     if (with_score)
         json_object_set_new(e, "score", json_real(row->score));
+    if (row->distance >= 0)
+        json_object_set_new(e, "distance", json_real(round(row->distance * 1000) / 1000));
     envelope_clear(&env);
     return e;
 }
@@ -335,32 +339,207 @@ s_strings(const json_t *v)
     return out;
 }
 
+/* The request's list fields, as store_query_t wants them. */
+static const char *const s_list_fields[] = {
+    "country", "region", "kind", "nace", "cpv", "target_group", "partnership", "label",
+    "org_type", "origin", NULL
+};
+enum { L_COUNTRY, L_REGION, L_KIND, L_NACE, L_CPV, L_TARGET, L_PARTNERSHIP, L_LABEL,
+       L_ORG_TYPE, L_ORIGIN, L_COUNT };
+
+/* CPV prefixes from the request: digits, a "-D" check digit dropped
+ * ("90910000-9" matches as 90910000). A new list (caller decrefs), or
+ * NULL after setting *reply. */
+static json_t *
+s_cpv_prefixes(const json_t *v, json_t **reply)
+{
+    const char **in = s_strings(v);
+    json_t *out = json_array();
+    for (int i = 0; in[i] && *reply == NULL; i++) {
+        size_t n = strspn(in[i], "0123456789");
+        bool check = n == 8 && in[i][8] == '-' && isdigit((unsigned char)in[i][9]) && in[i][10] == '\0';
+        if (n == 0 || n > 8 || (in[i][n] != '\0' && !check))
+            *reply = msg_error("cpv '%.40s' is not a CPV code or prefix (digits, e.g. 9091)", in[i]);
+        else
+            json_array_append_new(out, json_stringn(in[i], n));
+    }
+    free(in);
+    if (*reply != NULL)
+        json_decref(out), out = NULL;
+    return out;
+}
+
+/* since, from, to: RFC 3339 dates or date-times. "to" is inclusive: of
+ * its whole day for a date, of its millisecond for a date-time. Returns
+ * 0, or -1 after setting *reply. */
+static int
+s_search_times(const json_t *req, store_query_t *q, json_t **reply)
+{
+    static const char *const names[] = { "since", "from", "to" };
+    for (int i = 0; i < 3; i++) {
+        const json_t *v = json_object_get(req, names[i]);
+        const char *s = json_string_value(v);
+        int64_t ms;
+        if (v == NULL || json_is_null(v))
+            continue;
+        if (s == NULL || entry_parse_time(s, &ms) != 0) {
+            *reply = msg_error("%s: '%.40s' is not an RFC 3339 date or date-time", names[i],
+                               s ? s : "(not a string)");
+            return -1;
+        }
+        if (i == 0) {
+            q->since_ms = ms > 0 ? ms : 1;
+        } else if (i == 1) {
+            q->has_from = true;
+            q->from_ms = ms;
+        } else {
+            q->has_before = true;
+            q->before_ms = ms + (strlen(s) == 10 ? 86400000 : 1);
+        }
+    }
+    if (q->has_from && q->has_before && q->before_ms <= q->from_ms) {
+        *reply = msg_error("'to' is before 'from'");
+        return -1;
+    }
+    return 0;
+}
+
+/* min_disadvantaged, near {lat, lon} and km. Returns 0, or -1 after
+ * setting *reply. */
+static int
+s_search_numbers(const json_t *req, store_query_t *q, json_t **reply)
+{
+    const json_t *share = json_object_get(req, "min_disadvantaged");
+    const json_t *near = json_object_get(req, "near"), *km = json_object_get(req, "km");
+
+    if (share != NULL && !json_is_null(share)) {
+        if (!json_is_number(share) || json_number_value(share) < 0 || json_number_value(share) > 100)
+            return *reply = msg_error("min_disadvantaged is not a number from 0 to 100"), -1;
+        q->has_min_share = true;
+        q->min_share = json_number_value(share);
+    }
+    if (near != NULL && !json_is_null(near)) {
+        const json_t *lat = json_object_get(near, "lat"), *lon = json_object_get(near, "lon");
+        if (!json_is_number(lat) || !json_is_number(lon) || fabs(json_number_value(lat)) > 90 ||
+            fabs(json_number_value(lon)) > 180)
+            return *reply = msg_error("near is not {lat: -90..90, lon: -180..180}"), -1;
+        q->near = true;
+        q->lat = json_number_value(lat);
+        q->lon = json_number_value(lon);
+    }
+    if (km != NULL && !json_is_null(km)) {
+        if (!q->near)
+            return *reply = msg_error("km needs near"), -1;
+        if (!json_is_number(km) || !(json_number_value(km) > 0) || json_number_value(km) > 20040)
+            return *reply = msg_error("km is not a number above 0 (and at most 20040)"), -1;
+        q->km = json_number_value(km);
+    }
+    return 0;
+}
+
+/* sort, count_by and depth. Returns 0, or -1 after setting *reply. */
+static int
+s_search_order(const json_t *req, store_query_t *q, json_t **reply)
+{
+    static const char *const sorts[] = { "", "relevance", "name", "updated", "distance", NULL };
+    static const char *const facets[] = { "", "region", "country", "cpv", "nace", "label", "kind", NULL };
+    /* depth range per facet: NUTS level, CPV digits, NACE digits */
+    static const int dmin[] = { 0, 0, 0, 2, 2, 0, 0 }, dmax[] = { 0, 3, 0, 8, 4, 0, 0 };
+    const char *sort = json_string_value(json_object_get(req, "sort"));
+    const char *by = json_string_value(json_object_get(req, "count_by"));
+    const json_t *depth = json_object_get(req, "depth");
+
+    for (int i = 1; sort != NULL && sorts[i] && q->sort == 0; i++)
+        if (strcmp(sort, sorts[i]) == 0)
+            q->sort = i;
+    if (sort != NULL && q->sort == 0)
+        return *reply = msg_error("sort '%.32s' is not relevance, name, updated or distance", sort), -1;
+    if (q->sort == STORE_SORT_DISTANCE && !q->near)
+        return *reply = msg_error("sort by distance needs near"), -1;
+    if (q->sort == STORE_SORT_RELEVANCE && q->words == NULL)
+        return *reply = msg_error("sort by relevance needs words"), -1;
+    for (int i = 1; by != NULL && facets[i] && q->count_by == 0; i++)
+        if (strcmp(by, facets[i]) == 0)
+            q->count_by = i;
+    if (by != NULL && q->count_by == 0)
+        return *reply = msg_error("count_by '%.32s' is not region, country, cpv, nace, label or kind", by), -1;
+    if (depth != NULL && !json_is_null(depth)) {
+        json_int_t d = json_integer_value(depth);
+        if (q->count_by == 0 || dmax[q->count_by] == 0)
+            return *reply = msg_error("depth needs count_by region, cpv or nace"), -1;
+        if (!json_is_integer(depth) || d < dmin[q->count_by] || d > dmax[q->count_by])
+            return *reply = msg_error("depth for %s is from %d to %d", by, dmin[q->count_by],
+                                      dmax[q->count_by]), -1;
+        q->depth = (int)d;
+    }
+    return 0;
+}
+
+static int
+s_facet_json(void *arg, const char *value, int64_t count)
+{
+    json_array_append_new(arg, json_pack("{s:s, s:I}", "value", value, "count", (json_int_t)count));
+    return 0;
+}
+
+/* The search's answer once q is complete: a page of entries, or with
+ * count_by the facets over every match. */
+static json_t *
+s_search_run(node_t *node, const store_query_t *q)
+{
+    int64_t total = 0;
+    if (q->count_by != STORE_FACET_NONE) {
+        json_t *facets = json_array();
+        if (store_facets(node_store(node), q, s_facet_json, facets, &total) != 0) {
+            json_decref(facets);
+            return msg_error("search: %s", store_errmsg(node_store(node)));
+        }
+        return json_pack("{s:b, s:I, s:o}", "ok", 1, "total", (json_int_t)total, "facets", facets);
+    }
+    struct rows rows = { .list = json_array(), .with_score = true };
+    if (store_search(node_store(node), q, s_collect, &rows, &total) != 0) {
+        json_decref(rows.list);
+        return msg_error("search: %s", store_errmsg(node_store(node)));
+    }
+    return json_pack("{s:b, s:I, s:o}", "ok", 1, "total", (json_int_t)total, "entries", rows.list);
+}
+
+/* search (PROTOCOL.md 3): checks every field, then runs the query. */
 static json_t *
 h_search(node_t *node, const json_t *req)
 {
     store_query_t q = { 0 };
     int kinds[16] = { 0 };
-    const char **countries = s_strings(json_object_get(req, "country"));
-    const char **regions = s_strings(json_object_get(req, "region"));
-    const char **knames = s_strings(json_object_get(req, "kind"));
-    json_t *reply = NULL;
-    struct rows rows = { .list = json_array(), .with_score = true };
-    int64_t total = 0;
+    const char **lists[L_COUNT] = { 0 };
+    json_t *reply = NULL, *cpv = s_cpv_prefixes(json_object_get(req, "cpv"), &reply);
 
-    for (int i = 0; knames[i]; i++) {
+    for (int i = 0; i < L_COUNT; i++)
+        lists[i] = s_strings(i == L_CPV ? cpv : json_object_get(req, s_list_fields[i]));
+    if (reply != NULL)
+        goto out;
+    for (int i = 0; lists[L_KIND][i]; i++) {
         if (i >= 15) {
             reply = msg_error("too many kinds");
             goto out;
         }
-        if ((kinds[i] = entry_kind_from_name(knames[i])) == KIND_NONE) {
-            reply = msg_error("unknown kind '%.32s'", knames[i]);
+        if ((kinds[i] = entry_kind_from_name(lists[L_KIND][i])) == KIND_NONE) {
+            reply = msg_error("unknown kind '%.32s'", lists[L_KIND][i]);
             goto out;
         }
     }
     q.words = json_string_value(json_object_get(req, "words"));
+    if (q.words != NULL && strspn(q.words, " \t\n") == strlen(q.words))
+        q.words = NULL;
     q.kinds = kinds;
-    q.countries = countries;
-    q.regions = regions;
+    q.countries = lists[L_COUNTRY];
+    q.regions = lists[L_REGION];
+    q.nace = lists[L_NACE];
+    q.cpv = lists[L_CPV];
+    q.target_groups = lists[L_TARGET];
+    q.partnerships = lists[L_PARTNERSHIP];
+    q.labels = lists[L_LABEL];
+    q.org_types = lists[L_ORG_TYPE];
+    q.origins = lists[L_ORIGIN];
     q.lang = json_string_value(json_object_get(req, "lang"));
     q.include_deleted = json_is_true(json_object_get(req, "include_deleted"));
     q.limit = json_integer_value(json_object_get(req, "limit"));
@@ -369,16 +548,14 @@ h_search(node_t *node, const json_t *req)
         q.limit = 20;
     if (q.limit > MSG_PAGE_MAX)
         q.limit = MSG_PAGE_MAX;
-    if (store_search(node_store(node), &q, s_collect, &rows, &total) != 0) {
-        reply = msg_error("search: %s", store_errmsg(node_store(node)));
+    if (s_search_times(req, &q, &reply) != 0 || s_search_numbers(req, &q, &reply) != 0 ||
+        s_search_order(req, &q, &reply) != 0)
         goto out;
-    }
-    reply = json_pack("{s:b, s:I, s:O}", "ok", 1, "total", (json_int_t)total, "entries", rows.list);
+    reply = s_search_run(node, &q);
 out:
-    json_decref(rows.list);
-    free(countries);
-    free(regions);
-    free(knames);
+    for (int i = 0; i < L_COUNT; i++)
+        free(lists[i]);
+    json_decref(cpv);
     return reply;
 }
 

@@ -13,12 +13,19 @@
  *       The newest version of each (origin, id): env is the exact signed
  *       envelope; the other columns are derived from it for queries.
  *       UNIQUE(id, origin) serves both lookups by (origin, id) and by id.
+ *       Indexes: (origin, seq) for replication, (country, region) for
+ *       filters, and (kind, start) over the rows that have a start (events,
+ *       programmes, partnerships) for date windows ("events in the next 90
+ *       days" reads only the window). Added later without a schema version
+ *       change: CREATE INDEX IF NOT EXISTS builds it on the first open.
  *   attrs(field, value, entry)  WITHOUT ROWID
  *       Multi-valued attributes (languages, NACE, CPV, labels...) for
  *       filters; primary key (field, value, entry) so a filter is a range.
  *   fts   FTS5, contentless, unicode61 remove_diacritics 2, over name,
  *         summary, description, tags in every language. rowid = entries.
- *   geo   R*Tree of entries with a point.
+ *   geo   R*Tree of entries with a point (minlat = maxlat, minlon = maxlon).
+ *         Searches near a point use it as a box prefilter and then the
+ *         SQL function sd_km (great-circle km), registered in store_open.
  *   forks(origin, seq, kept, other, seen)
  *       Evidence: two different envelopes of one origin with one seq. An
  *       honest origin never writes them; both are kept and reported.
@@ -40,6 +47,7 @@
 #include "store.h"
 #include "util.h"
 
+#include <math.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,6 +70,7 @@ static const char s_schema[] =
     "  region TEXT, start INTEGER, share REAL, UNIQUE(id, origin));"
     "CREATE INDEX IF NOT EXISTS entries_origin_seq ON entries(origin, seq);"
     "CREATE INDEX IF NOT EXISTS entries_region ON entries(country, region);"
+    "CREATE INDEX IF NOT EXISTS entries_kind_start ON entries(kind, start) WHERE start IS NOT NULL;"
     "CREATE TABLE IF NOT EXISTS attrs(field INTEGER NOT NULL, value TEXT NOT NULL,"
     "  entry INTEGER NOT NULL, PRIMARY KEY(field, value, entry)) WITHOUT ROWID;"
     "CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(name, summary, description, tags,"
@@ -70,6 +79,8 @@ static const char s_schema[] =
     "CREATE TABLE IF NOT EXISTS forks(origin INTEGER NOT NULL, seq INTEGER NOT NULL,"
     "  kept BLOB NOT NULL, other BLOB NOT NULL, seen INTEGER NOT NULL,"
     "  PRIMARY KEY(origin, seq, other));";
+
+static void s_sql_km(sqlite3_context *ctx, int argc, sqlite3_value **argv);
 
 /* Prepared once in store_open, finalized in store_close. */
 enum {
@@ -185,6 +196,8 @@ store_open(const char *path, char *err, size_t errlen)
         goto fail;
     }
     sqlite3_busy_timeout(self->db, 5000);
+    sqlite3_create_function(self->db, "sd_km", 4, SQLITE_UTF8 | SQLITE_DETERMINISTIC |
+                            SQLITE_INNOCUOUS, NULL, s_sql_km, NULL, NULL);
     if (sqlite3_exec(self->db,
                      "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
                      "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;",
@@ -586,6 +599,8 @@ s_rows(store_t *self, sqlite3_stmt *st, int extra, store_row_fn fn, void *arg)
             .via = sqlite3_column_bytes(st, 3) == ENV_PKBYTES ? sqlite3_column_blob(st, 3) : NULL,
             .origin_name = (const char *)sqlite3_column_text(st, 4),
             .score = extra == EXTRA_SCORE ? sqlite3_column_double(st, 5) : 0,
+            .distance = extra == EXTRA_SCORE && sqlite3_column_type(st, 6) != SQLITE_NULL
+                        ? sqlite3_column_double(st, 6) : -1,
             .seq = extra == EXTRA_SEQ ? (uint64_t)sqlite3_column_int64(st, 5) : 0,
         };
         n++;
@@ -624,29 +639,48 @@ store_scan(store_t *self, int64_t after, int64_t limit, store_row_fn fn, void *a
     return s_rows(self, st, EXTRA_NONE, fn, arg);
 }
 
-/* ---- search ---- */
+/* ---- search ----
+ *
+ * A search is one SQL text built per request, with every value bound
+ * (never pasted in). Its shape: with words, "fts CROSS JOIN entries": the
+ * FTS5 MATCH drives and each hit's row is fetched by rowid; CROSS JOIN
+ * stops the planner from walking a filter index and probing FTS per row,
+ * which costs seconds on a million rows (DESIGN 8). Without words, the
+ * planner picks the driving index (country/region, an attrs range, the
+ * R*Tree box). Multi-valued filters are "e.rowid IN (SELECT entry FROM
+ * attrs WHERE field = ? AND value range)", one range scan each; prefixes
+ * are the range [p, p || 0x7f). A near query joins the R*Tree with the
+ * bounding box of the circle, then keeps the rows whose exact great-circle
+ * distance (sd_km, registered in store_open) is within the radius.
+ */
 
 /* Up to this many bound values in one search. */
-#define BIND_MAX 96
+#define BIND_MAX 128
+
+enum { B_INT, B_TEXT, B_REAL, B_BLOB };
 
 struct binds {
     int n;
     struct {
-        bool is_int;
+        int type;
         int64_t i;
+        double d;
         const char *s;
-        char *owned;
+        size_t len;         /* blob length */
+        char *owned;        /* sqlite3_malloc'ed text or blob to free */
     } v[BIND_MAX];
 };
 
+/* Each s_bind_* returns the new value's parameter number, or -1 when the
+ * search has too many values. */
 static int
 s_bind_s(struct binds *b, const char *s, char *owned)
 {
     if (b->n == BIND_MAX) {
-        free(owned);
+        sqlite3_free(owned);
         return -1;
     }
-    b->v[b->n].is_int = false;
+    b->v[b->n].type = B_TEXT;
     b->v[b->n].s = owned ? owned : s;
     b->v[b->n].owned = owned;
     return ++b->n;
@@ -657,10 +691,37 @@ s_bind_i(struct binds *b, int64_t i)
 {
     if (b->n == BIND_MAX)
         return -1;
-    b->v[b->n].is_int = true;
+    b->v[b->n].type = B_INT;
     b->v[b->n].i = i;
     b->v[b->n].owned = NULL;
     return ++b->n;
+}
+
+static int
+s_bind_d(struct binds *b, double d)
+{
+    if (b->n == BIND_MAX)
+        return -1;
+    b->v[b->n].type = B_REAL;
+    b->v[b->n].d = d;
+    b->v[b->n].owned = NULL;
+    return ++b->n;
+}
+
+/* Binds a copy of len bytes. */
+static int
+s_bind_blob(struct binds *b, const void *p, size_t len)
+{
+    char *copy = sqlite3_malloc64(len ? len : 1);
+    if (copy == NULL)
+        return -1;
+    memcpy(copy, p, len);
+    int n = s_bind_s(b, NULL, copy);
+    if (n > 0) {
+        b->v[n - 1].type = B_BLOB;
+        b->v[n - 1].len = len;
+    }
+    return n;
 }
 
 /* An FTS5 query from user words: each word quoted as a phrase (so no
@@ -689,11 +750,17 @@ s_fts_query(const char *words)
     return sqlite3_str_finish(q);
 }
 
+static bool
+s_has(const char *const *list)
+{
+    return list != NULL && list[0] != NULL;
+}
+
 /* Appends "AND col IN (?,?..)" for a NULL-terminated list of strings. */
 static int
 s_where_in(sqlite3_str *w, struct binds *b, const char *col, const char *const *list)
 {
-    if (list == NULL || list[0] == NULL)
+    if (!s_has(list))
         return 0;
     sqlite3_str_appendf(w, " AND %s IN (", col);
     for (int i = 0; list[i]; i++) {
@@ -706,9 +773,148 @@ s_where_in(sqlite3_str *w, struct binds *b, const char *col, const char *const *
     return 0;
 }
 
-/* The WHERE clause shared by the count and the rows of a search. */
+/* Appends "(col >= ?p AND col < ?p\x7f) OR ..." for prefixes: a range
+ * per prefix, which an index on col serves. */
 static int
-s_where(sqlite3_str *w, struct binds *b, const store_query_t *q)
+s_prefix_ranges(sqlite3_str *w, struct binds *b, const char *col, const char *const *list)
+{
+    sqlite3_str_appendchar(w, 1, '(');
+    for (int i = 0; list[i]; i++) {
+        int lo = s_bind_s(b, list[i], NULL);
+        int hi = s_bind_s(b, NULL, sqlite3_mprintf("%s\x7f", list[i]));
+        if (lo < 0 || hi < 0)
+            return -1;
+        sqlite3_str_appendf(w, "%s(%s >= ?%d AND %s < ?%d)", i ? " OR " : "", col, lo, col, hi);
+    }
+    sqlite3_str_appendchar(w, 1, ')');
+    return 0;
+}
+
+/* Appends an attrs filter: entries with any of the values (prefix: any
+ * value starting with one of them) in field. */
+static int
+s_where_attr(sqlite3_str *w, struct binds *b, int field, const char *const *list, bool prefix)
+{
+    if (!s_has(list))
+        return 0;
+    int f = s_bind_i(b, field);
+    if (f < 0)
+        return -1;
+    sqlite3_str_appendf(w, " AND e.rowid IN (SELECT entry FROM attrs WHERE field = ?%d AND ", f);
+    if (prefix) {
+        if (s_prefix_ranges(w, b, "value", list) != 0)
+            return -1;
+    } else {
+        sqlite3_str_appendall(w, "value IN (");
+        for (int i = 0; list[i]; i++) {
+            int n = s_bind_s(b, list[i], NULL);
+            if (n < 0)
+                return -1;
+            sqlite3_str_appendf(w, "%s?%d", i ? "," : "", n);
+        }
+        sqlite3_str_appendchar(w, 1, ')');
+    }
+    sqlite3_str_appendchar(w, 1, ')');
+    return 0;
+}
+
+/* Appends the origin filter: each item is a node id (matched by key) or
+ * else an origin name. */
+static int
+s_where_origin(sqlite3_str *w, struct binds *b, const char *const *list)
+{
+    if (!s_has(list))
+        return 0;
+    sqlite3_str_appendall(w, " AND e.origin IN (SELECT ix FROM origins WHERE");
+    for (int i = 0; list[i]; i++) {
+        uint8_t key[ENV_PKBYTES];
+        bool is_key = strlen(list[i]) == NODEID_LEN && key_from_id(list[i], key) == 0;
+        int n = is_key ? s_bind_blob(b, key, sizeof(key)) : s_bind_s(b, list[i], NULL);
+        if (n < 0)
+            return -1;
+        sqlite3_str_appendf(w, "%s%s = ?%d", i ? " OR " : " ", is_key ? "key" : "name", n);
+    }
+    sqlite3_str_appendchar(w, 1, ')');
+    return 0;
+}
+
+/* Appends a comparison of col with an integer or real value. */
+static int
+s_where_cmp(sqlite3_str *w, struct binds *b, const char *expr, bool real, int64_t i, double d)
+{
+    int n = real ? s_bind_d(b, d) : s_bind_i(b, i);
+    if (n < 0)
+        return -1;
+    sqlite3_str_appendf(w, " AND %s ?%d", expr, n);
+    return 0;
+}
+
+/* Mean Earth radius (IUGG), km. */
+#define EARTH_KM 6371.0088
+#define DEG (3.14159265358979323846 / 180.0)
+
+double
+store_distance_km(double lat1, double lon1, double lat2, double lon2)
+{
+    double dlat = (lat2 - lat1) * DEG, dlon = (lon2 - lon1) * DEG;
+    double a = sin(dlat / 2) * sin(dlat / 2) +
+               cos(lat1 * DEG) * cos(lat2 * DEG) * sin(dlon / 2) * sin(dlon / 2);
+    return 2 * EARTH_KM * asin(sqrt(a < 1 ? a : 1));
+}
+
+/* sd_km(lat1, lon1, lat2, lon2): store_distance_km for SQL. */
+static void
+s_sql_km(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    double v[4];
+    for (int i = 0; i < argc && i < 4; i++) {
+        if (sqlite3_value_type(argv[i]) == SQLITE_NULL) {
+            sqlite3_result_null(ctx);
+            return;
+        }
+        v[i] = sqlite3_value_double(argv[i]);
+    }
+    sqlite3_result_double(ctx, store_distance_km(v[0], v[1], v[2], v[3]));
+}
+
+/* The near filter: the R*Tree box around the circle, then the exact
+ * distance (km 0: no radius, only entries with a point). *dist gets the SQL expression of the distance. The box is
+ * widened to every longitude near a pole or across the antimeridian, so
+ * it never leaves out a point within the radius. */
+static int
+s_where_near(sqlite3_str *w, struct binds *b, const store_query_t *q, char **dist)
+{
+    double dlat = q->km / (EARTH_KM * DEG) * 1.001, dlon = 180;
+    double lat_lo = q->lat - dlat, lat_hi = q->lat + dlat, lon_lo = -180, lon_hi = 180;
+    if (lat_lo > -90 && lat_hi < 90) {
+        double c = cos((fabs(q->lat) + dlat) * DEG);
+        if (c > 0)
+            dlon = dlat / c;
+        if (dlon < 180 && q->lon - dlon >= -180 && q->lon + dlon <= 180) {
+            lon_lo = q->lon - dlon;
+            lon_hi = q->lon + dlon;
+        }
+    }
+    int la = s_bind_d(b, q->lat), lo = s_bind_d(b, q->lon);
+    if (la < 0 || lo < 0)
+        return -1;
+    *dist = sqlite3_mprintf("sd_km(?%d, ?%d, g.minlat, g.minlon)", la, lo);
+    if (!(q->km > 0))
+        return 0;       /* no radius: every entry with a point, by distance */
+    int km = s_bind_d(b, q->km);
+    int a1 = s_bind_d(b, lat_lo), a2 = s_bind_d(b, lat_hi);
+    int o1 = s_bind_d(b, lon_lo), o2 = s_bind_d(b, lon_hi);
+    if (km < 0 || a1 < 0 || a2 < 0 || o1 < 0 || o2 < 0)
+        return -1;
+    sqlite3_str_appendf(w, " AND g.minlat >= ?%d AND g.maxlat <= ?%d AND g.minlon >= ?%d"
+                        " AND g.maxlon <= ?%d AND %s <= ?%d", a1, a2, o1, o2, *dist, km);
+    return 0;
+}
+
+/* The WHERE clause shared by the count, the rows and the facets of a
+ * search. */
+static int
+s_where(sqlite3_str *w, struct binds *b, const store_query_t *q, char **dist)
 {
     if (!q->include_deleted)
         sqlite3_str_appendall(w, " AND e.deleted = 0");
@@ -724,26 +930,28 @@ s_where(sqlite3_str *w, struct binds *b, const store_query_t *q)
     }
     if (s_where_in(w, b, "e.country", q->countries) != 0)
         return -1;
-    if (q->regions != NULL && q->regions[0] != NULL) {
-        /* A NUTS prefix is a range: AT1 <= region < AT1\x7f. */
-        sqlite3_str_appendall(w, " AND (");
-        for (int i = 0; q->regions[i]; i++) {
-            int lo = s_bind_s(b, q->regions[i], NULL);
-            int hi = s_bind_s(b, NULL, sqlite3_mprintf("%s\x7f", q->regions[i]));
-            if (lo < 0 || hi < 0)
-                return -1;
-            sqlite3_str_appendf(w, "%s(e.region >= ?%d AND e.region < ?%d)",
-                                i ? " OR " : "", lo, hi);
-        }
-        sqlite3_str_appendchar(w, 1, ')');
-    }
-    if (q->lang != NULL) {
-        int f = s_bind_i(b, ATTR_LANG), v = s_bind_s(b, q->lang, NULL);
-        if (f < 0 || v < 0)
+    if (s_has(q->regions)) {
+        sqlite3_str_appendall(w, " AND ");
+        if (s_prefix_ranges(w, b, "e.region", q->regions) != 0)
             return -1;
-        sqlite3_str_appendf(w, " AND e.rowid IN (SELECT entry FROM attrs"
-                            " WHERE field = ?%d AND value = ?%d)", f, v);
     }
+    const char *const lang[] = { q->lang, NULL };
+    if (s_where_attr(w, b, ATTR_LANG, lang, false) != 0 ||
+        s_where_attr(w, b, ATTR_NACE, q->nace, true) != 0 ||
+        s_where_attr(w, b, ATTR_CPV, q->cpv, true) != 0 ||
+        s_where_attr(w, b, ATTR_TARGET_GROUP, q->target_groups, false) != 0 ||
+        s_where_attr(w, b, ATTR_PARTNERSHIP, q->partnerships, false) != 0 ||
+        s_where_attr(w, b, ATTR_LABEL, q->labels, false) != 0 ||
+        s_where_attr(w, b, ATTR_ORG_TYPE, q->org_types, false) != 0 ||
+        s_where_origin(w, b, q->origins) != 0)
+        return -1;
+    if ((q->since_ms > 0 && s_where_cmp(w, b, "e.ts >=", false, q->since_ms, 0) != 0) ||
+        (q->has_from && s_where_cmp(w, b, "e.start >=", false, q->from_ms, 0) != 0) ||
+        (q->has_before && s_where_cmp(w, b, "e.start <", false, q->before_ms, 0) != 0) ||
+        (q->has_min_share && s_where_cmp(w, b, "e.share >=", true, 0, q->min_share) != 0))
+        return -1;
+    if (q->near && s_where_near(w, b, q, dist) != 0)
+        return -1;
     return 0;
 }
 
@@ -751,8 +959,8 @@ static void
 s_binds_free(struct binds *b)
 {
     for (int i = 0; i < b->n; i++)
-        if (b->v[i].owned)
-            sqlite3_free(b->v[i].owned);
+        sqlite3_free(b->v[i].owned);
+    b->n = 0;
 }
 
 static int
@@ -761,72 +969,197 @@ s_prepare_bound(store_t *self, const char *sql, const struct binds *b, sqlite3_s
     if (sqlite3_prepare_v2(self->db, sql, -1, st, NULL) != SQLITE_OK)
         return s_fail(self, "search");
     for (int i = 0; i < b->n; i++) {
-        if (b->v[i].is_int)
+        switch (b->v[i].type) {
+        case B_INT:
             sqlite3_bind_int64(*st, i + 1, b->v[i].i);
-        else
+            break;
+        case B_REAL:
+            sqlite3_bind_double(*st, i + 1, b->v[i].d);
+            break;
+        case B_BLOB:
+            sqlite3_bind_blob(*st, i + 1, b->v[i].s, (int)b->v[i].len, SQLITE_STATIC);
+            break;
+        default:
             sqlite3_bind_text(*st, i + 1, b->v[i].s, -1, SQLITE_STATIC);
+        }
     }
     return 0;
+}
+
+/* A search's SQL parts: tables, WHERE, the bound values, and the
+ * distance expression (NULL without near). Free with s_plan_free. */
+struct plan {
+    struct binds b;
+    char *tables;           /* "entries e" or "fts CROSS JOIN entries e ...", geo */
+    char *where;            /* "WHERE 1 AND ..." */
+    char *dist;
+    char *fts;
+    bool words;
+};
+
+static void
+s_plan_free(struct plan *p)
+{
+    sqlite3_free(p->tables);
+    sqlite3_free(p->where);
+    sqlite3_free(p->dist);
+    sqlite3_free(p->fts);
+    s_binds_free(&p->b);
+}
+
+static int
+s_plan(store_t *self, const store_query_t *q, struct plan *p)
+{
+    sqlite3_str *where = sqlite3_str_new(self->db);
+
+    memset(p, 0, sizeof(*p));
+    if (q->words != NULL) {
+        p->fts = s_fts_query(q->words);
+        p->words = p->fts != NULL && p->fts[0] != '\0';
+    }
+    if ((p->words && s_bind_s(&p->b, p->fts, NULL) < 0) || s_where(where, &p->b, q, &p->dist) != 0) {
+        sqlite3_free(sqlite3_str_finish(where));
+        snprintf(self->errmsg, sizeof(self->errmsg), "search: more than %d values", BIND_MAX);
+        return -1;
+    }
+    char *w = sqlite3_str_finish(where);
+    p->tables = sqlite3_mprintf("%s%s", p->words ? "fts CROSS JOIN entries e ON e.rowid = fts.rowid"
+                                                 : "entries e",
+                                q->near ? " JOIN geo g ON g.id = e.rowid" : "");
+    p->where = sqlite3_mprintf("WHERE %s%s", p->words ? "fts MATCH ?1" : "1", w ? w : "");
+    sqlite3_free(w);
+    return 0;
+}
+
+/* Sets *total to the number of matches of plan p. */
+static int
+s_count(store_t *self, const struct plan *p, int64_t *total)
+{
+    sqlite3_stmt *st = NULL;
+    char *sql = sqlite3_mprintf("SELECT count(*) FROM %s %s", p->tables, p->where);
+    int rc = s_prepare_bound(self, sql, &p->b, &st);
+    if (rc == 0 && sqlite3_step(st) != SQLITE_ROW)
+        rc = s_fail(self, "search count");
+    if (rc == 0)
+        *total = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_free(sql);
+    return rc;
+}
+
+/* The ORDER BY of a search. Ties always break on rowid, so that pages of
+ * one query never overlap and together give every match once. */
+static const char *
+s_order(const store_query_t *q, const struct plan *p)
+{
+    int sort = q->sort;
+    if (sort == STORE_SORT_DEFAULT)
+        sort = p->words ? STORE_SORT_RELEVANCE : q->near ? STORE_SORT_DISTANCE : STORE_SORT_NAME;
+    if (sort == STORE_SORT_RELEVANCE && p->words)
+        return "6, e.name COLLATE NOCASE, e.rowid";
+    if (sort == STORE_SORT_DISTANCE && q->near)
+        return "7, e.name COLLATE NOCASE, e.rowid";
+    if (sort == STORE_SORT_UPDATED)
+        return "e.ts DESC, e.rowid";
+    return "e.name COLLATE NOCASE, e.rowid";
 }
 
 int
 store_search(store_t *self, const store_query_t *q, store_row_fn fn, void *arg, int64_t *total)
 {
-    struct binds b = { 0 };
-    sqlite3_str *where = sqlite3_str_new(self->db);
-    char *fts = NULL, *w = NULL, *sql = NULL;
+    struct plan p;
     sqlite3_stmt *st = NULL;
+    char *sql = NULL;
     int rc = -1;
-    bool words = false;
 
-    if (q->words != NULL) {
-        fts = s_fts_query(q->words);
-        words = fts != NULL && fts[0] != '\0';
-    }
-    if (words && s_bind_s(&b, fts, NULL) < 0)
-        goto toomany;
-    if (s_where(where, &b, q) != 0)
-        goto toomany;
-    w = sqlite3_str_finish(where);
-    where = NULL;
-
-    const char *from = words
-        ? "fts JOIN entries e ON e.rowid = fts.rowid"
-          " JOIN origins o ON o.ix = e.origin LEFT JOIN origins v ON v.ix = e.via"
-          " WHERE fts MATCH ?1"
-        : "entries e JOIN origins o ON o.ix = e.origin LEFT JOIN origins v ON v.ix = e.via"
-          " WHERE 1";
-    sql = sqlite3_mprintf("SELECT count(*) FROM %s%s", from, w);
-    if (s_prepare_bound(self, sql, &b, &st) != 0)
+    if (s_plan(self, q, &p) != 0 || s_count(self, &p, total) != 0)
         goto out;
-    if (sqlite3_step(st) != SQLITE_ROW) {
-        s_fail(self, "search count");
-        goto out;
-    }
-    *total = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    st = NULL;
-    sqlite3_free(sql);
-
-    sql = sqlite3_mprintf("SELECT e.rowid, e.env, e.received, v.key, o.name, %s FROM %s%s"
-                          " ORDER BY %s LIMIT %lld OFFSET %lld",
-                          words ? "bm25(fts, 10.0, 4.0, 1.0, 2.0)" : "0", from, w,
-                          words ? "6, e.name, e.rowid" : "e.name COLLATE NOCASE, e.rowid",
+    sql = sqlite3_mprintf("SELECT e.rowid, e.env, e.received, v.key, o.name, %s, %s FROM %s"
+                          " JOIN origins o ON o.ix = e.origin LEFT JOIN origins v ON v.ix = e.via"
+                          " %s ORDER BY %s LIMIT %lld OFFSET %lld",
+                          p.words ? "bm25(fts, 10.0, 4.0, 1.0, 2.0)" : "0",
+                          p.dist ? p.dist : "NULL", p.tables, p.where, s_order(q, &p),
                           (long long)(q->limit > 0 ? q->limit : 20),
                           (long long)(q->offset > 0 ? q->offset : 0));
-    if (s_prepare_bound(self, sql, &b, &st) != 0)
+    if (s_prepare_bound(self, sql, &p.b, &st) != 0)
         goto out;
     rc = s_rows(self, st, EXTRA_SCORE, fn, arg) < 0 ? -1 : 0;
-    goto out;
-toomany:
-    snprintf(self->errmsg, sizeof(self->errmsg), "search: more than %d values", BIND_MAX);
 out:
     sqlite3_finalize(st);
     sqlite3_free(sql);
-    sqlite3_free(w);
-    sqlite3_free(sqlite3_str_finish(where));
-    sqlite3_free(fts);
-    s_binds_free(&b);
+    s_plan_free(&p);
+    return rc;
+}
+
+/* The facet value's SQL expression over entries (e) or attrs (a), cut to
+ * the query's depth; *attr gets the attrs field, 0 for an entries column. */
+static char *
+s_facet_expr(const store_query_t *q, int *attr)
+{
+    int d = q->depth;
+    *attr = 0;
+    switch (q->count_by) {
+    case STORE_FACET_REGION:
+        return d > 0 ? sqlite3_mprintf("substr(e.region, 1, %d)", d + 2) : sqlite3_mprintf("e.region");
+    case STORE_FACET_COUNTRY:
+        return sqlite3_mprintf("e.country");
+    case STORE_FACET_KIND:
+        return sqlite3_mprintf("e.kind");
+    case STORE_FACET_CPV:
+        *attr = ATTR_CPV;
+        return d > 0 ? sqlite3_mprintf("substr(a.value, 1, %d)", d) : sqlite3_mprintf("a.value");
+    case STORE_FACET_NACE:
+        /* NACE digits 2, 3, 4 are "81", "81.2", "81.21". */
+        *attr = ATTR_NACE;
+        return d > 0 ? sqlite3_mprintf("substr(a.value, 1, %d)", d <= 2 ? d : d + 1)
+                     : sqlite3_mprintf("a.value");
+    case STORE_FACET_LABEL:
+        *attr = ATTR_LABEL;
+        return sqlite3_mprintf("a.value");
+    }
+    return NULL;
+}
+
+int
+store_facets(store_t *self, const store_query_t *q, store_facet_fn fn, void *arg, int64_t *total)
+{
+    struct plan p;
+    sqlite3_stmt *st = NULL;
+    char *sql = NULL, *expr = NULL;
+    int rc = -1, attr = 0, step;
+
+    if (s_plan(self, q, &p) != 0 || s_count(self, &p, total) != 0)
+        goto out;
+    if ((expr = s_facet_expr(q, &attr)) == NULL) {
+        snprintf(self->errmsg, sizeof(self->errmsg), "facets: nothing to count by");
+        goto out;
+    }
+    /* Attribute facets scan the field's range of attrs once and look each
+     * entry up in the (materialised) set of matches: attrs has no index
+     * by entry, and one entry counts once per value however many of its
+     * codes share the value's prefix. */
+    if (attr != 0)
+        sql = sqlite3_mprintf("SELECT %s AS value, count(DISTINCT a.entry) AS n FROM attrs a"
+                              " WHERE a.field = %d AND a.entry IN (SELECT e.rowid FROM %s %s)"
+                              " GROUP BY 1 ORDER BY 2 DESC, 1", expr, attr, p.tables, p.where);
+    else
+        sql = sqlite3_mprintf("SELECT %s AS value, count(*) AS n FROM %s %s AND %s IS NOT NULL"
+                              " GROUP BY 1 ORDER BY 2 DESC, 1", expr, p.tables, p.where, expr);
+    if (s_prepare_bound(self, sql, &p.b, &st) != 0)
+        goto out;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *value = (const char *)sqlite3_column_text(st, 0);
+        if (q->count_by == STORE_FACET_KIND)
+            value = entry_kind_name(sqlite3_column_int(st, 0));
+        if (value != NULL && fn(arg, value, sqlite3_column_int64(st, 1)) != 0)
+            break;
+    }
+    rc = (step == SQLITE_ROW || step == SQLITE_DONE) ? 0 : s_fail(self, "facets");
+out:
+    sqlite3_finalize(st);
+    sqlite3_free(sql);
+    sqlite3_free(expr);
+    s_plan_free(&p);
     return rc;
 }
 

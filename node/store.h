@@ -68,6 +68,7 @@ typedef struct {
     const uint8_t *via;     /* key of the peer it came from; NULL if local */
     const char *origin_name;
     double score;           /* bm25 rank when the query had words, else 0 */
+    double distance;        /* km from the query's near point; -1 without one */
     uint64_t seq;           /* set by store_since */
 } store_row_t;
 
@@ -79,22 +80,69 @@ typedef int (*store_row_fn)(void *arg, const store_row_t *row);
 int store_get(store_t *self, const uint8_t *origin, const char *id,
               store_row_fn fn, void *arg);
 
-/* A search. Lists are NULL-terminated arrays (may be NULL). */
+/* How search results are ordered. STORE_SORT_DEFAULT: relevance with
+ * words, else distance with a near point, else name. */
+typedef enum {
+    STORE_SORT_DEFAULT = 0, STORE_SORT_RELEVANCE, STORE_SORT_NAME, STORE_SORT_UPDATED,
+    STORE_SORT_DISTANCE
+} store_sort_t;
+
+/* What store_facets counts matches by. */
+typedef enum {
+    STORE_FACET_NONE = 0, STORE_FACET_REGION, STORE_FACET_COUNTRY, STORE_FACET_CPV,
+    STORE_FACET_NACE, STORE_FACET_LABEL, STORE_FACET_KIND
+} store_facet_t;
+
+/* A search. Lists are NULL-terminated arrays (may be NULL or empty: no
+ * filter); within a list any value matches, and every filter given must
+ * hold. Values are checked by the caller (ctl.c); the store binds them. */
 typedef struct {
     const char *words;          /* user words, or NULL */
     const int *kinds;           /* 0-terminated */
     const char *const *countries;
     const char *const *regions; /* NUTS prefixes */
     const char *lang;
+    const char *const *nace;    /* NACE prefixes: "81" matches "81.21" */
+    const char *const *cpv;     /* CPV digit prefixes, no check digit: "9091" */
+    const char *const *target_groups;
+    const char *const *partnerships;    /* partnership types */
+    const char *const *labels;
+    const char *const *org_types;
+    const char *const *origins; /* node ids (NODEID_LEN) or origin names */
+    int64_t since_ms;           /* updated (ts) at or after; 0: any */
+    bool has_from, has_before;
+    int64_t from_ms;            /* start (event start, deadline) >= from_ms */
+    int64_t before_ms;          /* start < before_ms */
+    bool has_min_share;
+    double min_share;           /* disadvantaged_share >= min_share */
+    bool near;                  /* within km of (lat, lon), great circle */
+    double lat, lon, km;
+    int sort;                   /* store_sort_t */
     bool include_deleted;
     int64_t limit;
     int64_t offset;
+    int count_by;               /* store_facet_t, for store_facets */
+    int depth;                  /* facet depth: NUTS level 0-3, CPV digits
+                                 * 2-8, NACE digits 2-4; 0: the full value */
 } store_query_t;
 
-/* Calls fn for each matching row in rank order (bm25 with words, else
- * name), and sets *total to the number of matches. Returns 0 or -1. */
+/* Calls fn for each matching row of the page in q->sort order, and sets
+ * *total to the number of matches. Returns 0 or -1. */
 int store_search(store_t *self, const store_query_t *q, store_row_fn fn, void *arg,
                  int64_t *total);
+
+/* One facet value and how many matches carry it. value is lent. */
+typedef int (*store_facet_fn)(void *arg, const char *value, int64_t count);
+
+/* Counts every match of q (not only a page) by q->count_by, calling fn per
+ * value in count order (most first, then value), and sets *total to the
+ * number of matches. Returns 0 or -1. */
+int store_facets(store_t *self, const store_query_t *q, store_facet_fn fn, void *arg,
+                 int64_t *total);
+
+/* Great-circle distance in km between two WGS84 points (haversine on a
+ * sphere of the mean Earth radius). */
+double store_distance_km(double lat1, double lon1, double lat2, double lon2);
 
 /* Every row with rowid > after, in rowid order, at most limit. Returns the
  * number of rows or -1. */

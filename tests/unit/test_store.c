@@ -1,7 +1,8 @@
 /*
  * test_store.c: the SQLite store on ":memory:": version replacement by the
  * one order, tombstones, full-text search with diacritics, filters,
- * lookups, paging and order-independent digests.
+ * lookups, paging and order-independent digests; every search filter,
+ * distance order, sorts and facets.
  */
 #include "selftest.h"
 #include "store.h"
@@ -102,6 +103,156 @@ s_fill(store_t *st, const struct key *a, const struct key *b)
                 "{\"name\":{\"da\":\"K\u00f8kken\"},\"country\":\"DK\",\"region\":\"DK042\"}") == STORE_NEW);
 }
 
+/* Facet values and counts as "v=n,v=n". */
+static int
+s_facet(void *arg, const char *value, int64_t count)
+{
+    char *out = arg;
+    size_t len = strlen(out);
+    snprintf(out + len, 512 - len, "%s%s=%lld", len ? "," : "", value, (long long)count);
+    return 0;
+}
+
+static const char *
+s_facets(store_t *st, store_query_t *q, int by, int depth)
+{
+    static char out[512];
+    int64_t total;
+    out[0] = '\0';
+    q->count_by = by;
+    q->depth = depth;
+    CHECK(store_facets(st, q, s_facet, out, &total) == 0);
+    return out;
+}
+
+/* The filters of DESIGN 6 alone and combined, distance order, sorts and
+ * facets, on entries shaped like the demo's. */
+static void
+s_filters_test(const struct key *a, const struct key *b)
+{
+    char err[256];
+    store_query_t q;
+    int64_t total;
+    store_t *st = store_open(":memory:", err, sizeof(err));
+    CHECK(st != NULL);
+    if (st == NULL)
+        return;
+    /* St. Poelten, Wiener Neustadt (~60 km), Maribor (~190 km), Aarhus. */
+    CHECK(s_put(st, a, "glanz", KIND_ORGANISATION, 1, false,
+                "{\"name\":{\"de\":\"Glanzwerk\"},\"country\":\"AT\",\"region\":\"AT123\","
+                "\"geo\":{\"lat\":48.1968,\"lon\":15.6402},\"labels\":[\"AT-SOEB\",\"EU-ART20\"],"
+                "\"disadvantaged_share\":48,\"nace\":[\"81.21\",\"81.22\"],"
+                "\"cpv\":[\"90910000-9\",\"90911200-8\"],\"target_groups\":[\"ltu\"],"
+                "\"partnership_types\":[\"reserved_contract\"],\"org_types\":[\"wise\"]}") == STORE_NEW);
+    CHECK(s_put(st, a, "kueche", KIND_ORGANISATION, 2, false,
+                "{\"name\":{\"de\":\"Soziale Kueche\"},\"country\":\"AT\",\"region\":\"AT122\","
+                "\"geo\":{\"lat\":47.8079,\"lon\":16.2391},\"labels\":[\"AT-SOEB\"],"
+                "\"disadvantaged_share\":25,\"nace\":[\"56.29\"],\"cpv\":[\"55520000\"],"
+                "\"target_groups\":[\"youth_neet\"],\"org_types\":[\"wise\",\"social_business\"]}") == STORE_NEW);
+    CHECK(s_put(st, a, "fair", KIND_EVENT, 3, false,
+                "{\"name\":{\"de\":\"Messe\"},\"country\":\"AT\",\"region\":\"AT12\","
+                "\"start\":\"2026-12-03T09:00:00+01:00\"}") == STORE_NEW);
+    CHECK(s_put(st, b, "maribor", KIND_ORGANISATION, 1, false,
+                "{\"name\":{\"sl\":\"Cistilni servis\"},\"country\":\"SI\",\"region\":\"SI032\","
+                "\"geo\":{\"lat\":46.5547,\"lon\":15.6459},\"labels\":[\"SI-SOCP\",\"EU-ART20\"],"
+                "\"disadvantaged_share\":60,\"nace\":[\"81.2\"],\"cpv\":[\"90919200\"],"
+                "\"partnership_types\":[\"subcontracting\"],\"org_types\":[\"social_cooperative\"]}") == STORE_NEW);
+    CHECK(s_put(st, b, "aarhus", KIND_EVENT, 2, false,
+                "{\"name\":{\"da\":\"Matchmaking Aarhus\"},\"country\":\"DK\",\"region\":\"DK042\","
+                "\"geo\":{\"lat\":56.1629,\"lon\":10.2039},\"start\":\"2027-03-10\"}") == STORE_NEW);
+    store_origin(st, b->pk, "Podravje");
+
+    /* Each filter alone. */
+    q = (store_query_t){ .nace = (const char *[]){ "81", NULL } };
+    CHECK(strcmp(s_find(st, &q, &total), "maribor,glanz") == 0 && total == 2);
+    q = (store_query_t){ .nace = (const char *[]){ "81.21", NULL } };
+    CHECK(strcmp(s_find(st, &q, NULL), "glanz") == 0);
+    q = (store_query_t){ .cpv = (const char *[]){ "9091", NULL } };
+    CHECK(strcmp(s_find(st, &q, NULL), "maribor,glanz") == 0);
+    q = (store_query_t){ .cpv = (const char *[]){ "90911200", "555", NULL } };
+    CHECK(strcmp(s_find(st, &q, NULL), "glanz,kueche") == 0);
+    q = (store_query_t){ .labels = (const char *[]){ "EU-ART20", NULL } };
+    CHECK(strcmp(s_find(st, &q, NULL), "maribor,glanz") == 0);
+    q = (store_query_t){ .target_groups = (const char *[]){ "youth_neet", NULL } };
+    CHECK(strcmp(s_find(st, &q, NULL), "kueche") == 0);
+    q = (store_query_t){ .partnerships = (const char *[]){ "subcontracting", "reserved_contract", NULL } };
+    CHECK(strcmp(s_find(st, &q, NULL), "maribor,glanz") == 0);
+    q = (store_query_t){ .org_types = (const char *[]){ "social_business", NULL } };
+    CHECK(strcmp(s_find(st, &q, NULL), "kueche") == 0);
+    q = (store_query_t){ .origins = (const char *[]){ "Podravje", NULL } };
+    CHECK(strcmp(s_find(st, &q, NULL), "maribor,aarhus") == 0);
+    char id[NODEID_LEN + 1];
+    key_to_id(a->pk, id);
+    q = (store_query_t){ .origins = (const char *[]){ id, NULL } };
+    CHECK(s_find(st, &q, &total) != NULL && total == 3);
+    q = (store_query_t){ .has_min_share = true, .min_share = 48 };
+    CHECK(strcmp(s_find(st, &q, NULL), "maribor,glanz") == 0);
+    q = (store_query_t){ .since_ms = 1800000000002LL };
+    CHECK(strcmp(s_find(st, &q, NULL), "aarhus,fair,kueche") == 0);   /* ts = 1800000000000 + seq */
+    int64_t from = 0, before = 0;
+    CHECK(entry_parse_time("2026-12-03", &from) == 0 && entry_parse_time("2027-03-10", &before) == 0);
+    q = (store_query_t){ .has_from = true, .from_ms = from, .has_before = true, .before_ms = before };
+    CHECK(strcmp(s_find(st, &q, NULL), "fair") == 0);           /* 09:00+01:00 is 08:00Z */
+    q.before_ms = before + 1;
+    CHECK(strcmp(s_find(st, &q, NULL), "aarhus,fair") == 0);
+
+    /* Near: within the radius only, nearest first, distance reported. */
+    q = (store_query_t){ .near = true, .lat = 48.2, .lon = 15.63, .km = 80 };
+    CHECK(strcmp(s_find(st, &q, &total), "glanz,kueche") == 0 && total == 2);
+    q.km = 250;
+    CHECK(strcmp(s_find(st, &q, NULL), "glanz,kueche,maribor") == 0);
+    q.sort = STORE_SORT_NAME;
+    CHECK(strcmp(s_find(st, &q, NULL), "maribor,glanz,kueche") == 0);
+    double km = store_distance_km(48.2, 15.63, 46.5547, 15.6459);
+    CHECK(km > 182.5 && km < 183.5);
+    CHECK(store_distance_km(0, 179.9, 0, -179.9) < 23);     /* across the antimeridian */
+    q = (store_query_t){ .near = true, .lat = 0, .lon = 0 };    /* no radius: all with a point */
+    CHECK(s_find(st, &q, &total) != NULL && total == 4);
+
+    /* Combined, and with words (FTS drives, filters apply). */
+    q = (store_query_t){ .cpv = (const char *[]){ "9091", NULL }, .labels = (const char *[]){ "EU-ART20", NULL },
+                         .countries = AT, .has_min_share = true, .min_share = 30 };
+    CHECK(strcmp(s_find(st, &q, NULL), "glanz") == 0);
+    q = (store_query_t){ .words = "glanzwerk", .nace = (const char *[]){ "81", NULL },
+                         .near = true, .lat = 48.2, .lon = 15.63, .km = 10 };
+    CHECK(strcmp(s_find(st, &q, &total), "glanz") == 0 && total == 1);
+    q = (store_query_t){ .words = "matchmaking", .countries = AT };
+    CHECK(strcmp(s_find(st, &q, &total), "") == 0 && total == 0);
+    q = (store_query_t){ .sort = STORE_SORT_UPDATED, .kinds = (const int[]){ KIND_ORGANISATION, 0 } };
+    CHECK(strcmp(s_find(st, &q, NULL), "kueche,glanz,maribor") == 0);
+
+    /* Facets over every match, most first; depth cuts codes. */
+    q = (store_query_t){ 0 };
+    CHECK(strcmp(s_facets(st, &q, STORE_FACET_COUNTRY, 0), "AT=3,DK=1,SI=1") == 0);
+    CHECK(strcmp(s_facets(st, &q, STORE_FACET_REGION, 1), "AT1=3,DK0=1,SI0=1") == 0);
+    CHECK(strcmp(s_facets(st, &q, STORE_FACET_KIND, 0), "organisation=3,event=2") == 0);
+    CHECK(strcmp(s_facets(st, &q, STORE_FACET_LABEL, 0), "AT-SOEB=2,EU-ART20=2,SI-SOCP=1") == 0);
+    CHECK(strcmp(s_facets(st, &q, STORE_FACET_CPV, 4), "9091=2,5552=1") == 0);   /* one per entry */
+    CHECK(strcmp(s_facets(st, &q, STORE_FACET_NACE, 3), "81.2=2,56.2=1") == 0);
+    CHECK(strcmp(s_facets(st, &q, STORE_FACET_NACE, 0), "56.29=1,81.2=1,81.21=1,81.22=1") == 0);
+    q = (store_query_t){ .labels = (const char *[]){ "EU-ART20", NULL } };
+    CHECK(strcmp(s_facets(st, &q, STORE_FACET_REGION, 2), "AT12=1,SI03=1") == 0);
+    store_close(&st);
+
+    /* The R*Tree box must not lose points across the antimeridian or
+     * near a pole. */
+    st = store_open(":memory:", err, sizeof(err));
+    CHECK(st != NULL);
+    if (st == NULL)
+        return;
+    CHECK(s_put(st, a, "fiji", KIND_ORGANISATION, 1, false,
+                "{\"name\":{\"en\":\"Fiji\"},\"geo\":{\"lat\":-17.0,\"lon\":-179.95}}") == STORE_NEW);
+    CHECK(s_put(st, a, "pole", KIND_ORGANISATION, 2, false,
+                "{\"name\":{\"en\":\"Pole\"},\"geo\":{\"lat\":89.95,\"lon\":100}}") == STORE_NEW);
+    q = (store_query_t){ .near = true, .lat = -17.0, .lon = 179.95, .km = 20 };
+    CHECK(strcmp(s_find(st, &q, NULL), "fiji") == 0);
+    q = (store_query_t){ .near = true, .lat = 89.95, .lon = -80, .km = 20 };
+    CHECK(strcmp(s_find(st, &q, NULL), "pole") == 0);
+    q.km = 5;
+    CHECK(strcmp(s_find(st, &q, NULL), "") == 0);
+    store_close(&st);
+}
+
 int
 store_test(bool verbose)
 {
@@ -196,5 +347,6 @@ store_test(bool verbose)
     store_close(&st);
     CHECK(st == NULL);
     store_close(&st);       /* safe to repeat */
+    s_filters_test(&a, &b);
     return 0;
 }

@@ -1,0 +1,1361 @@
+/*
+ * cmd_import.c: import FILE, bulk load from partners' data (CSV, JSON,
+ * NDJSON, GeoJSON) through a mapping file.
+ *
+ * Every source record (CSV row, JSON object, GeoJSON feature) is first made
+ * a flat JSON object of its columns or properties, then turned into an
+ * entry by the mapping (or, without one, by reading the column names as
+ * field names: "name:de", "geo.lat", "cpv"). The entry gets an id (mapped
+ * column, template, or a slug of name and city) and the mapping's default
+ * kind, country and region, and is handed to the batch sender of
+ * cmd_publish.c, which validates and sends it. Bad records are reported
+ * as "FILE:LINE:" (the line where the CSV record or NDJSON line starts),
+ * "FILE: object N:" (JSON array) or "FILE: feature N:" (GeoJSON), N from 1.
+ *
+ * Memory: CSV and NDJSON are streamed (one batch held); JSON and GeoJSON
+ * documents are parsed whole. For every good record the id, normalised
+ * names, website, city and position are kept to refuse a second record
+ * with the same id (it would overwrite the first, and a re-import would
+ * then not be a no-op) and to list possible duplicates at the end. Those
+ * are found within the file only: asking the node for every name would
+ * cost a round trip per record.
+ */
+#include "cli.h"
+#include "entry.h"
+#include "util.h"
+
+#include <csv.h>
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+enum { T_STRING, T_NUMBER, T_INTEGER, T_LIST };
+enum { F_NONE, F_CSV, F_JSON, F_NDJSON, F_GEOJSON };
+
+#define DUP_METRES 100.0
+
+/* One mapped field: where its value comes from and how it is converted. */
+struct spec {
+    const char *target;     /* "name:de", "geo.lat", "cpv" (lent by the mapping doc) */
+    const char *column;     /* source column or property, or NULL */
+    const char *tmpl;       /* "{Street} {No}", or NULL */
+    const json_t *value;    /* a constant, or NULL */
+    const char *split;      /* list separators (T_LIST) */
+    const json_t *values;   /* value map {source: value}, or NULL */
+    int type;
+};
+
+/* What one good record leaves behind, for duplicate ids and duplicates. */
+struct seen {
+    char *id, *label;       /* owned */
+    char *website, *city;   /* normalised, owned, NULL if none */
+    char **names;           /* normalised names, owned, NULL-terminated */
+    bool has_geo;
+    double lat, lon;
+};
+
+struct import {
+    const char *file;       /* for messages */
+    json_t *map;            /* the mapping document, or NULL */
+    struct spec *specs;     /* its fields */
+    size_t nspecs;
+    struct spec id;         /* its id source (column or template), if any */
+    const char *id_prefix;  /* "" if none */
+    publish_t *pub;
+    /* good records */
+    struct seen *seen;
+    size_t nseen, capseen;
+    size_t *idset;          /* open addressing: index+1 into seen, 0 free */
+    size_t capset;
+    /* CSV */
+    char **fields;          /* fields of the record being read, owned */
+    size_t nfields, capfields;
+    json_t *header;         /* array of column names */
+    long lineno, rec_line;  /* line being fed, line the record started */
+    bool between;           /* no record begun yet on lineno */
+    bool ended;             /* a record ended while feeding lineno */
+    /* progress */
+    bool tty;               /* stderr is a terminal: draw the bar */
+    double start, last_draw;    /* monotonic seconds */
+    double size;            /* bytes in the file, 0 if not a regular file */
+    bool drawn;             /* the bar is on screen now */
+};
+
+/* ---- text: folding, normalising, ids ---- */
+
+/* A new string of the first n bytes of s. */
+static char *
+s_strndup(const char *s, size_t n)
+{
+    char *out = xmalloc(n + 1);
+    memcpy(out, s, n);
+    out[n] = '\0';
+    return out;
+}
+
+/* ASCII for U+00C0..U+017F ('?': see s_fold_special, '_': not a letter). */
+static const char s_fold_tab[] =
+    "AAAAAA?CEEEEIIII" "DNOOOOO_OUUUUY??" "aaaaaa?ceeeeiiii" "dnooooo_ouuuuy?y"
+    "aaaaaaccccccccdd" "ddeeeeeeeeeegggg" "gggghhhhiiiiiiii" "ii??jjkkklllllll"
+    "lllnnnnnnnnnoooo" "oo??rrrrrrssssss" "ssttttttuuuuuuuu" "uuuuwwyyyzzzzzzs";
+
+static const char *
+s_fold_special(unsigned cp)
+{
+    switch (cp) {
+    case 0xC6: case 0xE6: return "ae";
+    case 0xDE: case 0xFE: return "th";
+    case 0xDF: return "ss";
+    case 0x132: case 0x133: return "ij";
+    case 0x152: case 0x153: return "oe";
+    default: return "";
+    }
+}
+
+/* A new string: s with Latin-1 and Latin Extended-A letters folded to
+ * ASCII and, unless keep_case, ASCII lowercased. Other bytes are kept. */
+static char *
+s_fold(const char *s, bool keep_case)
+{
+    size_t n = strlen(s);
+    char *out = xmalloc(2 * n + 1), *o = out;
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        if (p[0] >= 0xC3 && p[0] <= 0xC5 && (p[1] & 0xC0) == 0x80) {
+            unsigned cp = ((p[0] & 0x1Fu) << 6) | (p[1] & 0x3Fu);
+            if (cp >= 0xC0) {
+                char c = s_fold_tab[cp - 0xC0];
+                const char *sp = c == '?' ? s_fold_special(cp) : NULL;
+                if (sp != NULL)
+                    while (*sp)
+                        *o++ = *sp++;
+                else if (c == '_')
+                    *o++ = ' ';
+                else
+                    *o++ = keep_case ? c : (char)(c | 0x20);
+                p += 2;
+                continue;
+            }
+        }
+        *o++ = keep_case || *p >= 0x80 ? (char)*p : (char)(*p >= 'A' && *p <= 'Z' ? *p | 0x20 : *p);
+        p++;
+    }
+    *o = '\0';
+    return out;
+}
+
+static bool
+s_alnum(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c >= 0x80;
+}
+
+/* A new string: s folded, lowercased, every run of other characters one
+ * space, trimmed. "Čistilni  servis, d.o.o." -> "cistilni servis d o o". */
+static char *
+s_norm(const char *s)
+{
+    char *f = s_fold(s, false), *o = f;
+    bool space = false;
+    for (const char *p = f; *p; p++) {
+        if (s_alnum((unsigned char)*p)) {
+            if (space && o > f)
+                *o++ = ' ';
+            *o++ = *p;
+            space = false;
+        } else {
+            space = true;
+        }
+    }
+    *o = '\0';
+    return f;
+}
+
+/* FNV-1a, for id suffixes and the id set. */
+static uint32_t
+s_hash(const char *s)
+{
+    uint32_t h = 2166136261u;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h;
+}
+
+/* A new id from prefix and raw text: folded, every run of characters
+ * outside [A-Za-z0-9._-] one '-', lowercased when lower. Longer than
+ * ENTRY_ID_MAX: cut, with a hash of the whole to keep it unique. Empty
+ * text (a name in a script that does not fold): a hash of it. */
+static char *
+s_make_id(const char *prefix, const char *raw, bool lower)
+{
+    char *f = s_fold(raw, !lower);
+    size_t n = strlen(prefix), cap = n + strlen(f) + 16;
+    char *id = xmalloc(cap), *o = id + n;
+    memcpy(id, prefix, n);
+    for (const char *p = f; *p; p++) {
+        char c = *p;
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '.' || c == '_' || c == '-';
+        if (!ok)
+            c = '-';
+        if (c == '-' && (o == id + n || o[-1] == '-'))
+            continue;
+        *o++ = c;
+    }
+    while (o > id + n && o[-1] == '-')
+        o--;
+    *o = '\0';
+    if (o == id + n)
+        o += sprintf(o, "x%08x", (unsigned)s_hash(raw));
+    if (strlen(id) > ENTRY_ID_MAX)
+        sprintf(id + ENTRY_ID_MAX - 9, "-%08x", (unsigned)s_hash(f));
+    free(f);
+    return id;
+}
+
+/* A new normalised website: lowercase, no scheme, no "www.", no
+ * trailing '/'; NULL for an empty one. */
+static char *
+s_norm_site(const char *url)
+{
+    char *s = s_fold(url, false), *p = s;
+    char *scheme = strstr(p, "://");
+    if (scheme != NULL)
+        p = scheme + 3;
+    if (strncmp(p, "www.", 4) == 0)
+        p += 4;
+    size_t n = strlen(p);
+    while (n > 0 && (p[n - 1] == '/' || p[n - 1] == ' '))
+        n--;
+    char *out = n ? s_strndup(p, n) : NULL;
+    free(s);
+    return out;
+}
+
+/* ---- the mapping ---- */
+
+/* The type of a field by its name when the mapping does not say. */
+static int
+s_default_type(const char *target)
+{
+    static const char *lists[] = { "languages", "org_types", "labels", "nace", "cpv", "target_groups",
+                                   "partnership_types", "customer_types", "tags", NULL };
+    for (int i = 0; lists[i]; i++)
+        if (strcmp(target, lists[i]) == 0)
+            return T_LIST;
+    if (strcmp(target, "disadvantaged_share") == 0 || strcmp(target, "geo.lat") == 0 ||
+        strcmp(target, "geo.lon") == 0)
+        return T_NUMBER;
+    if (strcmp(target, "lead_time_days") == 0)
+        return T_INTEGER;
+    return T_STRING;
+}
+
+/* Fills sp from a mapping value: "Column" or {"column" | "template" |
+ * "value", "split", "type", "values"}. Returns 0 or -1 with err set. */
+static int
+s_spec(struct spec *sp, const char *target, const json_t *v, char *err, size_t len)
+{
+    memset(sp, 0, sizeof(*sp));
+    sp->target = target;
+    sp->type = s_default_type(target);
+    sp->split = ",;";
+    if (json_is_string(v)) {
+        sp->column = json_string_value(v);
+        return 0;
+    }
+    if (!json_is_object(v)) {
+        snprintf(err, len, "field '%s': expected a column name or an object", target);
+        return -1;
+    }
+    const char *key;
+    json_t *item;
+    json_object_foreach((json_t *)v, key, item) {
+        static const char *known[] = { "column", "template", "value", "split", "type", "values", "prefix", NULL };
+        int k = 0;
+        while (known[k] != NULL && strcmp(known[k], key) != 0)
+            k++;
+        if (known[k] == NULL || (strcmp(key, "prefix") == 0 && strcmp(target, "id") != 0)) {
+            snprintf(err, len, "field '%s': unknown key '%s'", target, key);
+            return -1;
+        }
+    }
+    const char *type = json_string_value(json_object_get(v, "type"));
+    sp->column = json_string_value(json_object_get(v, "column"));
+    sp->tmpl = json_string_value(json_object_get(v, "template"));
+    sp->value = json_object_get(v, "value");
+    sp->values = json_object_get(v, "values");
+    if (json_is_string(json_object_get(v, "split"))) {
+        sp->split = json_string_value(json_object_get(v, "split"));
+        sp->type = T_LIST;
+    }
+    if (type != NULL) {
+        static const char *names[] = { "string", "number", "integer", "list" };
+        sp->type = -1;
+        for (int i = 0; i < 4; i++)
+            if (strcmp(type, names[i]) == 0)
+                sp->type = i;
+        if (sp->type < 0) {
+            snprintf(err, len, "field '%s': type must be string, number, integer or list", target);
+            return -1;
+        }
+    }
+    if ((sp->column != NULL) + (sp->tmpl != NULL) + (sp->value != NULL) != 1) {
+        snprintf(err, len, "field '%s': give one of \"column\", \"template\", \"value\"", target);
+        return -1;
+    }
+    if (sp->values != NULL && !json_is_object(sp->values)) {
+        snprintf(err, len, "field '%s': \"values\" must be an object", target);
+        return -1;
+    }
+    return 0;
+}
+
+/* Loads the mapping file into im. Returns 0, or -1 after saying why. */
+static int
+s_load_map(struct import *im, const char *path)
+{
+    json_error_t jerr;
+    char err[300];
+    const char *key;
+    json_t *v;
+
+    im->id_prefix = "";
+    im->map = json_load_file(path, 0, &jerr);
+    if (im->map == NULL || !json_is_object(im->map)) {
+        cli_warn("%s:%d: %s", path, jerr.line, im->map ? "expected a JSON object" : jerr.text);
+        return -1;
+    }
+    static const char *known[] = { "kind", "country", "region", "id", "fields", NULL };
+    json_object_foreach(im->map, key, v) {
+        int i = 0;
+        while (known[i] && strcmp(known[i], key) != 0)
+            i++;
+        if (known[i] == NULL || (i < 3 && !json_is_string(v))) {
+            cli_warn("%s: %s '%s'", path, known[i] ? "expected a string for" : "unknown key", key);
+            return -1;
+        }
+    }
+    json_t *id = json_object_get(im->map, "id");
+    if (json_is_object(id) && json_object_get(id, "prefix") != NULL) {
+        if (!json_is_string(json_object_get(id, "prefix"))) {
+            cli_warn("%s: id: \"prefix\" must be a string", path);
+            return -1;
+        }
+        im->id_prefix = json_string_value(json_object_get(id, "prefix"));
+    }
+    bool prefix_only = json_is_object(id) && json_object_size(id) == 1 && *im->id_prefix;
+    if (id != NULL && !prefix_only) {
+        if (s_spec(&im->id, "id", id, err, sizeof(err)) != 0 || im->id.value != NULL) {
+            cli_warn("%s: id: give \"column\" or \"template\" (and optionally \"prefix\")", path);
+            return -1;
+        }
+        im->id.type = T_STRING;
+    }
+    json_t *fields = json_object_get(im->map, "fields");
+    if (fields != NULL && !json_is_object(fields)) {
+        cli_warn("%s: \"fields\" must be an object", path);
+        return -1;
+    }
+    im->specs = xcalloc(json_object_size(fields) + 1, sizeof(*im->specs));
+    json_object_foreach(fields, key, v) {
+        if (s_spec(&im->specs[im->nspecs++], key, v, err, sizeof(err)) != 0) {
+            cli_warn("%s: %s", path, err);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* ---- turning a record into an entry ---- */
+
+/* The text of a source value: strings as they are, numbers printed, else
+ * NULL. Writes into buf when it has to. */
+static const char *
+s_text(const json_t *v, char *buf, size_t len)
+{
+    if (json_is_string(v))
+        return json_string_value(v);
+    if (json_is_integer(v))
+        snprintf(buf, len, "%lld", (long long)json_integer_value(v));
+    else if (json_is_real(v))
+        snprintf(buf, len, "%.10g", json_real_value(v));
+    else
+        return NULL;
+    return buf;
+}
+
+/* A new string: text without surrounding white space. */
+static char *
+s_trim(const char *s, size_t n)
+{
+    while (n > 0 && strchr(" \t\r\n", *s))
+        s++, n--;
+    while (n > 0 && strchr(" \t\r\n", s[n - 1]))
+        n--;
+    return s_strndup(s, n);
+}
+
+/* The value map's value for text (exact, else folded and trimmed), or
+ * NULL when it has none. */
+static const json_t *
+s_lookup(const json_t *values, const char *text)
+{
+    const char *key;
+    json_t *v;
+    if (values == NULL)
+        return NULL;
+    if ((v = json_object_get(values, text)) != NULL)
+        return v;
+    char *want = s_norm(text);
+    const json_t *found = NULL;
+    json_object_foreach((json_t *)values, key, v) {
+        char *k = s_norm(key);
+        bool eq = strcmp(k, want) == 0;
+        free(k);
+        if (eq) {
+            found = v;
+            break;
+        }
+    }
+    free(want);
+    return found;
+}
+
+/* A new JSON value of type for text (trimmed, non-empty). Numbers take a
+ * decimal comma and a trailing '%'. Returns NULL with err set. */
+static json_t *
+s_convert_one(const struct spec *sp, int type, const char *text, char *err, size_t len)
+{
+    const json_t *mapped = s_lookup(sp->values, text);
+    if (mapped != NULL)
+        return json_deep_copy(mapped);
+    if (type == T_STRING || type == T_LIST)
+        return json_string(text);
+    char *s = xstrdup(text), *end;
+    size_t n = strlen(s);
+    while (n > 0 && (s[n - 1] == '%' || s[n - 1] == ' '))
+        s[--n] = '\0';
+    if (strchr(s, '.') == NULL && strchr(s, ',') != NULL && strchr(s, ',') == strrchr(s, ','))
+        *strchr(s, ',') = '.';
+    errno = 0;
+    json_t *out = NULL;
+    if (type == T_INTEGER) {
+        long long i = strtoll(s, &end, 10);
+        if (n > 0 && *end == '\0' && errno == 0)
+            out = json_integer(i);
+    } else {
+        double d = strtod(s, &end);
+        if (n > 0 && *end == '\0' && isfinite(d))
+            out = json_real(d);
+    }
+    if (out == NULL)
+        snprintf(err, len, "field '%s': '%.60s' is not %s", sp->target, text,
+                 type == T_INTEGER ? "a whole number" : "a number");
+    free(s);
+    return out;
+}
+
+/* Expands "{Column}" placeholders with the record's values; a new string,
+ * empty when every placeholder was empty. */
+static char *
+s_expand(const char *tmpl, const json_t *row)
+{
+    size_t cap = strlen(tmpl) + 64, n = 0;
+    char *out = xmalloc(cap), buf[64];
+    bool any = false;
+    for (const char *p = tmpl; *p;) {
+        const char *close = *p == '{' ? strchr(p, '}') : NULL;
+        const char *piece = p;
+        size_t len = 1;
+        if (close != NULL) {
+            char *col = s_strndup(p + 1, (size_t)(close - p - 1));
+            piece = s_text(json_object_get(row, col), buf, sizeof(buf));
+            free(col);
+            piece = piece ? piece : "";
+            len = strlen(piece);
+            any |= strspn(piece, " \t") != len;
+            p = close + 1;
+        } else {
+            p++;
+        }
+        if (n + len + 1 > cap)
+            out = xrealloc(out, cap = 2 * (n + len + 1));
+        memcpy(out + n, piece, len);
+        n += len;
+    }
+    out[any ? n : 0] = '\0';
+    return out;
+}
+
+/* Sets target ("a", "a:LL", "a.b") of entry e to v (stolen). */
+static void
+s_set(json_t *e, const char *target, json_t *v)
+{
+    const char *sep = strpbrk(target, ":.");
+    if (sep == NULL) {
+        json_object_set_new(e, target, v);
+        return;
+    }
+    char *outer = s_strndup(target, (size_t)(sep - target));
+    json_t *o = json_object_get(e, outer);
+    if (!json_is_object(o)) {
+        o = json_object();
+        json_object_set_new(e, outer, o);
+    }
+    json_object_set_new(o, sep + 1, v);
+    free(outer);
+}
+
+/* The value of one field spec for record row: a new JSON value, or NULL
+ * when the source is empty (*err empty) or cannot be converted (*err set). */
+static json_t *
+s_field(const struct spec *sp, const json_t *row, char *err, size_t len)
+{
+    char buf[64];
+    const json_t *src;
+    char *text = NULL;
+    json_t *out = NULL;
+
+    *err = '\0';
+    if (sp->value != NULL)
+        return json_deep_copy(sp->value);
+    if (sp->tmpl != NULL) {
+        text = s_expand(sp->tmpl, row);
+    } else {
+        src = json_object_get(row, sp->column);
+        if (json_is_array(src) || json_is_object(src) || json_is_boolean(src)) {
+            if (sp->type == T_LIST && json_is_array(src) && sp->values != NULL) {
+                json_t *item, *list = json_array();
+                size_t i;
+                json_array_foreach(src, i, item) {
+                    const json_t *m = json_is_string(item) ? s_lookup(sp->values, json_string_value(item)) : NULL;
+                    json_array_append_new(list, m ? json_deep_copy(m) : json_incref(item));
+                }
+                return list;
+            }
+            return json_deep_copy(src);
+        }
+        if (json_is_number(src) && sp->type != T_LIST && sp->values == NULL) {
+            if (sp->type == T_STRING)
+                return json_string(s_text(src, buf, sizeof(buf)));
+            return json_deep_copy(src);
+        }
+        const char *t = s_text(src, buf, sizeof(buf));
+        text = s_trim(t ? t : "", t ? strlen(t) : 0);
+    }
+    if (*text == '\0') {
+        free(text);
+        return NULL;
+    }
+    if (sp->type != T_LIST) {
+        out = s_convert_one(sp, sp->type, text, err, len);
+    } else {
+        out = json_array();
+        for (char *p = text; *p;) {
+            size_t n = strcspn(p, sp->split);
+            char *item = s_trim(p, n);
+            if (*item != '\0')
+                json_array_append_new(out, s_convert_one(sp, T_LIST, item, err, len));
+            free(item);
+            p += n + (p[n] != '\0');
+        }
+        if (json_array_size(out) == 0)
+            json_decref(out), out = NULL;
+    }
+    free(text);
+    return out;
+}
+
+/* The language-map fields, which a column must name with ":LL". */
+static bool
+s_lang_field(const char *target)
+{
+    return strcmp(target, "name") == 0 || strcmp(target, "summary") == 0 ||
+           strcmp(target, "description") == 0 || strcmp(target, "eligibility") == 0;
+}
+
+/* A new entry from record row through the mapping, or without one from
+ * the column names. Returns NULL with err set for a value that cannot be
+ * converted. */
+static json_t *
+s_entry(struct import *im, const json_t *row, char *err, size_t len)
+{
+    json_t *e = json_object();
+    if (im->map == NULL) {
+        const char *key;
+        json_t *v;
+        json_object_foreach((json_t *)row, key, v) {
+            struct spec sp = { .target = key, .column = key, .type = s_default_type(key), .split = ",;" };
+            if (strcmp(key, "id") == 0 || strcmp(key, "kind") == 0)
+                sp.type = T_STRING;
+            json_t *out = s_field(&sp, row, err, len);
+            if (out == NULL && *err)
+                goto bad;
+            if (out != NULL)
+                s_set(e, key, out);
+        }
+        return e;
+    }
+    for (size_t i = 0; i < im->nspecs; i++) {
+        json_t *out = s_field(&im->specs[i], row, err, len);
+        if (out == NULL && *err)
+            goto bad;
+        if (out != NULL)
+            s_set(e, im->specs[i].target, out);
+    }
+    static const char *defaults[] = { "kind", "country", "region" };
+    for (int i = 0; i < 3; i++) {
+        json_t *d = json_object_get(im->map, defaults[i]);
+        if (d != NULL && json_object_get(e, defaults[i]) == NULL)
+            json_object_set(e, defaults[i], d);
+    }
+    return e;
+bad:
+    json_decref(e);
+    return NULL;
+}
+
+/* Gives entry e its id when it has none: the mapping's id column or
+ * template, else a slug of its first name and its city. Returns 0, or -1
+ * with err set when there is nothing to make one from. */
+static int
+s_give_id(struct import *im, json_t *e, const json_t *row, char *err, size_t len)
+{
+    char *raw = NULL;
+    bool lower = false;
+    if (im->id.column != NULL || im->id.tmpl != NULL) {
+        json_t *v = s_field(&im->id, row, err, len);
+        const char *s = json_string_value(v);
+        raw = s != NULL ? xstrdup(s) : NULL;
+        json_decref(v);
+        if (raw == NULL) {
+            snprintf(err, len, "field 'id': the id column is empty");
+            return -1;
+        }
+    } else if (im->map == NULL && json_object_get(e, "id") != NULL) {
+        return 0;
+    } else {
+        const char *key;
+        json_t *v, *name = json_object_get(e, "name");
+        const char *first = NULL;
+        json_object_foreach(name, key, v) {
+            if ((first = json_string_value(v)) != NULL)
+                break;
+        }
+        if (first == NULL) {
+            snprintf(err, len, "field 'name': required (the id is made from it)");
+            return -1;
+        }
+        const char *city = json_string_value(json_object_get(json_object_get(e, "address"), "city"));
+        size_t n = strlen(first) + (city ? strlen(city) : 0) + 2;
+        raw = xmalloc(n);
+        snprintf(raw, n, "%s%s%s", first, city ? "-" : "", city ? city : "");
+        lower = true;
+    }
+    char *id = s_make_id(im->id_prefix, raw, lower);
+    json_object_set_new(e, "id", json_string(id));
+    free(id);
+    free(raw);
+    return 0;
+}
+
+/* ---- reporting and progress ---- */
+
+static double
+s_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Removes the progress bar, if shown, so that a message can be printed. */
+static void
+s_unbar(struct import *im)
+{
+    if (im->drawn) {
+        fputs("\r\033[K", stderr);
+        im->drawn = false;
+    }
+}
+
+/* Draws the bar for fraction done (0..1), on a terminal, after the first
+ * second, at most ten times a second. */
+static void
+s_progress(struct import *im, double done, size_t rows)
+{
+    double now = s_now();
+    if (!im->tty || now - im->start < 1.0 || now - im->last_draw < 0.1)
+        return;
+    int width = 30, full = (int)(done * width + 0.5);
+    full = full < 0 ? 0 : full > width ? width : full;
+    fprintf(stderr, "\r\033[K[%.*s%*s] %3d%% %zu rows", full, "##############################",
+            width - full, "", (int)(done * 100), rows);
+    fflush(stderr);
+    im->drawn = true;
+    im->last_draw = now;
+}
+
+static void
+s_report(void *arg, const char *label, const char *id, const char *why)
+{
+    struct import *im = arg;
+    s_unbar(im);
+    if (id != NULL)
+        fprintf(stderr, "socdir import: %s: entry '%.80s': %s\n", label, id, why);
+    else
+        fprintf(stderr, "socdir import: %s: %s\n", label, why);
+}
+
+/* ---- good records: the id set and what duplicates are found by ---- */
+
+/* The seen record with id, or NULL; with add, adds index ix for it. */
+static struct seen *
+s_idset(struct import *im, const char *id, size_t add)
+{
+    if (add && (im->nseen + 1) * 2 > im->capset) {
+        size_t cap = im->capset ? im->capset * 2 : 1024;
+        size_t *set = xcalloc(cap, sizeof(*set));
+        for (size_t i = 0; i < im->capset; i++)
+            if (im->idset[i]) {
+                size_t h = s_hash(im->seen[im->idset[i] - 1].id) & (cap - 1);
+                while (set[h])
+                    h = (h + 1) & (cap - 1);
+                set[h] = im->idset[i];
+            }
+        free(im->idset);
+        im->idset = set;
+        im->capset = cap;
+    }
+    if (im->capset == 0)
+        return NULL;
+    size_t h = s_hash(id) & (im->capset - 1);
+    for (; im->idset[h]; h = (h + 1) & (im->capset - 1))
+        if (strcmp(im->seen[im->idset[h] - 1].id, id) == 0)
+            return &im->seen[im->idset[h] - 1];
+    if (add)
+        im->idset[h] = add;
+    return NULL;
+}
+
+/* Remembers good entry e read at label. */
+static void
+s_remember(struct import *im, const json_t *e, const char *label)
+{
+    if (im->nseen == im->capseen)
+        im->seen = xrealloc(im->seen, (im->capseen = im->capseen ? 2 * im->capseen : 256) * sizeof(*im->seen));
+    struct seen *s = &im->seen[im->nseen];
+    memset(s, 0, sizeof(*s));
+    s->id = xstrdup(json_string_value(json_object_get(e, "id")));
+    s->label = xstrdup(label);
+    const char *site = json_string_value(json_object_get(e, "website"));
+    s->website = site ? s_norm_site(site) : NULL;
+    const char *city = json_string_value(json_object_get(json_object_get(e, "address"), "city"));
+    s->city = city ? s_norm(city) : NULL;
+    json_t *name = json_object_get(e, "name"), *v, *geo = json_object_get(e, "geo");
+    const char *key;
+    size_t n = 0;
+    s->names = xcalloc(json_object_size(name) + 1, sizeof(char *));
+    json_object_foreach(name, key, v)
+        if (json_is_string(v))
+            s->names[n++] = s_norm(json_string_value(v));
+    if (json_is_number(json_object_get(geo, "lat")) && json_is_number(json_object_get(geo, "lon"))) {
+        s->has_geo = true;
+        s->lat = json_number_value(json_object_get(geo, "lat"));
+        s->lon = json_number_value(json_object_get(geo, "lon"));
+    }
+    im->nseen++;
+    s_idset(im, s->id, im->nseen);
+}
+
+/* Metres between two points (haversine). */
+static double
+s_metres(double lat1, double lon1, double lat2, double lon2)
+{
+    double r = M_PI / 180, dlat = (lat2 - lat1) * r, dlon = (lon2 - lon1) * r;
+    double a = sin(dlat / 2) * sin(dlat / 2) + cos(lat1 * r) * cos(lat2 * r) * sin(dlon / 2) * sin(dlon / 2);
+    return 2 * 6371000.0 * asin(sqrt(a < 1 ? a : 1));
+}
+
+struct key {
+    const char *text;   /* a normalised name or website */
+    size_t ix;          /* the record */
+};
+
+static int
+s_key_cmp(const void *a, const void *b)
+{
+    const struct key *x = a, *y = b;
+    int c = strcmp(x->text, y->text);
+    return c ? c : (x->ix > y->ix) - (x->ix < y->ix);
+}
+
+struct pair {
+    size_t a, b;        /* records, a < b */
+    int why;            /* 1: same website, 2: same name nearby, 4: same name and city */
+    double metres;
+};
+
+static int
+s_pair_cmp(const void *x, const void *y)
+{
+    const struct pair *p = x, *q = y;
+    if (p->a != q->a)
+        return (p->a > q->a) - (p->a < q->a);
+    return (p->b > q->b) - (p->b < q->b);
+}
+
+/* Adds the pairs of records sharing a key (sorted keys, one run each). A
+ * name counts when both records are within DUP_METRES, or, when either
+ * has no position, in the same city. */
+static void
+s_pairs(struct import *im, struct key *keys, size_t n, bool site, struct pair **pairs, size_t *np,
+        size_t *cap)
+{
+    qsort(keys, n, sizeof(*keys), s_key_cmp);
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = i + 1; j < n && strcmp(keys[i].text, keys[j].text) == 0; j++) {
+            struct seen *a = &im->seen[keys[i].ix], *b = &im->seen[keys[j].ix];
+            struct pair p = { keys[i].ix, keys[j].ix, 1, 0 };
+            if (p.a == p.b)
+                continue;
+            if (!site && a->has_geo && b->has_geo) {
+                p.metres = s_metres(a->lat, a->lon, b->lat, b->lon);
+                if (p.metres > DUP_METRES)
+                    continue;
+                p.why = 2;
+            } else if (!site) {
+                if (a->city == NULL || b->city == NULL || strcmp(a->city, b->city) != 0)
+                    continue;
+                p.why = 4;
+            }
+            if (*np == *cap)
+                *pairs = xrealloc(*pairs, (*cap = *cap ? 2 * *cap : 64) * sizeof(**pairs));
+            (*pairs)[(*np)++] = p;
+        }
+}
+
+/* Lists possible duplicates among the good records on stderr. */
+static void
+s_duplicates(struct import *im)
+{
+    size_t nkeys = 0, np = 0, cap = 0;
+    struct pair *pairs = NULL;
+    struct key *keys = xcalloc(im->nseen + 1, sizeof(*keys));
+
+    for (size_t i = 0; i < im->nseen; i++)
+        if (im->seen[i].website != NULL)
+            keys[nkeys++] = (struct key){ im->seen[i].website, i };
+    s_pairs(im, keys, nkeys, true, &pairs, &np, &cap);
+    nkeys = 0;
+    for (size_t i = 0; i < im->nseen; i++)
+        for (char **n = im->seen[i].names; *n; n++) {
+            if (nkeys % 256 == 0)
+                keys = xrealloc(keys, (nkeys + 256) * sizeof(*keys));
+            if (**n)
+                keys[nkeys++] = (struct key){ *n, i };
+        }
+    s_pairs(im, keys, nkeys, false, &pairs, &np, &cap);
+    if (np > 0)
+        qsort(pairs, np, sizeof(*pairs), s_pair_cmp);
+    for (size_t i = 0; i < np;) {
+        struct pair p = pairs[i];
+        for (i++; i < np && pairs[i].a == p.a && pairs[i].b == p.b; i++) {
+            p.why |= pairs[i].why;
+            if (pairs[i].why == 2)
+                p.metres = pairs[i].metres;
+        }
+        char why[128] = "";
+        if (p.why & 2)
+            snprintf(why, sizeof(why), "same name within %.0f m", p.metres);
+        else if (p.why & 4)
+            snprintf(why, sizeof(why), "same name and city");
+        if (p.why & 1)
+            snprintf(why + strlen(why), sizeof(why) - strlen(why), "%ssame website", *why ? ", " : "");
+        s_unbar(im);
+        fprintf(stderr, "socdir import: possible duplicate: %s and %s (%s)\n", im->seen[p.a].id,
+                im->seen[p.b].id, why);
+    }
+    free(pairs);
+    free(keys);
+}
+
+/* ---- one record ---- */
+
+/* Turns record row (borrowed), read at label, into an entry and hands it
+ * to the sender. geo_lat/geo_lon: a GeoJSON point, else NAN. */
+static void
+s_record(struct import *im, const json_t *row, const char *label, double geo_lat, double geo_lon)
+{
+    char err[ENTRY_ERR_MAX];
+    json_t *e = s_entry(im, row, err, sizeof(err));
+    if (e == NULL) {
+        publish_reject(im->pub, label, NULL, err);
+        return;
+    }
+    if (!isnan(geo_lat) && json_object_get(e, "geo") == NULL)
+        json_object_set_new(e, "geo", json_pack("{s:f, s:f}", "lat", geo_lat, "lon", geo_lon));
+    if (s_give_id(im, e, row, err, sizeof(err)) != 0) {
+        publish_reject(im->pub, label, NULL, err);
+        json_decref(e);
+        return;
+    }
+    const char *id = json_string_value(json_object_get(e, "id"));
+    struct seen *twin = id != NULL ? s_idset(im, id, 0) : NULL;
+    if (twin != NULL) {
+        snprintf(err, sizeof(err), "has the same id as %s (give each row its own id)", twin->label);
+        publish_reject(im->pub, label, id, err);
+        json_decref(e);
+        return;
+    }
+    json_incref(e);
+    if (publish_take(im->pub, e, label) == 0)
+        s_remember(im, e, label);
+    json_decref(e);
+}
+
+/* ---- CSV ---- */
+
+static void
+s_csv_field(void *s, size_t len, void *data)
+{
+    struct import *im = data;
+    if (im->nfields == im->capfields)
+        im->fields = xrealloc(im->fields, (im->capfields = im->capfields ? 2 * im->capfields : 32) * sizeof(char *));
+    im->fields[im->nfields++] = s_strndup(s ? s : "", s ? len : 0);
+}
+
+/* End of a CSV record: the first is the header, the others rows. */
+static void
+s_csv_record(int c, void *data)
+{
+    struct import *im = data;
+    char label[512];
+    (void)c;
+    im->ended = im->between = true;
+    snprintf(label, sizeof(label), "%s:%ld", im->file, im->rec_line);
+    if (im->header == NULL) {
+        im->header = json_array();
+        for (size_t i = 0; i < im->nfields; i++) {
+            char *h = s_trim(im->fields[i], strlen(im->fields[i]));
+            json_t *name = json_string(h);   /* NULL: not UTF-8 */
+            json_array_append_new(im->header, name ? name : json_string(""));
+            free(h);
+        }
+    } else {
+        json_t *row = json_object();
+        const char *why = NULL;
+        for (size_t i = 0; i < im->nfields && why == NULL; i++) {
+            const char *col = json_string_value(json_array_get(im->header, i));
+            if (*im->fields[i] == '\0')
+                continue;
+            json_t *v = json_string(im->fields[i]);
+            if (v == NULL)
+                why = "is not valid UTF-8 (save the file as UTF-8)";
+            else if (col == NULL)
+                why = "has more fields than the header";
+            else if (*col != '\0')
+                json_object_set(row, col, v);
+            json_decref(v);
+        }
+        if (why != NULL)
+            publish_reject(im->pub, label, NULL, why);
+        else
+            s_record(im, row, label, NAN, NAN);
+        json_decref(row);
+    }
+    for (size_t i = 0; i < im->nfields; i++)
+        free(im->fields[i]);
+    im->nfields = 0;
+}
+
+/* The separator of a header line: whichever of ';' ',' TAB occurs most
+ * outside quotes (',' when none does). */
+static char
+s_sniff(const char *line)
+{
+    size_t semi = 0, comma = 0, tab = 0;
+    bool quoted = false;
+    for (const char *p = line; *p && (quoted || *p != '\n'); p++) {
+        if (*p == '"')
+            quoted = !quoted;
+        else if (!quoted)
+            semi += *p == ';', comma += *p == ',', tab += *p == '\t';
+    }
+    return semi > comma && semi >= tab ? ';' : tab > comma ? '\t' : ',';
+}
+
+/* True if the CSV header has a column named name (n bytes). */
+static bool
+s_has_column(const struct import *im, const char *name, size_t n)
+{
+    for (size_t j = 0; j < json_array_size(im->header); j++) {
+        const char *h = json_string_value(json_array_get(im->header, j));
+        if (strlen(h) == n && memcmp(h, name, n) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Checks that every column the mapping names (as "column" or in a
+ * template) is in the header, and without a mapping that language maps
+ * say their language. Returns 0, or -1 after saying what is wrong. */
+static int
+s_csv_check(struct import *im)
+{
+    for (size_t i = 0; i <= im->nspecs; i++) {
+        const struct spec *sp = i < im->nspecs ? &im->specs[i] : &im->id;
+        const char *name = sp->column, *p = sp->tmpl, *close = NULL;
+        size_t n = name ? strlen(name) : 0;
+        while (name != NULL || (p != NULL && (p = strchr(p, '{')) != NULL && (close = strchr(p, '}')) != NULL)) {
+            if (name == NULL) {
+                name = p + 1;
+                n = (size_t)(close - name);
+                p = close;
+            }
+            if (!s_has_column(im, name, n)) {
+                cli_warn("%s: the mapping's %s%s%s names column '%.*s', which the header lacks", im->file,
+                         sp == &im->id ? "id" : "field '", sp == &im->id ? "" : sp->target,
+                         sp == &im->id ? "" : "'", (int)n, name);
+                return -1;
+            }
+            if (sp->column != NULL)
+                break;
+            name = NULL;
+        }
+    }
+    if (im->map == NULL)
+        for (size_t j = 0; j < json_array_size(im->header); j++) {
+            const char *h = json_string_value(json_array_get(im->header, j));
+            if (s_lang_field(h)) {
+                cli_warn("%s: column '%s': say which language, e.g. '%s:de' (or use --map)", im->file, h, h);
+                return -1;
+            }
+        }
+    return 0;
+}
+
+/* Reads CSV from f, line by line, feeding libcsv; a record starts on the
+ * first line fed after the previous one ended. Returns -1 when the file
+ * cannot be read as CSV at all. */
+static int
+s_csv(struct import *im, FILE *f, char sep)
+{
+    struct csv_parser csv;
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    int rc = 0;
+
+    if (csv_init(&csv, CSV_APPEND_NULL) != 0)
+        abort();
+    im->between = true;
+    while (rc == 0 && !publish_stopped(im->pub) && (len = getline(&line, &cap, f)) >= 0) {
+        char *p = line;
+        if (++im->lineno == 1 && strncmp(p, "\xEF\xBB\xBF", 3) == 0)
+            p += 3, len -= 3;
+        if (sep == 0)
+            sep = s_sniff(p);
+        csv_set_delim(&csv, (unsigned char)sep);
+        if (im->between)
+            im->rec_line = im->lineno;
+        im->ended = false;
+        bool had_header = im->header != NULL;
+        if (csv_parse(&csv, p, (size_t)len, s_csv_field, s_csv_record, im) != (size_t)len) {
+            cli_warn("%s:%ld: %s", im->file, im->lineno, csv_strerror(csv_error(&csv)));
+            rc = -1;
+        }
+        if (!im->ended && strspn(p, " \t\r\n") != (size_t)len)
+            im->between = false;
+        if (!had_header && im->header != NULL && s_csv_check(im) != 0)
+            rc = -1;
+        if (im->size > 0) {
+            publish_counts_t pc;
+            publish_counts(im->pub, &pc);
+            s_progress(im, (double)ftell(f) / im->size, pc.total);
+        }
+    }
+    if (rc == 0)
+        csv_fini(&csv, s_csv_field, s_csv_record, im);
+    for (size_t i = 0; i < im->nfields; i++)
+        free(im->fields[i]);
+    im->nfields = 0;
+    csv_free(&csv);
+    free(line);
+    if (rc == 0 && im->header == NULL)
+        cli_warn("%s: no header line", im->file);
+    return rc == 0 && im->header != NULL ? 0 : -1;
+}
+
+/* ---- JSON, NDJSON, GeoJSON ---- */
+
+/* One JSON value as a record (labels say where it was). */
+static void
+s_json_record(struct import *im, const json_t *v, const char *label)
+{
+    if (!json_is_object(v))
+        publish_reject(im->pub, label, NULL, "not a JSON object");
+    else
+        s_record(im, v, label, NAN, NAN);
+}
+
+/* One GeoJSON feature: its properties, its Point as geo and, without a
+ * mapping, its "id" member when the properties have none. */
+static void
+s_feature(struct import *im, const json_t *ft, const char *label)
+{
+    json_t *props = json_object_get(ft, "properties"), *geom = json_object_get(ft, "geometry");
+    json_t *coords = json_object_get(geom, "coordinates");
+    double lat = NAN, lon = NAN;
+
+    if (!json_is_object(ft) || (props != NULL && !json_is_object(props) && !json_is_null(props))) {
+        publish_reject(im->pub, label, NULL, "not a GeoJSON feature with properties");
+        return;
+    }
+    json_t *row = json_is_object(props) ? json_copy(props) : json_object();
+    if (im->map == NULL && json_object_get(row, "id") == NULL &&
+        (json_is_string(json_object_get(ft, "id")) || json_is_integer(json_object_get(ft, "id"))))
+        json_object_set(row, "id", json_object_get(ft, "id"));
+    if (im->map == NULL && json_is_integer(json_object_get(row, "id"))) {
+        char buf[32];
+        snprintf(buf, sizeof(buf), "%lld", (long long)json_integer_value(json_object_get(row, "id")));
+        json_object_set_new(row, "id", json_string(buf));
+    }
+    if (json_is_string(json_object_get(geom, "type")) &&
+        strcmp(json_string_value(json_object_get(geom, "type")), "Point") == 0 &&
+        json_is_number(json_array_get(coords, 0)) && json_is_number(json_array_get(coords, 1))) {
+        lon = json_number_value(json_array_get(coords, 0));     /* GeoJSON: [lon, lat] */
+        lat = json_number_value(json_array_get(coords, 1));
+    }
+    s_record(im, row, label, lat, lon);
+    json_decref(row);
+}
+
+/* A JSON document: an array of objects, one object, or a GeoJSON
+ * FeatureCollection. */
+static int
+s_json(struct import *im, FILE *f)
+{
+    json_error_t jerr;
+    char label[512];
+    json_t *doc = json_loadf(f, 0, &jerr), *v;
+    size_t i, n;
+
+    if (doc == NULL) {
+        cli_warn("%s:%d:%d: invalid JSON: %s", im->file, jerr.line, jerr.column, jerr.text);
+        return -1;
+    }
+    const char *type = json_string_value(json_object_get(doc, "type"));
+    json_t *features = json_object_get(doc, "features");
+    if (type != NULL && strcmp(type, "FeatureCollection") == 0 && json_is_array(features)) {
+        n = json_array_size(features);
+        json_array_foreach(features, i, v) {
+            snprintf(label, sizeof(label), "%s: feature %zu", im->file, i + 1);
+            s_feature(im, v, label);
+            s_progress(im, (double)(i + 1) / n, i + 1);
+            if (publish_stopped(im->pub))
+                break;
+        }
+    } else if (type != NULL && strcmp(type, "Feature") == 0) {
+        snprintf(label, sizeof(label), "%s: feature 1", im->file);
+        s_feature(im, doc, label);
+    } else if (json_is_array(doc)) {
+        n = json_array_size(doc);
+        json_array_foreach(doc, i, v) {
+            snprintf(label, sizeof(label), "%s: object %zu", im->file, i + 1);
+            s_json_record(im, v, label);
+            s_progress(im, (double)(i + 1) / n, i + 1);
+            if (publish_stopped(im->pub))
+                break;
+        }
+    } else {
+        s_json_record(im, doc, im->file);
+    }
+    json_decref(doc);
+    return 0;
+}
+
+/* NDJSON: one object per line, blank lines ignored. */
+static int
+s_ndjson(struct import *im, FILE *f)
+{
+    char *line = NULL, label[512];
+    size_t cap = 0;
+    ssize_t len;
+    json_error_t jerr;
+    long lineno = 0;
+
+    while (!publish_stopped(im->pub) && (len = getline(&line, &cap, f)) >= 0) {
+        char *p = line;
+        if (++lineno == 1 && strncmp(p, "\xEF\xBB\xBF", 3) == 0)
+            p += 3, len -= 3;
+        if (strspn(p, " \t\r\n") == (size_t)len)
+            continue;
+        snprintf(label, sizeof(label), "%s:%ld", im->file, lineno);
+        json_t *v = json_loadb(p, (size_t)len, 0, &jerr);
+        if (v == NULL) {
+            char why[300];
+            snprintf(why, sizeof(why), "invalid JSON: %s", jerr.text);
+            publish_reject(im->pub, label, NULL, why);
+        } else {
+            s_json_record(im, v, label);
+        }
+        json_decref(v);
+        if (im->size > 0) {
+            publish_counts_t pc;
+            publish_counts(im->pub, &pc);
+            s_progress(im, (double)ftell(f) / im->size, pc.total);
+        }
+    }
+    free(line);
+    return 0;
+}
+
+/* ---- the command ---- */
+
+/* The format named by s, or by the file's extension. */
+static int
+s_format(const char *s, bool by_name)
+{
+    static const struct { const char *name; int format; bool ext_only; } names[] = {
+        { "csv", F_CSV, false }, { "tsv", F_CSV, true }, { "txt", F_CSV, true }, { "json", F_JSON, false },
+        { "ndjson", F_NDJSON, false }, { "jsonl", F_NDJSON, true }, { "geojson", F_GEOJSON, false },
+    };
+    if (by_name) {
+        s = strrchr(s, '.');
+        if (s == NULL || strchr(s, '/') != NULL)
+            return F_NONE;
+        s++;
+    }
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (strcasecmp(s, names[i].name) == 0 && (by_name || !names[i].ext_only))
+            return names[i].format;
+    return F_NONE;
+}
+
+static void
+s_free(struct import *im)
+{
+    for (size_t i = 0; i < im->nseen; i++) {
+        struct seen *s = &im->seen[i];
+        for (char **n = s->names; *n; n++)
+            free(*n);
+        free(s->names);
+        free(s->id), free(s->label), free(s->website), free(s->city);
+    }
+    free(im->seen);
+    free(im->idset);
+    free(im->fields);
+    free(im->specs);
+    json_decref(im->header);
+    json_decref(im->map);
+}
+
+/* Reads f in format fmt, sends to c (NULL: dry run), lists duplicates and
+ * prints the summary. Returns the exit status. */
+static int
+s_run(struct import *im, client_t *c, FILE *f, int fmt, char sep)
+{
+    im->pub = publish_new(c, im->file, s_report, im);
+    int read_rc = fmt == F_CSV ? s_csv(im, f, sep) : fmt == F_NDJSON ? s_ndjson(im, f) : s_json(im, f);
+    if (ferror(f)) {
+        cli_warn("%s: read error: %s", im->file, strerror(errno));
+        read_rc = -1;
+    }
+    publish_flush(im->pub);
+    s_unbar(im);
+    s_duplicates(im);
+
+    publish_counts_t pc;
+    publish_counts(im->pub, &pc);
+    if (read_rc != 0 && pc.total == 0)
+        ;   /* said why; nothing was read */
+    else if (c == NULL)
+        printf("would import %zu rows: %zu good, %zu rejected (dry run: nothing sent)\n", pc.total,
+               pc.checked, pc.rejected);
+    else
+        printf("imported %zu rows: %zu new, %zu updated, %zu unchanged, %zu rejected\n", pc.total,
+               pc.n_new, pc.n_updated, pc.n_unchanged, pc.rejected);
+    if (pc.total == 0 && read_rc == 0)
+        cli_warn("%s: no rows", im->file);
+    int rc = read_rc == 0 && pc.rejected == 0 && pc.total > 0 && !publish_stopped(im->pub) ? 0 : 1;
+    publish_destroy(&im->pub);
+    return rc;
+}
+
+/* Exit status 0 when every record was stored (or, dry run, passed). */
+int
+cmd_import(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "format", required_argument, NULL, 'f' },
+        { "map", required_argument, NULL, 'm' },
+        { "separator", required_argument, NULL, 's' },
+        { "dry-run", no_argument, NULL, 'n' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 }
+    };
+    struct import im = { 0 };
+    const char *mapfile = NULL, *format = NULL;
+    bool dry = false;
+    char sep = 0;
+    int ch, rc = 1;
+
+    while ((ch = getopt_long(argc, argv, ":f:m:s:nh", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'f': format = optarg; break;
+        case 'm': mapfile = optarg; break;
+        case 'n': dry = true; break;
+        case 's':
+            if (strcmp(optarg, "tab") == 0 || strcmp(optarg, "\\t") == 0)
+                sep = '\t';
+            else if (strlen(optarg) == 1 && optarg[0] != '"' && optarg[0] != '\n')
+                sep = optarg[0];
+            else
+                return cli_usage_error("import", "--separator takes one character (or 'tab')");
+            break;
+        case 'h': return cli_help("import");
+        default: return cli_bad_option("import", ch, argv);
+        }
+    }
+    if (argc - optind != 1)
+        return cli_usage_error("import", "expected one FILE");
+    const char *path = argv[optind];
+    int fmt = format ? s_format(format, false) : s_format(path, true);
+    if (fmt == F_NONE)
+        return format ? cli_usage_error("import", "unknown format '%s': csv, json, ndjson or geojson", format)
+                      : cli_usage_error("import", "cannot tell the format of '%s': use --format", path);
+    im.file = strcmp(path, "-") == 0 ? "stdin" : path;
+    im.id_prefix = "";
+    if (mapfile != NULL && s_load_map(&im, mapfile) != 0) {
+        s_free(&im);
+        return 1;
+    }
+    bool is_stdin = strcmp(path, "-") == 0;
+    FILE *f = is_stdin ? stdin : fopen(path, "r");
+    if (f == NULL) {
+        cli_warn("%s: %s", path, strerror(errno));
+        s_free(&im);
+        return 1;
+    }
+    struct stat st;
+    im.size = fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) ? (double)st.st_size : 0;
+    im.tty = isatty(STDERR_FILENO);
+    im.start = s_now();
+    client_t *c = dry ? NULL : cli_connect();
+    if (dry || c != NULL)
+        rc = s_run(&im, c, f, fmt, sep);
+    client_close(&c);
+    if (!is_stdin)
+        fclose(f);
+    s_free(&im);
+    return rc;
+}
