@@ -1,12 +1,11 @@
 /*
- * cmd_search.c: the commands that list entries, search and export.
+ * cmd_search.c: search, the command that lists entries (export is in
+ * cmd_export.c).
  *
  * search checks its filters here (kind names, country and NUTS shapes,
  * limits) so that a typo gets a precise message before any request is
  * sent, then asks for one page and prints it as a table (the default) or
- * as JSON, NDJSON or CSV for scripts. export pages through the node's
- * whole view with the "after" cursor and streams each page out as it
- * comes, so memory stays one page however large the view is.
+ * as JSON, NDJSON or CSV for scripts.
  */
 #include "cli.h"
 #include "entry.h"
@@ -23,7 +22,7 @@
 
 #define ARG_MAX_LEN 64      /* longest list item worth checking */
 
-/* ---- output shared by search and export ---- */
+/* ---- output ---- */
 
 /* bm25 scores need no 17 digits; rounded, they keep JSON output short. */
 static void
@@ -616,85 +615,6 @@ cmd_search(int argc, char **argv)
 out:
     json_decref(reply);
     json_decref(s.req);
-    client_close(&c);
-    return rc;
-}
-
-/* ---- export ---- */
-
-/* Prints one page; returns 0 and sets *after to the next cursor (-1 at
- * the end), or 1 after printing what is wrong. */
-static int
-s_export_page(client_t *c, int fmt, long long *after, size_t *n)
-{
-    json_t *req = json_pack("{s:s, s:I, s:i}", "op", "export", "after", (json_int_t)*after,
-                            "limit", MSG_PAGE_MAX);
-    json_t *reply = cli_call(c, req), *e;
-    json_t *entries = json_object_get(reply, "entries"), *next = json_object_get(reply, "next");
-    size_t i;
-    int rc = 1;
-
-    if (reply == NULL)
-        goto out;
-    if (!json_is_array(entries) || !(json_is_null(next) || json_is_integer(next))) {
-        cli_warn("malformed reply: no entries or next");
-        goto out;
-    }
-    /* A cursor that does not move on would page forever. */
-    if (json_is_integer(next) && json_integer_value(next) <= *after) {
-        cli_warn("malformed reply: the export cursor did not move on from %lld (next %lld)", *after,
-                 (long long)json_integer_value(next));
-        goto out;
-    }
-    json_array_foreach(entries, i, e) {
-        if (json_is_object(e))
-            render_emit(stdout, fmt, e, NULL, (*n)++);
-    }
-    *after = json_is_null(next) ? -1 : (long long)json_integer_value(next);
-    rc = 0;
-out:
-    json_decref(reply);
-    json_decref(req);
-    return rc;
-}
-
-int
-cmd_export(int argc, char **argv)
-{
-    static const struct option opts[] = {
-        { "json", no_argument, NULL, 'J' }, { "ndjson", no_argument, NULL, 'N' },
-        { "csv", no_argument, NULL, 'C' }, { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 }
-    };
-    int ch, fmt = RENDER_TABLE, rc = 0;
-
-    while ((ch = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-        if (ch == 'h')
-            return cli_help("export");
-        if (ch == '?' || ch == ':')
-            return cli_bad_option("export", ch, argv);
-        if (s_set_format("export", &fmt, ch == 'J' ? RENDER_JSON : ch == 'N' ? RENDER_NDJSON : RENDER_CSV) != 0)
-            return 1;
-    }
-    if (optind < argc)
-        return cli_usage_error("export", "unexpected argument '%s'", argv[optind]);
-    if (fmt == RENDER_TABLE)
-        fmt = RENDER_NDJSON;
-
-    client_t *c = cli_connect();
-    if (c == NULL)
-        return 1;
-    long long after = 0;
-    size_t n = 0;
-    if (fmt == RENDER_CSV)
-        render_csv_header(stdout);
-    if (fmt == RENDER_JSON)
-        fputc('[', stdout);
-    while (after >= 0 && rc == 0)
-        rc = s_export_page(c, fmt, &after, &n);
-    /* On failure the JSON array stays open: partial output must not parse. */
-    if (fmt == RENDER_JSON && rc == 0)
-        fputs(n ? "\n]\n" : "]\n", stdout);
     client_close(&c);
     return rc;
 }

@@ -78,6 +78,24 @@ s_region(struct parse *p, char **dst, const char *v)
     return s_code(p, dst, v, "region");
 }
 
+static int
+s_rate(struct parse *p, char **dst, const char *v)
+{
+    char *end;
+    long n = strtol(v, &end, 10);
+    if (*v == '\0' || *end != '\0' || n < 1 || n > 100000) {
+        snprintf(p->msg, sizeof(p->msg), "'%s' is not a whole number of requests a second (1-100000)", v);
+        return -1;
+    }
+    return s_text(p, dst, v);
+}
+
+int
+conf_query_rate(const conf_t *c)
+{
+    return c->query_rate ? atoi(c->query_rate) : CONF_QUERY_RATE_DEFAULT;
+}
+
 /* The [node] keys. */
 static const struct key {
     const char *name;
@@ -90,6 +108,7 @@ static const struct key {
     { "data",    offsetof(conf_t, data),    s_text },
     { "listen",  offsetof(conf_t, listen),  s_endpoint },
     { "query",   offsetof(conf_t, query),   s_endpoint },
+    { "query_rate", offsetof(conf_t, query_rate), s_rate },
     { NULL, 0, NULL }
 };
 
@@ -144,7 +163,7 @@ s_handler(void *user, const char *section, const char *name, const char *value)
             rc = k->set(p, (char **)((char *)p->conf + k->offset), value);
         else
             snprintf(p->msg, sizeof(p->msg),
-                     "unknown key '%s' in [node] (known: name, country, region, data, listen, query)",
+                     "unknown key '%s' in [node] (known: name, country, region, data, listen, query, query_rate)",
                      name);
     } else if (strncmp(section, "member", 6) == 0 &&
                (section[6] == ' ' || section[6] == '\0')) {
@@ -233,6 +252,7 @@ conf_free(conf_t **self_p)
         free(c->data);
         free(c->listen);
         free(c->query);
+        free(c->query_rate);
         free(c);
         *self_p = NULL;
     }

@@ -23,9 +23,16 @@ typedef struct {
     char *data;             /* data directory, absolute or relative to the file */
     char *listen;           /* peer endpoint, or NULL */
     char *query;            /* open query endpoint, or NULL */
+    char *query_rate;       /* requests a second per client address, or NULL */
     conf_member_t *members;
     size_t nmembers;
 } conf_t;
+
+#define CONF_QUERY_RATE_DEFAULT 20
+
+/* The query endpoint's rate limit: requests a second per client address
+ * (bursts of twice that). */
+int conf_query_rate(const conf_t *c);
 
 /* Reads and checks path. Returns NULL with err set ("file:line: ..."). */
 conf_t *conf_load(const char *path, char *err, size_t errlen);

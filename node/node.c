@@ -43,6 +43,15 @@
 #define SYNC_INTERVAL_MS 10000  /* periodic pull of each peer */
 #define SYNC_WAIT_MS 60000      /* longest `socdir sync --wait` */
 #define WAITERS_MAX 16
+#define CLIENTS_MAX 256         /* client addresses the query rate limit tracks */
+#define QUERY_PAGE_MAX 200      /* rows in one search/export page on the query endpoint */
+
+/* Token bucket of one client address on the query endpoint. */
+struct client {
+    char addr[64];
+    double tokens;
+    uint64_t last;              /* ms: last refill */
+};
 
 /* A `sync --wait` request waiting for pulls to finish. */
 struct waiter {
@@ -72,6 +81,7 @@ struct node {
     size_t npeers;
     struct waiter waiters[WAITERS_MAX];
     int nwaiters;
+    struct client clients[CLIENTS_MAX]; /* query rate limit, by address */
     uint8_t refused_key[32];    /* last key the ZAP handler refused */
     uint64_t refused_at;        /* and when it was logged */
 };
@@ -639,6 +649,38 @@ s_check_waiters(node_t *self, uint64_t now)
     }
 }
 
+/* Takes one token from the client's bucket (rate per second, bursts of
+ * twice that). Returns false when the client is over its rate. The table
+ * is small and fixed: a full table evicts the longest-idle address. */
+static bool
+s_rate_ok(node_t *self, const char *addr, uint64_t now)
+{
+    double rate = conf_query_rate(self->conf), burst = 2 * rate;
+    struct client *c = NULL, *idle = &self->clients[0];
+    for (int i = 0; i < CLIENTS_MAX; i++) {
+        if (strcmp(self->clients[i].addr, addr) == 0) {
+            c = &self->clients[i];
+            break;
+        }
+        if (self->clients[i].last < idle->last)
+            idle = &self->clients[i];
+    }
+    if (c == NULL) {
+        c = idle;
+        snprintf(c->addr, sizeof(c->addr), "%s", addr);
+        c->tokens = burst;
+        c->last = now;
+    }
+    c->tokens += (double)(now - c->last) * rate / 1000.0;
+    if (c->tokens > burst)
+        c->tokens = burst;
+    c->last = now;
+    if (c->tokens < 1)
+        return false;
+    c->tokens -= 1;
+    return true;
+}
+
 /* Receives one request (routing frames + body), answers it. */
 static void
 s_serve(node_t *self, void *sock, bool local)
@@ -673,6 +715,10 @@ s_serve(node_t *self, void *sock, bool local)
         reply = msg_error("bad request: %s", err);
     } else if (!local && msg_op_access(op) != MSG_READ) {
         reply = msg_error("%s is taken on the node's control socket only", msg_op_name(op));
+    } else if (!local && !s_rate_ok(self, zmq_msg_gets(&body, "Peer-Address") ?
+                                    zmq_msg_gets(&body, "Peer-Address") : "?", now_ms())) {
+        reply = msg_error("rate limit: more than %d requests a second from this address;"
+                          " try again shortly", conf_query_rate(self->conf));
     } else if (op == MSG_SYNC) {
         if (s_sync_request(self, req, route, nroute, &reply)) {
             nroute = 0;         /* the waiter owns the routing frames now */
@@ -680,6 +726,13 @@ s_serve(node_t *self, void *sock, bool local)
             goto out;
         }
     } else {
+        if (!local) {
+            /* Open endpoint: smaller pages, so one client cannot hold the
+             * loop for long. */
+            json_int_t limit = json_integer_value(json_object_get(req, "limit"));
+            if (limit <= 0 || limit > QUERY_PAGE_MAX)
+                json_object_set_new(req, "limit", json_integer(limit <= 0 && op == MSG_SEARCH ? 20 : QUERY_PAGE_MAX));
+        }
         reply = ctl_handle(self, op, req, local);
     }
     json_decref(req);
