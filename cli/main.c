@@ -80,8 +80,18 @@ static const struct cmd {
       "  --offset N          skip the first N results\n"
       "  --include-deleted   list deleted entries too\n"
       "  --json | --ndjson | --csv   output for scripts instead of the table\n" },
-    { "export", cmd_export, "export [--ndjson|--json|--csv]", "print every entry",
-      "Print every entry of the node's merged view (default: NDJSON).\n" },
+    { "export", cmd_export, "export [--ndjson|--json|--csv|--jsonld|--hsds]", "print every entry",
+      "Print every entry of the node's merged view (default: NDJSON).\n"
+      "  --ndjson    one entry per line, as stored (input for publish and import)\n"
+      "  --json      one JSON array of the entries\n"
+      "  --csv       id,origin,kind,name,country,region,website,email,updated\n"
+      "  --jsonld    one schema.org JSON-LD document: Organization, Offer, Event,\n"
+      "              Service (programme), Project (partnership), each with\n"
+      "              \"@id\": \"socdir:ORIGIN/ID\"\n"
+      "  --hsds      one Open Referral HSDS document: organizations, services\n"
+      "              (offers), locations (entries with geo or address)\n"
+      "--jsonld and --hsds skip deleted entries and use English text if present,\n"
+      "else the entry's first language (README, \"Export\").\n" },
     { "status", cmd_status, "status [--json]", "show the node, its view's digest and peers",
       "Show the node: id, name, entries per origin and the digest of its view;\n"
       "members up, the last sync, forks seen, and whether own entries are being\n"
