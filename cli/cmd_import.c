@@ -16,9 +16,12 @@
  * documents are parsed whole. For every good record the id, normalised
  * names, website, city and position are kept to refuse a second record
  * with the same id (it would overwrite the first, and a re-import would
- * then not be a no-op) and to list possible duplicates at the end. Those
- * are found within the file only: asking the node for every name would
- * cost a round trip per record.
+ * then not be a no-op) and to list possible duplicates at the end: within
+ * the file (same website, or same name nearby or in the same city), then
+ * against the node's entries (same name within DUP_METRES: one search
+ * round trip per record with a position, after the records were sent;
+ * the file's own rows stored on this node do not count). Websites are
+ * compared within the file only: the node has no website filter.
  */
 #include "cli.h"
 #include "entry.h"
@@ -26,6 +29,7 @@
 
 #include <csv.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdint.h>
@@ -40,6 +44,7 @@ enum { T_STRING, T_NUMBER, T_INTEGER, T_LIST };
 enum { F_NONE, F_CSV, F_JSON, F_NDJSON, F_GEOJSON };
 
 #define DUP_METRES 100.0
+#define DUP_NODE_LIMIT 50   /* node entries looked at around one record */
 
 /* One mapped field: where its value comes from and how it is converted. */
 struct spec {
@@ -888,6 +893,75 @@ s_duplicates(struct import *im)
     free(keys);
 }
 
+/* True if node entry e has a name that, normalised, is one of names. */
+static bool
+s_same_name(const json_t *e, char **names)
+{
+    const char *key;
+    json_t *v;
+    bool same = false;
+    json_object_foreach((json_t *)json_object_get(e, "name"), key, v) {
+        if (!json_is_string(v))
+            continue;
+        char *n = s_norm(json_string_value(v));
+        for (char **m = names; *n && *m && !same; m++)
+            same = strcmp(n, *m) == 0;
+        free(n);
+        if (same)
+            break;
+    }
+    return same;
+}
+
+/* Lists possible duplicates between the good records with a position and
+ * the entries on the node c: same name within DUP_METRES. This node's own
+ * entries ("via": "local") with an id of the file are the file's rows
+ * (sent just now, or by an earlier import of it) and do not count. */
+static void
+s_node_duplicates(struct import *im, client_t *c)
+{
+    char err[1024];
+    for (size_t i = 0; i < im->nseen; i++) {
+        struct seen *s = &im->seen[i];
+        if (!s->has_geo || s->names[0] == NULL)
+            continue;
+        /* A little more than DUP_METRES: the node's and s_metres' Earth
+         * radius differ; s_metres decides. */
+        json_t *req = json_pack("{s:s, s:{s:f, s:f}, s:f, s:i}", "op", "search", "near", "lat", s->lat,
+                                "lon", s->lon, "km", DUP_METRES / 1000 * 1.01, "limit", DUP_NODE_LIMIT);
+        json_t *reply = client_call(c, req, err, sizeof(err));
+        json_decref(req);
+        if (reply == NULL) {
+            s_unbar(im);
+            fprintf(stderr, "socdir import: possible duplicates on the node not checked: %s\n", err);
+            return;
+        }
+        size_t j;
+        json_t *e;
+        json_array_foreach(json_object_get(reply, "entries"), j, e) {
+            const char *id = json_string_value(json_object_get(e, "id"));
+            const char *via = json_string_value(json_object_get(e, "via"));
+            const char *origin = json_string_value(json_object_get(e, "origin_name"));
+            json_t *geo = json_object_get(e, "geo");
+            json_t *lat = json_object_get(geo, "lat"), *lon = json_object_get(geo, "lon");
+            if (origin == NULL)
+                origin = json_string_value(json_object_get(e, "origin"));
+            if (id == NULL || origin == NULL || !json_is_number(lat) || !json_is_number(lon))
+                continue;
+            if (via != NULL && strcmp(via, "local") == 0 && s_idset(im, id, 0) != NULL)
+                continue;
+            double m = s_metres(s->lat, s->lon, json_number_value(lat), json_number_value(lon));
+            if (m > DUP_METRES || !s_same_name(e, s->names))
+                continue;
+            s_unbar(im);
+            fprintf(stderr, "socdir import: possible duplicate: %s and %s/%s on the node "
+                    "(same name within %.0f m)\n",
+                    s->id, origin, id, m);
+        }
+        json_decref(reply);
+    }
+}
+
 /* ---- one record ---- */
 
 /* Turns record row (borrowed), read at label, into an entry and hands it
@@ -1259,10 +1333,11 @@ s_free(struct import *im)
     json_decref(im->map);
 }
 
-/* Reads f in format fmt, sends to c (NULL: dry run), lists duplicates and
- * prints the summary. Returns the exit status. */
+/* Reads f in format fmt, sends to c (NULL: dry run), lists duplicates
+ * (also against the node nc when not NULL) and prints the summary.
+ * Returns the exit status. */
 static int
-s_run(struct import *im, client_t *c, FILE *f, int fmt, char sep)
+s_run(struct import *im, client_t *c, client_t *nc, FILE *f, int fmt, char sep)
 {
     im->pub = publish_new(c, im->file, s_report, im);
     int read_rc = fmt == F_CSV ? s_csv(im, f, sep) : fmt == F_NDJSON ? s_ndjson(im, f) : s_json(im, f);
@@ -1273,6 +1348,8 @@ s_run(struct import *im, client_t *c, FILE *f, int fmt, char sep)
     publish_flush(im->pub);
     s_unbar(im);
     s_duplicates(im);
+    if (nc != NULL && !publish_stopped(im->pub))
+        s_node_duplicates(im, nc);
 
     publish_counts_t pc;
     publish_counts(im->pub, &pc);
@@ -1291,6 +1368,26 @@ s_run(struct import *im, client_t *c, FILE *f, int fmt, char sep)
     return rc;
 }
 
+/* cli_connect without its complaint: a dry run needs no node, and checks
+ * for duplicates on one only when it is reachable. */
+static client_t *
+s_connect_quietly(void)
+{
+    fflush(stderr);
+    int saved = dup(STDERR_FILENO), null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    if (saved >= 0 && null >= 0)
+        dup2(null, STDERR_FILENO);
+    client_t *c = cli_connect();
+    fflush(stderr);
+    if (saved >= 0) {
+        dup2(saved, STDERR_FILENO);
+        close(saved);
+    }
+    if (null >= 0)
+        close(null);
+    return c;
+}
+
 /* Exit status 0 when every record was stored (or, dry run, passed). */
 int
 cmd_import(int argc, char **argv)
@@ -1300,12 +1397,13 @@ cmd_import(int argc, char **argv)
         { "map", required_argument, NULL, 'm' },
         { "separator", required_argument, NULL, 's' },
         { "dry-run", no_argument, NULL, 'n' },
+        { "no-node-duplicates", no_argument, NULL, 'D' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 }
     };
     struct import im = { 0 };
     const char *mapfile = NULL, *format = NULL;
-    bool dry = false;
+    bool dry = false, node_dups = true;
     char sep = 0;
     int ch, rc = 1;
 
@@ -1314,6 +1412,7 @@ cmd_import(int argc, char **argv)
         case 'f': format = optarg; break;
         case 'm': mapfile = optarg; break;
         case 'n': dry = true; break;
+        case 'D': node_dups = false; break;
         case 's':
             if (strcmp(optarg, "tab") == 0 || strcmp(optarg, "\\t") == 0)
                 sep = '\t';
@@ -1351,9 +1450,11 @@ cmd_import(int argc, char **argv)
     im.tty = isatty(STDERR_FILENO);
     im.start = s_now();
     client_t *c = dry ? NULL : cli_connect();
+    client_t *nc = dry && node_dups ? s_connect_quietly() : NULL;
     if (dry || c != NULL)
-        rc = s_run(&im, c, f, fmt, sep);
+        rc = s_run(&im, c, dry ? nc : node_dups ? c : NULL, f, fmt, sep);
     client_close(&c);
+    client_close(&nc);
     if (!is_stdin)
         fclose(f);
     s_free(&im);

@@ -2,7 +2,8 @@
 # Import: CSV (BOM, ';' and ',', quoted newlines, messy country names,
 # broken rows) and GeoJSON through mapping files; bad rows reported with
 # their line or feature, good rows stored; a second import changes nothing;
-# --dry-run sends nothing; possible duplicates are listed.
+# --dry-run sends nothing; possible duplicates are listed, within the file
+# and against the node.
 . "$(dirname "$0")/lib.sh"
 
 start_node n1 --country SI --region SI032
@@ -109,6 +110,34 @@ CSV
 sd n1 import "$T/dup.csv" >"$T/d.out" 2>"$T/d.err" || { cat "$T/d.err"; fail "dup import"; }
 expect_contains "$T/d.err" "possible duplicate: d-1 and d-2 (same name within"
 expect_not_contains "$T/d.err" "d-3"
+
+# --- duplicates against the node: an entry published before, same name
+# (other case and diacritics) within 100 m, another id; the file's own rows
+# stored by an earlier import of it are not listed ---
+printf '{"id": "p-1", "kind": "organisation", "name": {"sl": "Šiviljstvo Ptuj"}, "country": "SI", "geo": {"lat": 46.42000, "lon": 15.87000}}\n' >"$T/p.ndjson"
+sd n1 publish "$T/p.ndjson" >"$T/p.out" 2>&1 || { cat "$T/p.out"; fail "publish p-1"; }
+cat >"$T/node.csv" <<'CSV'
+id;kind;name:sl;country;geo.lat;geo.lon
+n-1;organisation;SIVILJSTVO  PTUJ;SI;46.42010;15.87010
+n-2;organisation;Šiviljstvo Ptuj;SI;46.43000;15.88000
+CSV
+"$SOCDIR" import --dry-run "$T/node.csv" >"$T/n0.out" 2>"$T/n0.err" || { cat "$T/n0.err"; fail "dry run, no node"; }
+expect_not_contains "$T/n0.err" "on the node"
+sd n1 import --dry-run "$T/node.csv" >"$T/n1.out" 2>"$T/n1.err" || { cat "$T/n1.err"; fail "dry run with a node"; }
+expect_contains "$T/n1.err" "possible duplicate: n-1 and "
+expect_contains "$T/n1.err" "/p-1 on the node (same name within 14 m)"
+expect_not_contains "$T/n1.err" "n-2"
+sd n1 import --dry-run --no-node-duplicates "$T/node.csv" >"$T/n2.out" 2>"$T/n2.err" || fail "--no-node-duplicates"
+expect_not_contains "$T/n2.err" "on the node"
+sd n1 import "$T/node.csv" >"$T/n3.out" 2>"$T/n3.err" || { cat "$T/n3.err"; fail "import beside p-1"; }
+expect_contains "$T/n3.out" "2 new"
+expect_contains "$T/n3.err" "/p-1 on the node (same name within 14 m)"
+sd n1 import "$T/node.csv" >"$T/n4.out" 2>"$T/n4.err" || { cat "$T/n4.err"; fail "re-import beside p-1"; }
+expect_contains "$T/n4.out" "2 unchanged"
+expect_contains "$T/n4.err" "/p-1 on the node (same name within 14 m)"
+expect_not_contains "$T/n4.err" "/n-1 on the node"
+expect_not_contains "$T/n4.err" "n-2"
+[ "$(grep -c 'on the node' "$T/n4.err")" -eq 1 ] || { cat "$T/n4.err"; fail "re-import listed more than p-1"; }
 
 # --- dry run with errors stores nothing and exits 1 ---
 before=$(count)
