@@ -45,12 +45,15 @@ client_t *cli_connect(void);
 /* client_call that prints "socdir: <error>" when it returns NULL. */
 json_t *cli_call(client_t *c, const json_t *req);
 
-/* One item of a publish or delete reply's "results" list, for a request
- * of n items. Returns 0 and sets *index, and either *error (the node's
- * reason) or *status and *seq (*error NULL); -1 if the item is malformed
- * or its index is not below n. Strings are lent by r. */
-int cli_result(const json_t *r, size_t n, size_t *index, const char **status,
-               long long *seq, const char **error);
+/* Walks a publish or delete reply's "results" for a request of n items.
+ * Each result is {"index", "status", "seq"} or {"index", "error"}; for each
+ * well-formed one whose index is below n and not yet in seen[], marks it
+ * in seen[] and calls fn with either error (the node's reason) or status
+ * and seq (error NULL). Malformed results are reported and skipped.
+ * Strings are lent by reply. */
+typedef void (*cli_result_fn)(void *arg, size_t index, const char *status, long long seq,
+                              const char *error);
+void cli_results(const json_t *reply, size_t n, bool *seen, cli_result_fn fn, void *arg);
 
 /* ---- sending entries in batches (cmd_publish.c), for publish and import ----
  * A publish_t checks each entry it is given (entry_validate, nesting, size)

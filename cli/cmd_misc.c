@@ -137,6 +137,24 @@ cmd_get(int argc, char **argv)
  * the node is silent about counts as failed.
  */
 
+struct deleted {
+    char **ids;             /* the ids of the batch */
+    size_t failed;          /* how many the node refused */
+};
+
+/* What became of one id: "ID<TAB>deleted<TAB>seq N", or the node's reason. */
+static void
+s_deleted(void *arg, size_t ix, const char *status, long long seq, const char *error)
+{
+    struct deleted *d = arg;
+    if (error != NULL) {
+        cli_warn("delete '%s': %s", d->ids[ix], error);
+        d->failed++;
+    } else {
+        printf("%s\t%s\tseq %lld\n", d->ids[ix], status, seq);
+    }
+}
+
 /* Sends one batch of ids and prints what became of each. Returns the
  * number of ids that were not deleted. */
 static size_t
@@ -147,34 +165,20 @@ s_delete_batch(client_t *c, char **ids, size_t n)
         json_array_append_new(list, json_string(ids[i]));
     json_t *req = json_pack("{s:s, s:o}", "op", "delete", "ids", list);
     json_t *reply = cli_call(c, req);
-    json_t *results = json_object_get(reply, "results"), *r;
     bool *seen = xcalloc(n, sizeof(*seen));
-    size_t failed = 0, i;
+    struct deleted d = { .ids = ids, .failed = 0 };
+    size_t i;
 
-    if (reply != NULL && !json_is_array(results))
-        cli_warn("malformed reply: no results");
-    json_array_foreach(results, i, r) {
-        size_t ix;
-        const char *status = NULL, *error = NULL;
-        long long seq = 0;
-        if (cli_result(r, n, &ix, &status, &seq, &error) != 0 || seen[ix]) {
-            cli_warn("malformed reply: bad result #%zu", i);
-            continue;
-        }
-        seen[ix] = true;
-        if (error != NULL) {
-            cli_warn("delete '%s': %s", ids[ix], error);
-            failed++;
-        } else {
-            printf("%s\t%s\tseq %lld\n", ids[ix], status, seq);
-        }
-    }
+    if (reply != NULL)
+        cli_results(reply, n, seen, s_deleted, &d);
+    size_t failed = d.failed;
     /* Ids the node said nothing about count as failed. */
-    for (i = 0; i < n; i++)
-        if (!seen[i] && reply != NULL && json_is_array(results))
+    bool answered = reply != NULL && json_is_array(json_object_get(reply, "results"));
+    for (i = 0; i < n; i++) {
+        if (!seen[i] && answered)
             cli_warn("delete '%s': the node did not answer for it", ids[i]);
-    for (i = 0; i < n; i++)
         failed += !seen[i];
+    }
     free(seen);
     json_decref(reply);
     json_decref(req);

@@ -70,38 +70,23 @@ s_reject(struct publish *p, const char *label, const char *id, const char *why)
     p->rejected++;
 }
 
-/* Prints and counts what became of each entry of the batch just sent,
- * marking in seen[] which ones the node reported on. Stored entries print
+/* What became of one entry of the batch just sent: stored entries print
  * "ID<TAB>STATUS<TAB>seq N" on stdout; refused ones go through s_reject
  * with the label of where they were read. */
 static void
-s_results(struct publish *p, const json_t *reply, size_t n, bool *seen)
+s_result(void *arg, size_t ix, const char *status, long long seq, const char *error)
 {
-    json_t *results = json_object_get(reply, "results"), *r;
-    size_t i;
-
-    if (!json_is_array(results))
-        cli_warn("malformed reply: no results");
-    json_array_foreach(results, i, r) {
-        size_t ix;
-        const char *status = NULL, *error = NULL;
-        long long seq = 0;
-        if (cli_result(r, n, &ix, &status, &seq, &error) != 0 || seen[ix]) {
-            cli_warn("malformed reply: bad result #%zu", i);
-            continue;
-        }
-        seen[ix] = true;
-        const char *id = json_string_value(json_object_get(json_array_get(p->batch, ix), "id"));
-        if (error != NULL) {
-            s_reject(p, p->labels[ix], id, error);
-            continue;
-        }
-        if (!p->quiet)
-            printf("%s\t%s\tseq %lld\n", id, status, seq);
-        p->n_new += strcmp(status, "new") == 0;
-        p->n_updated += strcmp(status, "updated") == 0;
-        p->n_unchanged += strcmp(status, "unchanged") == 0;
+    struct publish *p = arg;
+    const char *id = json_string_value(json_object_get(json_array_get(p->batch, ix), "id"));
+    if (error != NULL) {
+        s_reject(p, p->labels[ix], id, error);
+        return;
     }
+    if (!p->quiet)
+        printf("%s\t%s\tseq %lld\n", id, status, seq);
+    p->n_new += strcmp(status, "new") == 0;
+    p->n_updated += strcmp(status, "updated") == 0;
+    p->n_unchanged += strcmp(status, "unchanged") == 0;
 }
 
 /* Sends the waiting entries, if any, and empties the batch. When the call
@@ -118,7 +103,7 @@ s_flush(struct publish *p)
     bool *seen = xcalloc(n, sizeof(*seen));
 
     if (reply != NULL)
-        s_results(p, reply, n, seen);
+        cli_results(reply, n, seen, s_result, p);
     else
         p->stop = true;     /* cli_call said why; the rest would fail alike */
     for (size_t i = 0; i < n; i++) {

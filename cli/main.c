@@ -230,9 +230,9 @@ cli_call(client_t *c, const json_t *req)
 
 /* A result is {"index", "status", "seq"} or {"index", "error"}, and "id"
  * when the item had one; the index is what ties it to what was sent. */
-int
-cli_result(const json_t *r, size_t n, size_t *index, const char **status, long long *seq,
-           const char **error)
+static int
+s_result(const json_t *r, size_t n, size_t *index, const char **status, long long *seq,
+         const char **error)
 {
     json_t *ix = json_object_get(r, "index");
     json_t *st = json_object_get(r, "status"), *sq = json_object_get(r, "seq");
@@ -248,6 +248,27 @@ cli_result(const json_t *r, size_t n, size_t *index, const char **status, long l
     *status = json_string_value(st);
     *seq = json_integer_value(sq);
     return 0;
+}
+
+void
+cli_results(const json_t *reply, size_t n, bool *seen, cli_result_fn fn, void *arg)
+{
+    json_t *results = json_object_get(reply, "results"), *r;
+    size_t i;
+
+    if (!json_is_array(results))
+        cli_warn("malformed reply: no results");
+    json_array_foreach(results, i, r) {
+        size_t ix;
+        const char *status = NULL, *error = NULL;
+        long long seq = 0;
+        if (s_result(r, n, &ix, &status, &seq, &error) != 0 || seen[ix]) {
+            cli_warn("malformed reply: bad result #%zu", i);
+            continue;
+        }
+        seen[ix] = true;
+        fn(arg, ix, status, seq, error);
+    }
 }
 
 /* Global options; returns the index of the command word, or -1 after
