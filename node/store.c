@@ -659,53 +659,65 @@ store_scan(store_t *self, int64_t after, int64_t limit, store_row_fn fn, void *a
 
 enum { B_INT, B_TEXT, B_REAL, B_BLOB };
 
+struct bind {
+    int type;
+    int64_t i;
+    double d;
+    const char *s;
+    size_t len;             /* blob length */
+    char *owned;            /* sqlite3_malloc'ed text or blob to free */
+};
+
 struct binds {
     int n;
-    struct {
-        int type;
-        int64_t i;
-        double d;
-        const char *s;
-        size_t len;         /* blob length */
-        char *owned;        /* sqlite3_malloc'ed text or blob to free */
-    } v[BIND_MAX];
+    struct bind v[BIND_MAX];
 };
+
+/* The next free value of type, cleared; NULL when the search has too
+ * many values. */
+static struct bind *
+s_slot(struct binds *b, int type)
+{
+    if (b->n == BIND_MAX)
+        return NULL;
+    memset(&b->v[b->n], 0, sizeof(b->v[0]));
+    b->v[b->n].type = type;
+    return &b->v[b->n++];
+}
 
 /* Each s_bind_* returns the new value's parameter number, or -1 when the
  * search has too many values. */
 static int
 s_bind_s(struct binds *b, const char *s, char *owned)
 {
-    if (b->n == BIND_MAX) {
+    struct bind *v = s_slot(b, B_TEXT);
+    if (v == NULL) {
         sqlite3_free(owned);
         return -1;
     }
-    b->v[b->n].type = B_TEXT;
-    b->v[b->n].s = owned ? owned : s;
-    b->v[b->n].owned = owned;
-    return ++b->n;
+    v->s = owned ? owned : s;
+    v->owned = owned;
+    return b->n;
 }
 
 static int
 s_bind_i(struct binds *b, int64_t i)
 {
-    if (b->n == BIND_MAX)
+    struct bind *v = s_slot(b, B_INT);
+    if (v == NULL)
         return -1;
-    b->v[b->n].type = B_INT;
-    b->v[b->n].i = i;
-    b->v[b->n].owned = NULL;
-    return ++b->n;
+    v->i = i;
+    return b->n;
 }
 
 static int
 s_bind_d(struct binds *b, double d)
 {
-    if (b->n == BIND_MAX)
+    struct bind *v = s_slot(b, B_REAL);
+    if (v == NULL)
         return -1;
-    b->v[b->n].type = B_REAL;
-    b->v[b->n].d = d;
-    b->v[b->n].owned = NULL;
-    return ++b->n;
+    v->d = d;
+    return b->n;
 }
 
 /* Binds a copy of len bytes. */
