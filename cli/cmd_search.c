@@ -255,6 +255,7 @@ struct search {
     bool near;              /* --near given: show the DIST column */
     bool km;                /* --km given */
     bool facets;            /* --count-by given: print counts, not entries */
+    bool explain;           /* --explain: print took_ms, SQL and plans */
 };
 
 /* --since, --from, --to: a date or an RFC 3339 date-time. */
@@ -393,6 +394,10 @@ s_search_option(struct search *s, int ch, const char *arg)
     case 'D':
         json_object_set_new(s->req, "include_deleted", json_true());
         return 0;
+    case 'E':
+        s->explain = true;
+        json_object_set_new(s->req, "explain", json_true());
+        return 0;
     case 'J':
         return s_set_format("search", &s->fmt, RENDER_JSON);
     case 'N':
@@ -433,7 +438,7 @@ s_search_args(struct search *s, int argc, char **argv)
         { "min-disadvantaged", required_argument, NULL, 'm' },
         { "near", required_argument, NULL, 'x' }, { "km", required_argument, NULL, 'K' },
         { "sort", required_argument, NULL, 'z' }, { "count-by", required_argument, NULL, 'b' },
-        { "depth", required_argument, NULL, 'd' },
+        { "depth", required_argument, NULL, 'd' }, { "explain", no_argument, NULL, 'E' },
         { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 }
     };
     int ch;
@@ -504,11 +509,41 @@ s_search_table(const json_t *entries, const char *lang, long long total, bool ne
     printf("%zu of %lld %s\n", json_array_size(entries), total, total == 1 ? "match" : "matches");
 }
 
+/* --explain: the node's time and each statement with its plan, on
+ * stderr so that the results on stdout stay what a script expects. With
+ * --json they are in the document instead (took_ms, explain). */
+static void
+s_explain_print(const struct search *s, const json_t *reply)
+{
+    const json_t *stmt;
+    size_t i;
+
+    if (!s->explain || s->fmt == RENDER_JSON)
+        return;
+    fprintf(stderr, "node time: %.3f ms\n", json_number_value(json_object_get(reply, "took_ms")));
+    json_array_foreach(json_object_get(reply, "explain"), i, stmt) {
+        fprintf(stderr, "statement %zu: %s\n", i + 1, json_string_value(json_object_get(stmt, "sql")));
+        fprintf(stderr, "%s", json_string_value(json_object_get(stmt, "plan")));
+    }
+}
+
+/* --json documents carry the node's time (took_ms) and, with --explain,
+ * the statements and plans (explain). */
+static void
+s_explain_copy(const struct search *s, const json_t *reply, json_t *doc)
+{
+    json_t *took = json_object_get(reply, "took_ms");
+    if (json_is_number(took))
+        json_object_set(doc, "took_ms", took);
+    if (s->explain)
+        json_object_set(doc, "explain", json_object_get(reply, "explain"));
+}
+
 /* Prints the page in the chosen format. --json is one document with the
  * total, so that a script can page; --ndjson and --csv carry entries
  * only. */
 static void
-s_search_print(const struct search *s, json_t *entries, long long total)
+s_search_print(const struct search *s, const json_t *reply, json_t *entries, long long total)
 {
     const char *lang = s->lang[0] ? s->lang : NULL;
     json_t *e;
@@ -520,6 +555,7 @@ s_search_print(const struct search *s, json_t *entries, long long total)
         s_search_table(entries, lang, total, s->near);
     } else if (s->fmt == RENDER_JSON) {
         json_t *doc = json_pack("{s:I, s:O}", "total", (json_int_t)total, "entries", entries);
+        s_explain_copy(s, reply, doc);
         render_json(stdout, doc, 1);
         json_decref(doc);
     } else {
@@ -544,6 +580,7 @@ s_facets_print(const struct search *s, const json_t *reply, long long total)
         return cli_warn("malformed reply: no facets"), 1;
     if (s->fmt == RENDER_JSON) {
         json_t *doc = json_pack("{s:I, s:O}", "total", (json_int_t)total, "facets", facets);
+        s_explain_copy(s, reply, doc);
         render_json(stdout, doc, 1);
         json_decref(doc);
         return 0;
@@ -597,6 +634,7 @@ cmd_search(int argc, char **argv)
             cli_warn("malformed reply: no total");
         else
             rc = s_facets_print(&s, reply, (long long)json_integer_value(total));
+        s_explain_print(&s, reply);
         goto out;
     }
     if (!json_is_integer(total) || !json_is_array(entries)) {
@@ -610,7 +648,8 @@ cmd_search(int argc, char **argv)
         else
             json_array_remove(entries, i);
     }
-    s_search_print(&s, entries, (long long)json_integer_value(total));
+    s_search_print(&s, reply, entries, (long long)json_integer_value(total));
+    s_explain_print(&s, reply);
     rc = 0;
 out:
     json_decref(reply);

@@ -81,6 +81,8 @@ static const struct cmd {
       "  --limit N           at most N results, 1-1000 (the node's default: 20)\n"
       "  --offset N          skip the first N results\n"
       "  --include-deleted   list deleted entries too\n"
+      "  --explain           also print the node's time for the query, the SQL it\n"
+      "                      ran and SQLite's plan for it (on stderr; in --json)\n"
       "  --json | --ndjson | --csv   output for scripts instead of the table\n" },
     { "export", cmd_export, "export [--ndjson|--json|--csv|--jsonld|--hsds]", "print every entry",
       "Print every entry of the node's merged view (default: NDJSON).\n"

@@ -504,11 +504,21 @@ s_search_run(node_t *node, const store_query_t *q)
     return json_pack("{s:b, s:I, s:o}", "ok", 1, "total", (json_int_t)total, "entries", rows.list);
 }
 
-/* search (PROTOCOL.md 3): checks every field, then runs the query. */
+static void
+s_explain_json(void *arg, const char *sql, const char *plan)
+{
+    json_array_append_new(arg, json_pack("{s:s, s:s}", "sql", sql, "plan", plan));
+}
+
+/* search (PROTOCOL.md 3): checks every field, then runs the query. The
+ * reply says how long the node took (took_ms) and, when asked (explain),
+ * the SQL it ran with SQLite's plan for each statement. */
 static json_t *
 h_search(node_t *node, const json_t *req)
 {
+    uint64_t t0 = mono_us();
     store_query_t q = { 0 };
+    json_t *explain = NULL;
     int kinds[16] = { 0 };
     const char **lists[L_COUNT] = { 0 };
     json_t *reply = NULL, *cpv = s_cpv_prefixes(json_object_get(req, "cpv"), &reply);
@@ -551,7 +561,18 @@ h_search(node_t *node, const json_t *req)
     if (s_search_times(req, &q, &reply) != 0 || s_search_numbers(req, &q, &reply) != 0 ||
         s_search_order(req, &q, &reply) != 0)
         goto out;
+    if (json_is_true(json_object_get(req, "explain"))) {
+        explain = json_array();
+        q.explain = s_explain_json;
+        q.explain_arg = explain;
+    }
     reply = s_search_run(node, &q);
+    if (json_is_true(json_object_get(reply, "ok"))) {
+        json_object_set_new(reply, "took_ms", json_real((double)(mono_us() - t0) / 1000.0));
+        if (explain != NULL)
+            json_object_set(reply, "explain", explain);
+    }
+    json_decref(explain);
 out:
     for (int i = 0; i < L_COUNT; i++)
         free(lists[i]);
@@ -627,7 +648,7 @@ h_peers(node_t *node, const json_t *req)
         char id[NODEID_LEN + 1], when[32];
         key_to_id(peer_key(peers[i]), id);
         json_t *p = json_pack("{s:s, s:s, s:s?, s:b, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
-                              " s:I, s:I, s:I, s:I, s:I}",
+                              " s:I, s:I, s:I, s:I, s:I, s:f, s:I}",
                               "name", peer_name(peers[i]), "id", id, "endpoint", peer_endpoint(peers[i]),
                               "connected", peer_connected(peers[i]),
                               "state", sync_peer_state(peer_sync(peers[i])),
@@ -640,7 +661,9 @@ h_peers(node_t *node, const json_t *req)
                               "rate_limited", (json_int_t)st->rate_limited,
                               "errors", (json_int_t)peer_errors(peers[i]),
                               "pulls", (json_int_t)st->pulls, "repairs", (json_int_t)st->repairs,
-                              "bytes_in", (json_int_t)st->bytes_in, "bytes_out", (json_int_t)st->bytes_out);
+                              "bytes_in", (json_int_t)st->bytes_in, "bytes_out", (json_int_t)st->bytes_out,
+                              "last_pull_ms", (double)st->last_pull_us / 1000.0,
+                              "last_pull_round_trips", (json_int_t)st->last_pull_rounds);
         if (st->last_sync > 0) {
             format_time(st->last_sync, when);
             json_object_set_new(p, "last_sync", json_string(when));

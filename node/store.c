@@ -444,6 +444,52 @@ s_bind_text_or_null(sqlite3_stmt *st, int i, const char *s)
         sqlite3_bind_null(st, i);
 }
 
+/* Writes the entries row (inserted when *rowid is 0, which then receives
+ * the new rowid; else updated) and, for a live version, its index rows. */
+static int
+s_write_row(store_t *self, int64_t origin, int64_t *rowid, const uint8_t *buf, size_t len,
+            const envelope_t *env, const uint8_t vid[ENV_VIDBYTES], int64_t via,
+            const entry_index_t *ix)
+{
+    bool insert = *rowid == 0;
+    sqlite3_stmt *st = s_stmt(self, insert ? Q_INSERT : Q_UPDATE);
+    if (insert) {
+        sqlite3_bind_int64(st, 1, origin);
+        sqlite3_bind_text(st, 2, env->hdr.id, -1, SQLITE_STATIC);
+    } else {
+        sqlite3_bind_int64(st, 1, *rowid);
+    }
+    sqlite3_bind_int64(st, 3, (int64_t)env->hdr.seq);
+    sqlite3_bind_int64(st, 4, (int64_t)env->hdr.ts);
+    sqlite3_bind_int(st, 5, env->hdr.kind);
+    sqlite3_bind_int(st, 6, env->hdr.deleted);
+    sqlite3_bind_blob(st, 7, vid, ENV_VIDBYTES, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 8, buf, (int)len, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 9, (int64_t)now_ms());
+    if (via > 0)
+        sqlite3_bind_int64(st, 10, via);
+    sqlite3_bind_text(st, 11, ix->name, -1, SQLITE_STATIC);
+    s_bind_text_or_null(st, 12, ix->country);
+    s_bind_text_or_null(st, 13, ix->region);
+    if (ix->start_ms != 0)
+        sqlite3_bind_int64(st, 14, ix->start_ms);
+    if (ix->disadvantaged_share >= 0)
+        sqlite3_bind_double(st, 15, ix->disadvantaged_share);
+    if (s_exec(self, st, "entry write") != 0)
+        return -1;
+    if (insert)
+        *rowid = sqlite3_last_insert_rowid(self->db);
+    return env->hdr.deleted ? 0 : s_index(self, *rowid, ix, true);
+}
+
+int
+store_insert_raw(store_t *self, int64_t origin, const uint8_t *buf, size_t len,
+                 const envelope_t *env, const entry_index_t *ix)
+{
+    int64_t rowid = 0;
+    return s_write_row(self, origin, &rowid, buf, len, env, env->vid, 0, ix);
+}
+
 int
 store_put(store_t *self, const uint8_t *buf, size_t len, const envelope_t *env, int64_t via)
 {
@@ -510,34 +556,7 @@ store_put(store_t *self, const uint8_t *buf, size_t len, const envelope_t *env, 
         return -1;
 
     entry_index_build(env->body, &ix);
-    st = s_stmt(self, result == STORE_NEW ? Q_INSERT : Q_UPDATE);
-    if (result == STORE_NEW) {
-        sqlite3_bind_int64(st, 1, origin);
-        sqlite3_bind_text(st, 2, env->hdr.id, -1, SQLITE_STATIC);
-    } else {
-        sqlite3_bind_int64(st, 1, rowid);
-    }
-    sqlite3_bind_int64(st, 3, (int64_t)env->hdr.seq);
-    sqlite3_bind_int64(st, 4, (int64_t)env->hdr.ts);
-    sqlite3_bind_int(st, 5, env->hdr.kind);
-    sqlite3_bind_int(st, 6, env->hdr.deleted);
-    sqlite3_bind_blob(st, 7, nv.vid, ENV_VIDBYTES, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 8, buf, (int)len, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 9, (int64_t)now_ms());
-    if (via > 0)
-        sqlite3_bind_int64(st, 10, via);
-    sqlite3_bind_text(st, 11, ix.name, -1, SQLITE_STATIC);
-    s_bind_text_or_null(st, 12, ix.country);
-    s_bind_text_or_null(st, 13, ix.region);
-    if (ix.start_ms != 0)
-        sqlite3_bind_int64(st, 14, ix.start_ms);
-    if (ix.disadvantaged_share >= 0)
-        sqlite3_bind_double(st, 15, ix.disadvantaged_share);
-    rc = s_exec(self, st, "entry write");
-    if (rc == 0 && result == STORE_NEW)
-        rowid = sqlite3_last_insert_rowid(self->db);
-    if (rc == 0 && !env->hdr.deleted)
-        rc = s_index(self, rowid, &ix, true);
+    rc = s_write_row(self, origin, &rowid, buf, len, env, nv.vid, via, &ix);
     entry_index_free(&ix);
     if (rc != 0)
         return -1;
@@ -975,8 +994,42 @@ s_binds_free(struct binds *b)
     b->n = 0;
 }
 
+/* Tells q->explain the statement st with its values and its query plan. */
+static void
+s_explain(store_t *self, const store_query_t *q, sqlite3_stmt *st)
+{
+    char *sql = sqlite3_expanded_sql(st);
+    char *eqp = sqlite3_mprintf("EXPLAIN QUERY PLAN %s", sql ? sql : "");
+    sqlite3_str *plan = sqlite3_str_new(self->db);
+    sqlite3_stmt *ep = NULL;
+    /* Rows are (id, parent, notused, detail); depth follows the parents. */
+    int ids[64], depths[64], n = 0;
+
+    if (sql != NULL && sqlite3_prepare_v2(self->db, eqp, -1, &ep, NULL) == SQLITE_OK) {
+        while (sqlite3_step(ep) == SQLITE_ROW) {
+            int id = sqlite3_column_int(ep, 0), parent = sqlite3_column_int(ep, 1), depth = 0;
+            for (int i = 0; i < n; i++)
+                if (ids[i] == parent)
+                    depth = depths[i] + 1;
+            if (n < 64) {
+                ids[n] = id;
+                depths[n++] = depth;
+            }
+            sqlite3_str_appendf(plan, "%*s%s\n", 2 * depth, "",
+                                (const char *)sqlite3_column_text(ep, 3));
+        }
+    }
+    sqlite3_finalize(ep);
+    char *text = sqlite3_str_finish(plan);
+    q->explain(q->explain_arg, sql ? sql : "", text ? text : "");
+    sqlite3_free(text);
+    sqlite3_free(eqp);
+    sqlite3_free(sql);
+}
+
 static int
-s_prepare_bound(store_t *self, const char *sql, const struct binds *b, sqlite3_stmt **st)
+s_prepare_bound(store_t *self, const store_query_t *q, const char *sql, const struct binds *b,
+                sqlite3_stmt **st)
 {
     if (sqlite3_prepare_v2(self->db, sql, -1, st, NULL) != SQLITE_OK)
         return s_fail(self, "search");
@@ -995,6 +1048,8 @@ s_prepare_bound(store_t *self, const char *sql, const struct binds *b, sqlite3_s
             sqlite3_bind_text(*st, i + 1, b->v[i].s, -1, SQLITE_STATIC);
         }
     }
+    if (q->explain != NULL)
+        s_explain(self, q, *st);
     return 0;
 }
 
@@ -1045,11 +1100,11 @@ s_plan(store_t *self, const store_query_t *q, struct plan *p)
 
 /* Sets *total to the number of matches of plan p. */
 static int
-s_count(store_t *self, const struct plan *p, int64_t *total)
+s_count(store_t *self, const store_query_t *q, const struct plan *p, int64_t *total)
 {
     sqlite3_stmt *st = NULL;
     char *sql = sqlite3_mprintf("SELECT count(*) FROM %s %s", p->tables, p->where);
-    int rc = s_prepare_bound(self, sql, &p->b, &st);
+    int rc = s_prepare_bound(self, q, sql, &p->b, &st);
     if (rc == 0 && sqlite3_step(st) != SQLITE_ROW)
         rc = s_fail(self, "search count");
     if (rc == 0)
@@ -1084,7 +1139,7 @@ store_search(store_t *self, const store_query_t *q, store_row_fn fn, void *arg, 
     char *sql = NULL;
     int rc = -1;
 
-    if (s_plan(self, q, &p) != 0 || s_count(self, &p, total) != 0)
+    if (s_plan(self, q, &p) != 0 || s_count(self, q, &p, total) != 0)
         goto out;
     sql = sqlite3_mprintf("SELECT e.rowid, e.env, e.received, v.key, o.name, %s, %s FROM %s"
                           " JOIN origins o ON o.ix = e.origin LEFT JOIN origins v ON v.ix = e.via"
@@ -1093,7 +1148,7 @@ store_search(store_t *self, const store_query_t *q, store_row_fn fn, void *arg, 
                           p.dist ? p.dist : "NULL", p.tables, p.where, s_order(q, &p),
                           (long long)(q->limit > 0 ? q->limit : 20),
                           (long long)(q->offset > 0 ? q->offset : 0));
-    if (s_prepare_bound(self, sql, &p.b, &st) != 0)
+    if (s_prepare_bound(self, q, sql, &p.b, &st) != 0)
         goto out;
     rc = s_rows(self, st, EXTRA_SCORE, fn, arg) < 0 ? -1 : 0;
 out:
@@ -1140,7 +1195,7 @@ store_facets(store_t *self, const store_query_t *q, store_facet_fn fn, void *arg
     char *sql = NULL, *expr = NULL;
     int rc = -1, attr = 0, step;
 
-    if (s_plan(self, q, &p) != 0 || s_count(self, &p, total) != 0)
+    if (s_plan(self, q, &p) != 0 || s_count(self, q, &p, total) != 0)
         goto out;
     if ((expr = s_facet_expr(q, &attr)) == NULL) {
         snprintf(self->errmsg, sizeof(self->errmsg), "facets: nothing to count by");
@@ -1157,7 +1212,7 @@ store_facets(store_t *self, const store_query_t *q, store_facet_fn fn, void *arg
     else
         sql = sqlite3_mprintf("SELECT %s AS value, count(*) AS n FROM %s %s AND %s IS NOT NULL"
                               " GROUP BY 1 ORDER BY 2 DESC, 1", expr, p.tables, p.where, expr);
-    if (s_prepare_bound(self, sql, &p.b, &st) != 0)
+    if (s_prepare_bound(self, q, sql, &p.b, &st) != 0)
         goto out;
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
         const char *value = (const char *)sqlite3_column_text(st, 0);

@@ -55,6 +55,13 @@ typedef enum {
 int store_put(store_t *self, const uint8_t *buf, size_t len, const envelope_t *env,
               int64_t via);
 
+/* The raw cost of the schema, for the benchmark's bound (tests/bench):
+ * inserts a new entries row for env (origin: a store_origin index) and the
+ * index rows ix derived from it, with none of store_put's version checks
+ * or counters. The node never calls it. Returns 0 or -1. */
+int store_insert_raw(store_t *self, int64_t origin, const uint8_t *buf, size_t len,
+                     const envelope_t *env, const entry_index_t *ix);
+
 /* The current version of (origin, id): 1 and fills v, 0 if none, -1 on error. */
 int store_version(store_t *self, const uint8_t origin[ENV_PKBYTES], const char *id,
                   entry_version_t *v);
@@ -93,6 +100,11 @@ typedef enum {
     STORE_FACET_NACE, STORE_FACET_LABEL, STORE_FACET_KIND
 } store_facet_t;
 
+/* Called with each SQL statement a search runs, its bound values
+ * written in (sqlite3_expanded_sql), and SQLite's query plan for it, one
+ * line per step, indented by depth. */
+typedef void (*store_explain_fn)(void *arg, const char *sql, const char *plan);
+
 /* A search. Lists are NULL-terminated arrays (may be NULL or empty: no
  * filter); within a list any value matches, and every filter given must
  * hold. Values are checked by the caller (ctl.c); the store binds them. */
@@ -124,6 +136,8 @@ typedef struct {
     int count_by;               /* store_facet_t, for store_facets */
     int depth;                  /* facet depth: NUTS level 0-3, CPV digits
                                  * 2-8, NACE digits 2-4; 0: the full value */
+    store_explain_fn explain;   /* NULL, or told every statement run */
+    void *explain_arg;
 } store_query_t;
 
 /* Calls fn for each matching row of the page in q->sort order, and sets

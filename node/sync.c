@@ -55,6 +55,8 @@ struct sync_peer {
     /* requester */
     state_t state;
     uint64_t req;                   /* id of the exchange in flight */
+    uint64_t pull_t0;               /* mono_us when the current pull began */
+    uint64_t pull_rounds;           /* its round trips so far */
     uint64_t last_progress;         /* ms: last frame of that exchange */
     uint64_t next_pull;             /* ms: when the periodic pull is due */
     uint8_t (*repair)[ENV_PKBYTES]; /* origins still to repair */
@@ -204,6 +206,8 @@ s_start_pull(sync_peer_t *p, uint64_t now)
     if (store_marks(p->node->store, &marks, &n) != 0)
         return S_IDLE;
     p->req++;
+    p->pull_t0 = mono_us();
+    p->pull_rounds = 1;
     wire_sync(&buf, p->req, SYNC_CREDIT, marks, n);
     free(marks);
     p->last_progress = now;
@@ -238,6 +242,7 @@ s_start_repair(sync_peer_t *p, uint64_t now)
     wire_repair(&buf, p->req, SYNC_CREDIT, origin, shift, fps, nfps);
     free(fps);
     p->nrepair--;
+    p->pull_rounds++;
     p->last_progress = now;
     s_send(p, &buf);
     return S_REPAIRING;
@@ -298,6 +303,8 @@ h_sync_end(sync_peer_t *p, const wire_msg_t *m, uint64_t now)
     if (p->nrepair > 0)
         return s_start_repair(p, now);
     p->stats.last_sync = now;
+    p->stats.last_pull_us = mono_us() - p->pull_t0;
+    p->stats.last_pull_rounds = p->pull_rounds;
     p->next_pull = now + n->interval;
     return S_IDLE;
 }

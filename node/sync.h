@@ -50,6 +50,8 @@ typedef struct {
     uint64_t pulls;             /* pulls completed */
     uint64_t repairs;           /* repair rounds completed */
     uint64_t last_sync;         /* ms: when the last pull completed, 0 never */
+    uint64_t last_pull_us;      /* how long the last pull took, repairs included */
+    uint64_t last_pull_rounds;  /* its request/answer round trips (SYNC, REPAIR) */
     uint64_t bytes_in, bytes_out;
 } sync_stats_t;
 

@@ -34,6 +34,9 @@ void to_hex(const uint8_t *in, size_t n, char *out);
 /* Milliseconds since the Unix epoch, wall clock. */
 uint64_t now_ms(void);
 
+/* Microseconds of a monotonic clock, for measuring durations. */
+uint64_t mono_us(void);
+
 /* RFC 3339 UTC time with milliseconds, "2026-11-23T08:58:31.123Z" (25 bytes). */
 void format_time(uint64_t ms, char out[32]);
 
