@@ -86,26 +86,24 @@ s_collect(void *arg, const store_row_t *row)
 
 /* ---- publish / delete ---- */
 
-/* Signs and stores one version for this node. Returns 0 or -1 (err). */
+/* Signs and stores one version for this node. Returns 0 or -1 (err). The
+ * envelope just sealed is not decoded again: its header, body and version
+ * id are the ones sealed. */
 static int
 s_write(node_t *node, entry_hdr_t *h, const json_t *body, char *err, size_t errlen)
 {
     msgpack_sbuffer buf;
-    envelope_t env;
-    uint8_t vid[ENV_VIDBYTES];
+    envelope_t env = { .body = (json_t *)body };
 
     node_next_version(node, h);
-    if (ident_seal(node_ident(node), h, body, &buf, vid, err, errlen) != 0)
+    if (ident_seal(node_ident(node), h, body, &buf, env.vid, err, errlen) != 0)
         return -1;
-    int rc = envelope_open((const uint8_t *)buf.data, buf.size, &env, err, errlen);
-    if (rc == 0) {
-        rc = store_put(node_store(node), (const uint8_t *)buf.data, buf.size, &env, 0);
-        if (rc < 0)
-            seterr(err, errlen, -1, "store: %s", store_errmsg(node_store(node)));
-        else
-            node_wrote(node, h, (const uint8_t *)buf.data, buf.size);
-        envelope_clear(&env);
-    }
+    env.hdr = *h;
+    int rc = store_put(node_store(node), (const uint8_t *)buf.data, buf.size, &env, 0);
+    if (rc < 0)
+        seterr(err, errlen, -1, "store: %s", store_errmsg(node_store(node)));
+    else
+        node_wrote(node, h, (const uint8_t *)buf.data, buf.size);
     msgpack_sbuffer_destroy(&buf);
     return rc < 0 ? -1 : 0;
 }

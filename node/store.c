@@ -190,6 +190,10 @@ store_open(const char *path, char *err, size_t errlen)
     store_t *self = xcalloc(1, sizeof(*self));
     char *msg = NULL;
 
+    /* Before SQLite initialises (a no-op after): no global memory
+     * statistics, which take a mutex on every allocation. */
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+
     if (sqlite3_open_v2(path, &self->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
                         SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
         seterr(err, errlen, -1, "%s: %s", path, self->db ? sqlite3_errmsg(self->db) : "cannot open");

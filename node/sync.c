@@ -105,68 +105,90 @@ s_find_mark(const wire_mark_t *marks, size_t n, const uint8_t key[ENV_PKBYTES])
 
 /* ---- taking in versions ---- */
 
-/* Checks and stores one envelope from the peer. Returns the store result
- * (STORE_NEW...), or -1 when refused (counted), -2 on a store error. */
-static int
-s_ingest(sync_peer_t *p, const uint8_t *buf, size_t len, int64_t via, bool fresh, uint64_t now)
-{
-    sync_node_t *n = p->node;
+/* One envelope of a batch on its way in. */
+struct incoming {
     envelope_t env;
+    bool opened;        /* env holds a decoded envelope to clear */
+    bool candidate;     /* passed the cheap checks: verify, then store */
+};
+
+/* The checks before the signature: decodes, the origin is a member, and
+ * the store does not already hold a newer version (a cheap refusal that
+ * saves verifying what would not be stored). Returns true for a candidate. */
+static bool
+s_precheck(sync_peer_t *p, const uint8_t *buf, size_t len, struct incoming *in)
+{
     entry_version_t held, got;
     char err[ENTRY_ERR_MAX];
 
     p->stats.received++;
-    if (envelope_open(buf, len, &env, err, sizeof(err)) != 0) {
+    if (envelope_open(buf, len, &in->env, err, sizeof(err)) != 0) {
         p->stats.refused_invalid++;
         log_debug("peer %s: envelope refused: %s", p->name, err);
-        return -1;
+        return false;
     }
-    int rc = -1;
-    if (!s_accepts(p, env.hdr.origin)) {
+    in->opened = true;
+    if (!s_accepts(p, in->env.hdr.origin)) {
         p->stats.refused_origin++;
-        goto out;
+        return false;
     }
-    envelope_version(&env, &got);
-    int have = store_version(n->store, env.hdr.origin, env.hdr.id, &held);
+    envelope_version(&in->env, &got);
+    int have = store_version(p->node->store, in->env.hdr.origin, in->env.hdr.id, &held);
     if (have < 0) {
-        rc = -2;
-        goto out;
+        log_warnx("store: %s", store_errmsg(p->node->store));
+        return false;
     }
     if (have == 1 && entry_version_cmp(&got, &held) < 0) {
-        p->stats.older++;           /* cheap refusal before verifying */
-        goto out;
+        p->stats.older++;
+        return false;
     }
-    if (envelope_verify(&env) != 0) {
+    return true;
+}
+
+/* Stores one candidate whose signature was checked (sig_ok). Returns the
+ * store result (STORE_NEW...), or -1 when refused (counted), -2 on a store
+ * error. */
+static int
+s_store(sync_peer_t *p, const uint8_t *buf, size_t len, const envelope_t *env, bool sig_ok,
+        int64_t via, bool fresh, uint64_t now)
+{
+    sync_node_t *n = p->node;
+    char err[ENTRY_ERR_MAX];
+
+    if (!sig_ok) {
         p->stats.refused_signature++;
         char id[NODEID_LEN + 1];
-        key_to_id(env.hdr.origin, id);
-        log_warnx("peer %s: bad signature on %s/%s seq %llu, refused", p->name, id, env.hdr.id,
-                  (unsigned long long)env.hdr.seq);
-        goto out;
+        key_to_id(env->hdr.origin, id);
+        log_warnx("peer %s: bad signature on %s/%s seq %llu, refused", p->name, id, env->hdr.id,
+                  (unsigned long long)env->hdr.seq);
+        return -1;
     }
-    if (env.hdr.ts > now + SYNC_FUTURE_MS ||
-        (!env.hdr.deleted && entry_validate_body(env.hdr.kind, env.body, err, sizeof(err)) != 0)) {
+    if (env->hdr.ts > now + SYNC_FUTURE_MS ||
+        (!env->hdr.deleted && entry_validate_body(env->hdr.kind, env->body, err, sizeof(err)) != 0)) {
         p->stats.refused_invalid++;
-        goto out;
+        return -1;
     }
-    rc = store_put(n->store, buf, len, &env, via);
+    int rc = store_put(n->store, buf, len, env, via);
     if (rc < 0) {
         log_warnx("store: %s", store_errmsg(n->store));
-        rc = -2;
-    } else if (rc == STORE_OLDER) {
+        return -2;
+    }
+    if (rc == STORE_OLDER) {
         p->stats.older++;
     } else {
         p->stats.stored++;
         if (fresh && n->hooks.stored)
             n->hooks.stored(n->hooks.arg, p, buf, len);
+        if (fresh)
+            store_advance(n->store, env->hdr.origin);
     }
-out:
-    envelope_clear(&env);
     return rc;
 }
 
-/* Stores a batch in one transaction. A push (fresh) is forwarded to the
- * other peers and raises watermarks over versions that follow them
+/* Stores a batch in one transaction, in three steps: the cheap checks,
+ * the signatures of the candidates on every core (envelope_verify_all),
+ * then validation and storing in order. A push (fresh) is forwarded to
+ * the other peers and raises watermarks over versions that follow them
  * directly; versions from a pull are not forwarded: the other peers pull
  * them in turn, so a first sync does not flood the federation. */
 static void
@@ -178,16 +200,24 @@ s_ingest_batch(sync_peer_t *p, const wire_msg_t *m, bool fresh, uint64_t now)
         log_warnx("store: %s", store_errmsg(n->store));
         return;
     }
-    for (size_t i = 0; i < m->nenvs; i++) {
-        int rc = s_ingest(p, m->envs[i].ptr, m->envs[i].len, via, fresh, now);
-        if (rc >= STORE_NEW && fresh) {
-            envelope_t env;
-            if (envelope_open(m->envs[i].ptr, m->envs[i].len, &env, NULL, 0) == 0) {
-                store_advance(n->store, env.hdr.origin);
-                envelope_clear(&env);
-            }
-        }
-    }
+    struct incoming *in = xcalloc(m->nenvs, sizeof(*in));
+    const envelope_t **check = xcalloc(m->nenvs, sizeof(*check));
+    bool *ok = xcalloc(m->nenvs, sizeof(*ok));
+    size_t ncheck = 0;
+
+    for (size_t i = 0; i < m->nenvs; i++)
+        if ((in[i].candidate = s_precheck(p, m->envs[i].ptr, m->envs[i].len, &in[i])))
+            check[ncheck++] = &in[i].env;
+    envelope_verify_all(check, ncheck, ok);
+    for (size_t i = 0, k = 0; i < m->nenvs; i++)
+        if (in[i].candidate)
+            s_store(p, m->envs[i].ptr, m->envs[i].len, &in[i].env, ok[k++], via, fresh, now);
+    for (size_t i = 0; i < m->nenvs; i++)
+        if (in[i].opened)
+            envelope_clear(&in[i].env);
+    free(in);
+    free(check);
+    free(ok);
     if (store_commit(n->store) != 0) {
         log_warnx("store: %s", store_errmsg(n->store));
         store_rollback(n->store);
