@@ -1,8 +1,9 @@
 /*
  * client.c: the CLI's side of the control/query protocol (proto/msg.h).
- * A ZMQ_REQ socket with linger 0 and the protocol's message size limit;
- * each call is one request frame out, one reply frame in, both msgpack
- * maps. Every wait is bounded by the call's time limit, so a node that is
+ * A ZMQ_DEALER socket with linger 0 and the protocol's message size
+ * limit, framing like REQ (an empty delimiter, then one frame); each call
+ * is one request frame out, one reply frame in, both msgpack maps, and a
+ * caller may send the next request before reading a reply. Every wait is bounded by the call's time limit, so a node that is
  * gone, hung or behind a dead link costs the user that many seconds and a
  * clear message, never a hang. A control socket that a killed node left
  * behind is found before connecting (nothing accepts on it), so that case
@@ -30,10 +31,11 @@
 
 struct client {
     void *zctx;             /* ZeroMQ context, owned */
-    void *sock;             /* ZMQ_REQ socket, owned */
+    void *sock;             /* ZMQ_DEALER socket, owned */
     char *node;             /* the node as the user named it, for messages */
     double timeout;         /* seconds each call may wait */
-    bool broken;            /* a call timed out: the REQ state is lost */
+    bool broken;            /* a call timed out: replies could mismatch */
+    size_t pending;         /* requests sent whose replies are not read */
 };
 
 /* The time limit: $SOCDIR_TIMEOUT if it is a positive number, else the
@@ -121,7 +123,7 @@ client_open(const char *node, char *err, size_t errlen)
     if ((ep = s_endpoint(node, err, errlen)) == NULL)
         goto fail;
     self->zctx = zmq_ctx_new();
-    self->sock = self->zctx ? zmq_socket(self->zctx, ZMQ_REQ) : NULL;
+    self->sock = self->zctx ? zmq_socket(self->zctx, ZMQ_DEALER) : NULL;
     if (self->sock == NULL) {
         seterr(err, errlen, -1, "zmq: %s", zmq_strerror(zmq_errno()));
         goto fail;
@@ -183,7 +185,7 @@ s_now(void)
 /* Waits until the socket is ready for events or the deadline passes,
  * going on after signals (EINTR) with what is left of the time. Returns 0
  * when ready, -1 with err set otherwise; a timeout marks the client broken,
- * since a REQ socket must get its reply before it may send again. */
+ * since a late reply would be taken for the next request's. */
 static int
 s_wait(client_t *self, short events, double deadline, char *err, size_t errlen)
 {
@@ -221,35 +223,68 @@ s_check_reply(client_t *self, json_t *reply, char *err, size_t errlen)
     return NULL;
 }
 
-json_t *
-client_call(client_t *self, const json_t *req, char *err, size_t errlen)
+/* Requests go out as [empty delimiter, msgpack map] on a DEALER socket,
+ * which is what a REQ socket sends, so that a caller may have a request
+ * in flight while it prepares the next; the node answers in order. */
+int
+client_send(client_t *self, const json_t *req, char *err, size_t errlen)
 {
     msgpack_sbuffer out;
-    zmq_msg_t in;
-    json_t *reply = NULL;
-    double deadline = s_now() + self->timeout;
-    char derr[256];
 
-    if (self->broken) {
-        seterr(err, errlen, -1, "%s: connection lost after an earlier timeout", self->node);
-        return NULL;
-    }
-    /* One frame out: the request as a msgpack map, within MSG_MAX. */
+    if (self->broken)
+        return seterr(err, errlen, -1, "%s: connection lost after an earlier timeout", self->node);
     if (msg_encode(req, &out, err, errlen) != 0)
-        return NULL;
-    int rc = s_wait(self, ZMQ_POLLOUT, deadline, err, errlen);
-    if (rc == 0 && zmq_send(self->sock, out.data, out.size, ZMQ_DONTWAIT) < 0)
+        return -1;
+    int rc = s_wait(self, ZMQ_POLLOUT, s_now() + self->timeout, err, errlen);
+    if (rc == 0 && (zmq_send(self->sock, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+                    zmq_send(self->sock, out.data, out.size, ZMQ_DONTWAIT) < 0))
         rc = seterr(err, errlen, -1, "%s: send: %s", self->node, zmq_strerror(zmq_errno()));
     msgpack_sbuffer_destroy(&out);
-    if (rc != 0 || s_wait(self, ZMQ_POLLIN, deadline, err, errlen) != 0)
-        return NULL;
+    if (rc == 0)
+        self->pending++;
+    return rc;
+}
 
-    /* One frame in, decoded without asking for an "op" (replies have none). */
-    zmq_msg_init(&in);
-    if (zmq_msg_recv(&in, self->sock, ZMQ_DONTWAIT) < 0) {
-        seterr(err, errlen, -1, "%s: receive: %s", self->node, zmq_strerror(zmq_errno()));
-    } else if (zmq_msg_more(&in)) {
-        /* REQ hands over whole messages; one of several frames is not ours. */
+/* Receives one frame; *more tells whether another follows. */
+static int
+s_frame(client_t *self, zmq_msg_t *m, bool *more, char *err, size_t errlen)
+{
+    zmq_msg_init(m);
+    if (zmq_msg_recv(m, self->sock, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close(m);
+        return seterr(err, errlen, -1, "%s: receive: %s", self->node, zmq_strerror(zmq_errno()));
+    }
+    *more = zmq_msg_more(m);
+    return 0;
+}
+
+json_t *
+client_recv(client_t *self, char *err, size_t errlen)
+{
+    zmq_msg_t delim, in;
+    json_t *reply = NULL;
+    bool more = false;
+    char derr[256];
+
+    if (self->broken || self->pending == 0) {
+        seterr(err, errlen, -1, "%s: %s", self->node,
+               self->broken ? "connection lost after an earlier timeout" : "no request waits for a reply");
+        return NULL;
+    }
+    if (s_wait(self, ZMQ_POLLIN, s_now() + self->timeout, err, errlen) != 0 ||
+        s_frame(self, &delim, &more, err, errlen) != 0)
+        return NULL;
+    self->pending--;
+    bool framed = zmq_msg_size(&delim) == 0 && more;
+    zmq_msg_close(&delim);
+    /* ZeroMQ delivers a message's frames together: the rest is here. */
+    if (!framed || s_frame(self, &in, &more, err, errlen) != 0) {
+        self->broken = true;
+        if (!framed)
+            seterr(err, errlen, -1, "%s: malformed reply (no delimiter frame)", self->node);
+        return NULL;
+    }
+    if (more) {
         self->broken = true;
         seterr(err, errlen, -1, "%s: malformed reply (more than one frame)", self->node);
     } else if ((reply = msg_decode(zmq_msg_data(&in), zmq_msg_size(&in), NULL,
@@ -260,4 +295,16 @@ client_call(client_t *self, const json_t *req, char *err, size_t errlen)
     }
     zmq_msg_close(&in);
     return reply;
+}
+
+json_t *
+client_call(client_t *self, const json_t *req, char *err, size_t errlen)
+{
+    if (self->pending > 0) {
+        seterr(err, errlen, -1, "%s: an earlier request still waits for its reply", self->node);
+        return NULL;
+    }
+    if (client_send(self, req, err, errlen) != 0)
+        return NULL;
+    return client_recv(self, err, errlen);
 }

@@ -29,6 +29,13 @@ client_t *client_open(const char *node, char *err, size_t errlen);
  * client cannot be used again. */
 json_t *client_call(client_t *self, const json_t *req, char *err, size_t errlen);
 
+/* client_call in two halves, so that a request can be in flight while the
+ * caller prepares the next: client_send queues req (0, or -1 with err);
+ * client_recv waits for the reply to the oldest request not yet answered,
+ * with client_call's checks and results. The node answers in order. */
+int client_send(client_t *self, const json_t *req, char *err, size_t errlen);
+json_t *client_recv(client_t *self, char *err, size_t errlen);
+
 /* The seconds each call may wait, and a new value for the calls to come
  * (a request the node answers late, like sync --wait, raises it). */
 double client_timeout(const client_t *self);

@@ -42,6 +42,9 @@ struct publish {
     const char *file;       /* input name for messages ("stdin" for -) */
     json_t *batch;          /* entries waiting to be sent */
     char **labels;          /* where each came from, owned */
+    json_t *sent;           /* the batch in flight: sent, reply not read */
+    char **sent_labels;     /* its labels, owned */
+    bool in_flight;
     size_t bytes;           /* their encoded size */
     size_t total, n_new, n_updated, n_unchanged, rejected, checked;
     bool stop;              /* the node failed: read no further */
@@ -77,9 +80,9 @@ static void
 s_result(void *arg, size_t ix, const char *status, long long seq, const char *error)
 {
     struct publish *p = arg;
-    const char *id = json_string_value(json_object_get(json_array_get(p->batch, ix), "id"));
+    const char *id = json_string_value(json_object_get(json_array_get(p->sent, ix), "id"));
     if (error != NULL) {
-        s_reject(p, p->labels[ix], id, error);
+        s_reject(p, p->sent_labels[ix], id, error);
         return;
     }
     if (!p->quiet)
@@ -89,9 +92,42 @@ s_result(void *arg, size_t ix, const char *status, long long seq, const char *er
     p->n_unchanged += strcmp(status, "unchanged") == 0;
 }
 
-/* Sends the waiting entries, if any, and empties the batch. When the call
- * fails as a whole (no answer, not the control socket) nothing of the
- * batch was stored: its entries count as rejected and reading stops. */
+/* Reads the reply to the batch in flight and settles each of its
+ * entries. When no reply comes (no answer in time, not the control
+ * socket) its entries count as rejected and reading stops. */
+static void
+s_settle(struct publish *p)
+{
+    if (!p->in_flight)
+        return;
+    size_t n = json_array_size(p->sent);
+    char err[1024];
+    json_t *reply = client_recv(p->c, err, sizeof(err));
+    bool *seen = xcalloc(n, sizeof(*seen));
+
+    if (reply != NULL) {
+        cli_results(reply, n, seen, s_result, p);
+    } else {
+        cli_warn("%s", err);
+        p->stop = true;     /* the rest would fail alike */
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!seen[i] && reply != NULL)
+            s_reject(p, p->sent_labels[i], json_string_value(json_object_get(json_array_get(p->sent, i), "id")),
+                     "the node did not answer for this entry");
+        else if (!seen[i])
+            p->rejected++;
+        free(p->sent_labels[i]);
+    }
+    free(seen);
+    json_decref(reply);
+    json_array_clear(p->sent);
+    p->in_flight = false;
+}
+
+/* Sends the waiting entries, if any, then settles the batch sent before:
+ * the node stores one batch while the next is read and checked here, and
+ * has the next queued when it is done. */
 static void
 s_flush(struct publish *p)
 {
@@ -99,25 +135,28 @@ s_flush(struct publish *p)
     if (n == 0)
         return;
     json_t *req = json_pack("{s:s, s:O}", "op", "publish", "entries", p->batch);
-    json_t *reply = cli_call(p->c, req);
-    bool *seen = xcalloc(n, sizeof(*seen));
-
-    if (reply != NULL)
-        cli_results(reply, n, seen, s_result, p);
-    else
-        p->stop = true;     /* cli_call said why; the rest would fail alike */
-    for (size_t i = 0; i < n; i++) {
-        if (!seen[i] && reply != NULL)
-            s_reject(p, p->labels[i], json_string_value(json_object_get(json_array_get(p->batch, i), "id")),
-                     "the node did not answer for this entry");
-        else if (!seen[i])
-            p->rejected++;
-        free(p->labels[i]);
-    }
-    free(seen);
-    json_decref(reply);
+    char err[1024];
+    bool sent = client_send(p->c, req, err, sizeof(err)) == 0;
     json_decref(req);
-    json_array_clear(p->batch);
+    if (!sent)
+        cli_warn("%s", err);
+    s_settle(p);
+    if (!sent) {
+        p->stop = true;
+        for (size_t i = 0; i < n; i++) {
+            p->rejected++;
+            free(p->labels[i]);
+        }
+        json_array_clear(p->batch);
+    } else {
+        json_t *t = p->sent;
+        char **tl = p->sent_labels;
+        p->sent = p->batch;
+        p->sent_labels = p->labels;
+        p->batch = t;
+        p->labels = tl;
+        p->in_flight = true;
+    }
     p->bytes = 0;
 }
 
@@ -230,6 +269,8 @@ publish_new(client_t *c, const char *file, publish_reject_fn on_reject, void *ar
     p->file = file;
     p->batch = json_array();
     p->labels = xcalloc(MSG_BATCH_MAX, sizeof(*p->labels));
+    p->sent = json_array();
+    p->sent_labels = xcalloc(MSG_BATCH_MAX, sizeof(*p->sent_labels));
     p->quiet = true;
     p->on_reject = on_reject;
     p->arg = arg;
@@ -253,6 +294,7 @@ void
 publish_flush(publish_t *p)
 {
     s_flush(p);
+    s_settle(p);
 }
 
 bool
@@ -279,8 +321,12 @@ publish_destroy(publish_t **self_p)
         publish_t *p = *self_p;
         for (size_t i = 0; i < json_array_size(p->batch); i++)
             free(p->labels[i]);
+        for (size_t i = 0; p->in_flight && i < json_array_size(p->sent); i++)
+            free(p->sent_labels[i]);
         json_decref(p->batch);
+        json_decref(p->sent);
         free(p->labels);
+        free(p->sent_labels);
         free(p);
         *self_p = NULL;
     }
@@ -488,7 +534,7 @@ cmd_publish(int argc, char **argv)
         cli_warn("%s: read error: %s", pp->file, strerror(errno));
         pp->rejected++;
     }
-    s_flush(pp);
+    publish_flush(pp);
     if (pp->total == 0 && !ferror(f))
         cli_warn("%s: no entries", pp->file);
     if (pp->total > 1)

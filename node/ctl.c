@@ -39,11 +39,12 @@ s_entry_json(const store_row_t *row, bool with_score, bool verify)
     envelope_t env;
     char err[ENTRY_ERR_MAX], id[NODEID_LEN + 1], when[32], vid[2 * ENV_VIDBYTES + 1];
 
-    if (envelope_open(row->env, row->env_len, &env, err, sizeof(err)) != 0) {
+    if (envelope_open_stored(row->env, row->env_len, &env, err, sizeof(err)) != 0) {
         log_warnx("stored row %lld does not open: %s", (long long)row->rowid, err);
         return NULL;
     }
-    json_t *e = json_deep_copy(env.body);
+    json_t *e = env.body;   /* taken over: envelope_clear leaves it */
+    env.body = NULL;
     json_object_set_new(e, "id", json_string(env.hdr.id));
     json_object_set_new(e, "kind", json_string(entry_kind_name(env.hdr.kind)));
     key_to_id(env.hdr.origin, id);
@@ -122,7 +123,7 @@ s_take_current(void *arg, const store_row_t *row)
     char err[ENTRY_ERR_MAX];
     c->bytes = xmalloc(row->env_len);
     memcpy(c->bytes, row->env, row->env_len);
-    c->found = envelope_open(c->bytes, row->env_len, &c->env, err, sizeof(err)) == 0;
+    c->found = envelope_open_stored(c->bytes, row->env_len, &c->env, err, sizeof(err)) == 0;
     return 1;
 }
 
@@ -225,6 +226,7 @@ s_batch(node_t *node, const json_t *list, json_t *(*one)(node_t *, const json_t 
         return msg_error("%zu items in one request, more than %d", json_array_size(list), MSG_BATCH_MAX);
     if (store_begin(node_store(node)) != 0)
         return msg_error("store: %s", store_errmsg(node_store(node)));
+    node_write_begin(node);
     json_t *results = json_array();
     size_t bad = 0;
     for (size_t i = 0; i < json_array_size(list); i++) {
@@ -240,6 +242,7 @@ s_batch(node_t *node, const json_t *list, json_t *(*one)(node_t *, const json_t 
         bad += failed;
         json_array_append_new(results, r);
     }
+    node_write_end(node);
     if (store_commit(node_store(node)) != 0) {
         char msg[256];
         snprintf(msg, sizeof(msg), "store: %s", store_errmsg(node_store(node)));

@@ -526,7 +526,7 @@ node_restoring(node_t *self)
 }
 
 void
-node_next_version(node_t *self, entry_hdr_t *h)
+node_write_begin(node_t *self)
 {
     uint64_t stored_seq, stored_ts;
     /* Versions of our own origin may have come back from peers (pushes,
@@ -535,9 +535,21 @@ node_next_version(node_t *self, entry_hdr_t *h)
         self->max_seq = stored_seq > self->max_seq ? stored_seq : self->max_seq;
         self->last_ts = stored_ts > self->last_ts ? stored_ts : self->last_ts;
     }
+}
+
+void
+node_next_version(node_t *self, entry_hdr_t *h)
+{
     memcpy(h->origin, ident_pk(self->ident), ENV_PKBYTES);
     h->seq = self->max_seq + 1;
     h->ts = hlc_next(self->last_ts, now_ms());
+}
+
+void
+node_write_end(node_t *self)
+{
+    /* Nobody else writes our origin: we are complete up to our own max. */
+    store_set_complete(self->store, ident_pk(self->ident), self->max_seq);
 }
 
 void
@@ -547,8 +559,6 @@ node_wrote(node_t *self, const entry_hdr_t *h, const uint8_t *env, size_t len)
         self->max_seq = h->seq;
     if (h->ts > self->last_ts)
         self->last_ts = h->ts;
-    /* Nobody else writes our origin: we are complete up to our own max. */
-    store_set_complete(self->store, ident_pk(self->ident), self->max_seq);
     for (size_t i = 0; i < self->npeers; i++)
         if (peer_connected(self->peers[i]))
             sync_peer_push(peer_sync(self->peers[i]), env, len);

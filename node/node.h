@@ -25,9 +25,15 @@ store_t *node_store(node_t *self);
 const ident_t *node_ident(node_t *self);
 const conf_t *node_conf(node_t *self);
 
-/* The header for this node's next version of id: the next sequence number
- * and a clock reading that never goes backwards. */
+/* Local writes come in batches, inside one store transaction:
+ * node_write_begin catches up with versions of this node's own origin
+ * that came back from peers; node_next_version gives the header for the
+ * next version (the next sequence number and a clock reading that never
+ * goes backwards); node_write_end records the node complete up to its
+ * highest sequence. */
+void node_write_begin(node_t *self);
 void node_next_version(node_t *self, entry_hdr_t *h);
+void node_write_end(node_t *self);
 
 /* Called by ctl after storing a local version (env/len): advances the
  * node's sequence and clock and queues the version for every peer. */

@@ -45,6 +45,7 @@
  * crash of the process or the machine.
  */
 #include "store.h"
+#include "log.h"
 #include "util.h"
 
 #include <math.h>
@@ -53,7 +54,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SCHEMA_VERSION "1"
+#define SCHEMA_VERSION "2"
 
 static const char s_schema[] =
     "CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v TEXT NOT NULL);"
@@ -65,15 +66,16 @@ static const char s_schema[] =
     "CREATE TABLE IF NOT EXISTS entries("
     "  rowid INTEGER PRIMARY KEY, origin INTEGER NOT NULL, id TEXT NOT NULL,"
     "  seq INTEGER NOT NULL, ts INTEGER NOT NULL, kind INTEGER NOT NULL,"
-    "  deleted INTEGER NOT NULL, vid BLOB NOT NULL, env BLOB NOT NULL,"
+    "  deleted INTEGER NOT NULL, vid BLOB NOT NULL,"
     "  received INTEGER NOT NULL, via INTEGER, name TEXT, country TEXT,"
     "  region TEXT, start INTEGER, share REAL, UNIQUE(id, origin));"
+    "CREATE TABLE IF NOT EXISTS envs(rowid INTEGER PRIMARY KEY, env BLOB NOT NULL);"
     "CREATE INDEX IF NOT EXISTS entries_origin_seq ON entries(origin, seq);"
     "CREATE INDEX IF NOT EXISTS entries_region ON entries(country, region);"
     "CREATE INDEX IF NOT EXISTS entries_kind_start ON entries(kind, start) WHERE start IS NOT NULL;"
     "CREATE TABLE IF NOT EXISTS attrs(field INTEGER NOT NULL, value TEXT NOT NULL,"
     "  entry INTEGER NOT NULL, PRIMARY KEY(field, value, entry)) WITHOUT ROWID;"
-    "CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(name, summary, description, tags,"
+    "CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(name, summary, description, tags, f,"
     "  content='', tokenize='unicode61 remove_diacritics 2');"
     "CREATE VIRTUAL TABLE IF NOT EXISTS geo USING rtree(id, minlat, maxlat, minlon, maxlon);"
     "CREATE TABLE IF NOT EXISTS forks(origin INTEGER NOT NULL, seq INTEGER NOT NULL,"
@@ -85,7 +87,7 @@ static void s_sql_km(sqlite3_context *ctx, int argc, sqlite3_value **argv);
 /* Prepared once in store_open, finalized in store_close. */
 enum {
     Q_ORIGIN_GET, Q_ORIGIN_ADD, Q_ORIGIN_NAME, Q_ORIGIN_MAX, Q_ORIGIN_UPDATE, Q_ORIGIN_SUM,
-    Q_CUR, Q_INSERT, Q_UPDATE, Q_ATTR_ADD, Q_ATTR_DEL, Q_FTS_ADD, Q_FTS_DEL,
+    Q_CUR, Q_INSERT, Q_UPDATE, Q_ENV_PUT, Q_ATTR_ADD, Q_ATTR_DEL, Q_FTS_ADD, Q_FTS_DEL,
     Q_GEO_ADD, Q_GEO_DEL, Q_GET_ORIGIN, Q_GET_ANY, Q_SCAN, Q_SUMMARY,
     Q_META_GET, Q_META_SET, Q_BEGIN, Q_COMMIT, Q_ROLLBACK,
     Q_SINCE, Q_MARKS, Q_COMPLETE, Q_HAS_SEQ, Q_SEQ_OTHER, Q_FORK_ADD, Q_FORKS,
@@ -100,35 +102,41 @@ static const char *const s_sql[Q_COUNT] = {
     [Q_ORIGIN_UPDATE] = "UPDATE origins SET count = count + ?2, live = live + ?3,"
         " max_seq = max(max_seq, ?4), max_ts = max(max_ts, ?5), vsum = ?6 WHERE ix = ?1",
     [Q_ORIGIN_SUM] = "SELECT vsum FROM origins WHERE ix = ?1",
-    [Q_CUR] = "SELECT rowid, seq, ts, deleted, vid, env FROM entries WHERE id = ?2 AND origin = ?1",
-    [Q_INSERT] = "INSERT INTO entries(origin, id, seq, ts, kind, deleted, vid, env, received,"
+    [Q_CUR] = "SELECT e.rowid, e.seq, e.ts, e.deleted, e.vid, x.env FROM entries e"
+        " JOIN envs x ON x.rowid = e.rowid WHERE e.id = ?2 AND e.origin = ?1",
+    [Q_INSERT] = "INSERT INTO entries(origin, id, seq, ts, kind, deleted, vid, received,"
         " via, name, country, region, start, share)"
-        " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+        " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
     [Q_UPDATE] = "UPDATE entries SET seq = ?3, ts = ?4, kind = ?5, deleted = ?6, vid = ?7,"
-        " env = ?8, received = ?9, via = ?10, name = ?11, country = ?12, region = ?13,"
+        " received = ?9, via = ?10, name = ?11, country = ?12, region = ?13,"
         " start = ?14, share = ?15 WHERE rowid = ?1",
+    [Q_ENV_PUT] = "INSERT OR REPLACE INTO envs(rowid, env) VALUES(?1, ?2)",
     [Q_ATTR_ADD] = "INSERT OR IGNORE INTO attrs(field, value, entry) VALUES(?1, ?2, ?3)",
     [Q_ATTR_DEL] = "DELETE FROM attrs WHERE field = ?1 AND value = ?2 AND entry = ?3",
-    [Q_FTS_ADD] = "INSERT INTO fts(rowid, name, summary, description, tags)"
-        " VALUES(?1, ?2, ?3, ?4, ?5)",
-    [Q_FTS_DEL] = "INSERT INTO fts(fts, rowid, name, summary, description, tags)"
-        " VALUES('delete', ?1, ?2, ?3, ?4, ?5)",
+    [Q_FTS_ADD] = "INSERT INTO fts(rowid, name, summary, description, tags, f)"
+        " VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+    [Q_FTS_DEL] = "INSERT INTO fts(fts, rowid, name, summary, description, tags, f)"
+        " VALUES('delete', ?1, ?2, ?3, ?4, ?5, ?6)",
     [Q_GEO_ADD] = "INSERT INTO geo(id, minlat, maxlat, minlon, maxlon) VALUES(?1, ?2, ?2, ?3, ?3)",
     [Q_GEO_DEL] = "DELETE FROM geo WHERE id = ?1",
-    [Q_GET_ORIGIN] = "SELECT e.rowid, e.env, e.received, v.key, o.name FROM entries e"
+    [Q_GET_ORIGIN] = "SELECT e.rowid, x.env, e.received, v.key, o.name FROM entries e"
+        " JOIN envs x ON x.rowid = e.rowid"
         " JOIN origins o ON o.ix = e.origin LEFT JOIN origins v ON v.ix = e.via"
         " WHERE e.id = ?2 AND e.origin = (SELECT ix FROM origins WHERE key = ?1)",
-    [Q_GET_ANY] = "SELECT e.rowid, e.env, e.received, v.key, o.name FROM entries e"
+    [Q_GET_ANY] = "SELECT e.rowid, x.env, e.received, v.key, o.name FROM entries e"
+        " JOIN envs x ON x.rowid = e.rowid"
         " JOIN origins o ON o.ix = e.origin LEFT JOIN origins v ON v.ix = e.via"
         " WHERE e.id = ?1 ORDER BY o.key",
-    [Q_SCAN] = "SELECT e.rowid, e.env, e.received, v.key, o.name FROM entries e"
+    [Q_SCAN] = "SELECT e.rowid, x.env, e.received, v.key, o.name FROM entries e"
+        " JOIN envs x ON x.rowid = e.rowid"
         " JOIN origins o ON o.ix = e.origin LEFT JOIN origins v ON v.ix = e.via"
         " WHERE e.rowid > ?1 ORDER BY e.rowid LIMIT ?2",
     [Q_SUMMARY] = "SELECT key, name, count, live, max_seq, vsum FROM origins"
         " WHERE count > 0 ORDER BY key",
     [Q_META_GET] = "SELECT v FROM meta WHERE k = ?1",
     [Q_META_SET] = "INSERT OR REPLACE INTO meta(k, v) VALUES(?1, ?2)",
-    [Q_SINCE] = "SELECT e.rowid, e.env, e.received, v.key, o.name, e.seq FROM entries e"
+    [Q_SINCE] = "SELECT e.rowid, x.env, e.received, v.key, o.name, e.seq FROM entries e"
+        " JOIN envs x ON x.rowid = e.rowid"
         " JOIN origins o ON o.ix = e.origin LEFT JOIN origins v ON v.ix = e.via"
         " WHERE e.origin = (SELECT ix FROM origins WHERE key = ?1) AND e.seq > ?2 AND e.seq < ?3"
         " ORDER BY e.seq LIMIT ?4",
@@ -137,7 +145,8 @@ static const char *const s_sql[Q_COUNT] = {
     [Q_COMPLETE] = "UPDATE origins SET complete = max(complete, ?2) WHERE key = ?1",
     [Q_HAS_SEQ] = "SELECT count(*) FROM entries WHERE origin = (SELECT ix FROM origins WHERE key = ?1)"
         " AND seq = ?2",
-    [Q_SEQ_OTHER] = "SELECT env FROM entries WHERE origin = ?1 AND seq = ?2 AND vid != ?3",
+    [Q_SEQ_OTHER] = "SELECT x.env FROM entries e JOIN envs x ON x.rowid = e.rowid"
+        " WHERE e.origin = ?1 AND e.seq = ?2 AND e.vid != ?3",
     [Q_FORK_ADD] = "INSERT OR IGNORE INTO forks(origin, seq, kept, other, seen) VALUES(?1, ?2, ?3, ?4, ?5)",
     [Q_FORKS] = "SELECT o.key, f.seq, f.kept, f.other, f.seen FROM forks f JOIN origins o ON o.ix = f.origin"
         " ORDER BY f.seen",
@@ -157,6 +166,8 @@ struct store {
     sqlite3_stmt *q[Q_COUNT];       /* prepared statements, see s_sql */
     char errmsg[512];               /* last error, for store_errmsg */
 };
+
+static int s_index_fts(store_t *self, int64_t rowid, int kind, const entry_index_t *ix, bool add);
 
 static int
 s_fail(store_t *self, const char *what)
@@ -184,6 +195,62 @@ s_exec(store_t *self, sqlite3_stmt *st, const char *what)
     return rc == SQLITE_DONE ? 0 : s_fail(self, what);
 }
 
+/* Schema 1 kept the envelope in the entries row, so every filter that
+ * read entries dragged the envelopes through the page cache, and had no
+ * filter tokens in fts. The upgrade moves envelopes to envs and rebuilds
+ * fts (s_reindex_fts), in one transaction: a crash leaves schema 1. */
+#define SCHEMA_1_TO_2 \
+    "CREATE TABLE envs(rowid INTEGER PRIMARY KEY, env BLOB NOT NULL);" \
+    "INSERT INTO envs(rowid, env) SELECT rowid, env FROM entries;" \
+    "ALTER TABLE entries DROP COLUMN env;" \
+    "DROP TABLE fts;"
+
+/* The schema version recorded in meta, "" for a new database. */
+static void
+s_schema_version(sqlite3 *db, char *out, size_t outlen)
+{
+    sqlite3_stmt *st = NULL;
+    out[0] = '\0';
+    if (sqlite3_prepare_v2(db, "SELECT v FROM meta WHERE k = 'schema'", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        snprintf(out, outlen, "%s", (const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+}
+
+/* Indexes every live entry's fts row again from its envelope. */
+static int
+s_reindex_fts(store_t *self)
+{
+    sqlite3_stmt *st = NULL;
+    char err[ENTRY_ERR_MAX];
+    int rc = 0, step;
+
+    log_info("store: upgrading the database to schema %s (once; a minute per million entries)",
+             SCHEMA_VERSION);
+    if (sqlite3_prepare_v2(self->db, "SELECT e.rowid, x.env FROM entries e JOIN envs x"
+                           " ON x.rowid = e.rowid WHERE e.deleted = 0", -1, &st, NULL) != SQLITE_OK)
+        return s_fail(self, "reindex");
+    while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW) {
+        envelope_t env;
+        entry_index_t ix;
+        if (envelope_open_stored(sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1),
+                                 &env, err, sizeof(err)) != 0) {
+            snprintf(self->errmsg, sizeof(self->errmsg), "stored envelope %lld: %s",
+                     (long long)sqlite3_column_int64(st, 0), err);
+            rc = -1;
+            break;
+        }
+        entry_index_build(env.body, &ix);
+        rc = s_index_fts(self, sqlite3_column_int64(st, 0), env.hdr.kind, &ix, true);
+        entry_index_free(&ix);
+        envelope_clear(&env);
+    }
+    if (rc == 0 && step != SQLITE_DONE)
+        rc = s_fail(self, "reindex");
+    sqlite3_finalize(st);
+    return rc;
+}
+
 store_t *
 store_open(const char *path, char *err, size_t errlen)
 {
@@ -202,10 +269,19 @@ store_open(const char *path, char *err, size_t errlen)
     sqlite3_busy_timeout(self->db, 5000);
     sqlite3_create_function(self->db, "sd_km", 4, SQLITE_UTF8 | SQLITE_DETERMINISTIC |
                             SQLITE_INNOCUOUS, NULL, s_sql_km, NULL, NULL);
+    char version[16];
+    s_schema_version(self->db, version, sizeof(version));
+    if (version[0] != '\0' && strcmp(version, "1") != 0 && strcmp(version, SCHEMA_VERSION) != 0) {
+        seterr(err, errlen, -1, "%s: schema version %s, this program knows %s", path, version,
+               SCHEMA_VERSION);
+        goto fail;
+    }
+    bool upgrade = strcmp(version, "1") == 0;
     if (sqlite3_exec(self->db,
                      "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
                      "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;",
                      NULL, NULL, &msg) != SQLITE_OK ||
+        (upgrade && sqlite3_exec(self->db, "BEGIN IMMEDIATE;" SCHEMA_1_TO_2, NULL, NULL, &msg) != SQLITE_OK) ||
         sqlite3_exec(self->db, s_schema, NULL, NULL, &msg) != SQLITE_OK) {
         seterr(err, errlen, -1, "%s: %s", path, msg ? msg : sqlite3_errmsg(self->db));
         sqlite3_free(msg);
@@ -219,14 +295,12 @@ store_open(const char *path, char *err, size_t errlen)
             goto fail;
         }
     }
-    char version[16];
-    if (store_meta_get(self, "schema", version, sizeof(version)) == 0) {
-        if (strcmp(version, SCHEMA_VERSION) != 0) {
-            seterr(err, errlen, -1, "%s: schema version %s, this program knows %s",
-                   path, version, SCHEMA_VERSION);
-            goto fail;
-        }
-    } else if (store_meta_set(self, "schema", SCHEMA_VERSION) != 0) {
+    if (upgrade && (s_reindex_fts(self) != 0 || store_meta_set(self, "schema", SCHEMA_VERSION) != 0 ||
+                    store_commit(self) != 0)) {
+        seterr(err, errlen, -1, "%s: upgrading to schema %s: %s", path, SCHEMA_VERSION, self->errmsg);
+        goto fail;
+    }
+    if (version[0] == '\0' && store_meta_set(self, "schema", SCHEMA_VERSION) != 0) {
         seterr(err, errlen, -1, "%s: %s", path, self->errmsg);
         goto fail;
     }
@@ -335,17 +409,112 @@ store_origin_max(store_t *self, const uint8_t key[ENV_PKBYTES], uint64_t *max_se
     return (rc == SQLITE_ROW || rc == SQLITE_DONE) ? 0 : s_fail(self, "origin max");
 }
 
-/* Adds (add=true) or removes the fts, attrs and geo rows of one version. */
+/* ---- filter tokens ----
+ *
+ * The fts column f holds one token per filterable value of an entry, so
+ * that filters and words are one FTS5 MATCH and a count or a page of a
+ * filtered search never reads the entries table (DESIGN 8: a filter index
+ * walked with an FTS probe per row costs seconds). Tokens are letters and
+ * digits only, so unicode61 keeps each whole, and f is only ever searched
+ * with a column filter, so a token never meets a user's word:
+ *   k<kind>            kind number
+ *   c<cc>              country, lower case
+ *   r<nuts prefix>     every prefix of the NUTS code, 2 characters up
+ *   p<digits>          every CPV digit prefix, 2 to 8 digits
+ *   n<digits>          every NACE digit prefix, 2 to 4 digits ("81.21": n81 n812 n8121)
+ *   a<field>x<hex>     any other filterable attribute: field number, value in hex
+ */
+
+static void
+s_tok_lower(sqlite3_str *t, char tag, const char *v, size_t n)
+{
+    sqlite3_str_appendf(t, "%s%c", sqlite3_str_length(t) ? " " : "", tag);
+    for (size_t i = 0; i < n && v[i]; i++)
+        sqlite3_str_appendchar(t, 1, (char)((v[i] >= 'A' && v[i] <= 'Z') ? v[i] + 32 : v[i]));
+}
+
+/* The digits of a code ("81.21" -> "8121", "90910000-9" -> "90910000"). */
+static size_t
+s_code_digits(const char *v, char *out, size_t max)
+{
+    size_t n = 0;
+    for (; *v && *v != '-' && n < max; v++)
+        if (*v >= '0' && *v <= '9')
+            out[n++] = *v;
+    out[n] = '\0';
+    return n;
+}
+
+static bool
+s_tok_field(int field)
+{
+    return field == ATTR_LANG || field == ATTR_TARGET_GROUP || field == ATTR_PARTNERSHIP ||
+           field == ATTR_LABEL || field == ATTR_ORG_TYPE;
+}
+
+/* Appends the token of value in field (one of s_tok_field's), or for CPV
+ * and NACE of the digit prefix value. */
+static void
+s_tok_attr(sqlite3_str *t, int field, const char *value)
+{
+    char digits[16];
+    if (field == ATTR_CPV || field == ATTR_NACE) {
+        size_t n = s_code_digits(value, digits, 8);
+        s_tok_lower(t, field == ATTR_CPV ? 'p' : 'n', digits, n);
+        return;
+    }
+    sqlite3_str_appendf(t, "%sa%dx", sqlite3_str_length(t) ? " " : "", field);
+    for (const unsigned char *c = (const unsigned char *)value; *c; c++)
+        sqlite3_str_appendf(t, "%02x", *c);
+}
+
+/* Every token of one entry, for the f column. */
+static char *
+s_tokens(int kind, const entry_index_t *ix)
+{
+    sqlite3_str *t = sqlite3_str_new(NULL);
+    char digits[16];
+    sqlite3_str_appendf(t, "k%d", kind);
+    if (ix->country != NULL)
+        s_tok_lower(t, 'c', ix->country, 2);
+    for (size_t n = 2; ix->region != NULL && n <= strlen(ix->region) && n <= 5; n++)
+        s_tok_lower(t, 'r', ix->region, n);
+    for (size_t i = 0; i < ix->nattrs; i++) {
+        const entry_attr_t *a = &ix->attrs[i];
+        if (a->field == ATTR_CPV || a->field == ATTR_NACE) {
+            size_t n = s_code_digits(a->value, digits, 8);
+            for (size_t k = 2; k <= n; k++)
+                s_tok_lower(t, a->field == ATTR_CPV ? 'p' : 'n', digits, k);
+        } else if (s_tok_field(a->field)) {
+            s_tok_attr(t, a->field, a->value);
+        }
+    }
+    return sqlite3_str_finish(t);
+}
+
+/* Adds (add=true) or removes the fts row of one version. */
 static int
-s_index(store_t *self, int64_t rowid, const entry_index_t *ix, bool add)
+s_index_fts(store_t *self, int64_t rowid, int kind, const entry_index_t *ix, bool add)
 {
     sqlite3_stmt *st = s_stmt(self, add ? Q_FTS_ADD : Q_FTS_DEL);
+    char *tokens = s_tokens(kind, ix);
     sqlite3_bind_int64(st, 1, rowid);
     sqlite3_bind_text(st, 2, ix->text_name, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 3, ix->text_summary, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 4, ix->text_description, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 5, ix->text_tags, -1, SQLITE_STATIC);
-    if (s_exec(self, st, "full-text index") != 0)
+    sqlite3_bind_text(st, 6, tokens, -1, SQLITE_STATIC);
+    int rc = s_exec(self, st, "full-text index");
+    sqlite3_free(tokens);
+    return rc;
+}
+
+/* Adds (add=true) or removes the fts, attrs and geo rows of one version. */
+static int
+s_index(store_t *self, int64_t rowid, int kind, const entry_index_t *ix, bool add)
+{
+    sqlite3_stmt *st;
+    if (s_index_fts(self, rowid, kind, ix, add) != 0)
         return -1;
     for (size_t i = 0; i < ix->nattrs; i++) {
         st = s_stmt(self, add ? Q_ATTR_ADD : Q_ATTR_DEL);
@@ -376,7 +545,7 @@ s_unindex_old(store_t *self, int64_t rowid, const void *old, size_t len)
     entry_index_t ix;
     char err[ENTRY_ERR_MAX];
 
-    if (envelope_open(old, len, &env, err, sizeof(err)) != 0) {
+    if (envelope_open_stored(old, len, &env, err, sizeof(err)) != 0) {
         snprintf(self->errmsg, sizeof(self->errmsg), "stored envelope %lld: %s",
                  (long long)rowid, err);
         return -1;
@@ -384,7 +553,7 @@ s_unindex_old(store_t *self, int64_t rowid, const void *old, size_t len)
     int rc = 0;
     if (!env.hdr.deleted) {
         entry_index_build(env.body, &ix);
-        rc = s_index(self, rowid, &ix, false);
+        rc = s_index(self, rowid, env.hdr.kind, &ix, false);
         entry_index_free(&ix);
     }
     envelope_clear(&env);
@@ -468,7 +637,6 @@ s_write_row(store_t *self, int64_t origin, int64_t *rowid, const uint8_t *buf, s
     sqlite3_bind_int(st, 5, env->hdr.kind);
     sqlite3_bind_int(st, 6, env->hdr.deleted);
     sqlite3_bind_blob(st, 7, vid, ENV_VIDBYTES, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 8, buf, (int)len, SQLITE_STATIC);
     sqlite3_bind_int64(st, 9, (int64_t)now_ms());
     if (via > 0)
         sqlite3_bind_int64(st, 10, via);
@@ -483,7 +651,12 @@ s_write_row(store_t *self, int64_t origin, int64_t *rowid, const uint8_t *buf, s
         return -1;
     if (insert)
         *rowid = sqlite3_last_insert_rowid(self->db);
-    return env->hdr.deleted ? 0 : s_index(self, *rowid, ix, true);
+    st = s_stmt(self, Q_ENV_PUT);
+    sqlite3_bind_int64(st, 1, *rowid);
+    sqlite3_bind_blob(st, 2, buf, (int)len, SQLITE_STATIC);
+    if (s_exec(self, st, "envelope write") != 0)
+        return -1;
+    return env->hdr.deleted ? 0 : s_index(self, *rowid, env->hdr.kind, ix, true);
 }
 
 int
@@ -946,11 +1119,23 @@ s_where_near(sqlite3_str *w, struct binds *b, const store_query_t *q, char **dis
     return 0;
 }
 
-/* The WHERE clause shared by the count, the rows and the facets of a
- * search. */
+/* The SQL conditions of a search ("AND ..."). With tokens, the filters
+ * that are in the MATCH (s_match) are left out, and so is the check for
+ * tombstones, which have no fts or geo rows. */
 static int
-s_where(sqlite3_str *w, struct binds *b, const store_query_t *q, char **dist)
+s_where(sqlite3_str *w, struct binds *b, const store_query_t *q, bool tokens, char **dist)
 {
+    if (q->near && s_where_near(w, b, q, dist) != 0)
+        return -1;
+    if (s_where_origin(w, b, q->origins) != 0)
+        return -1;
+    if ((q->since_ms > 0 && s_where_cmp(w, b, "e.ts >=", false, q->since_ms, 0) != 0) ||
+        (q->has_from && s_where_cmp(w, b, "e.start >=", false, q->from_ms, 0) != 0) ||
+        (q->has_before && s_where_cmp(w, b, "e.start <", false, q->before_ms, 0) != 0) ||
+        (q->has_min_share && s_where_cmp(w, b, "e.share >=", true, 0, q->min_share) != 0))
+        return -1;
+    if (tokens)
+        return 0;
     if (!q->include_deleted)
         sqlite3_str_appendall(w, " AND e.deleted = 0");
     if (q->kinds != NULL && q->kinds[0] != 0) {
@@ -977,17 +1162,75 @@ s_where(sqlite3_str *w, struct binds *b, const store_query_t *q, char **dist)
         s_where_attr(w, b, ATTR_TARGET_GROUP, q->target_groups, false) != 0 ||
         s_where_attr(w, b, ATTR_PARTNERSHIP, q->partnerships, false) != 0 ||
         s_where_attr(w, b, ATTR_LABEL, q->labels, false) != 0 ||
-        s_where_attr(w, b, ATTR_ORG_TYPE, q->org_types, false) != 0 ||
-        s_where_origin(w, b, q->origins) != 0)
-        return -1;
-    if ((q->since_ms > 0 && s_where_cmp(w, b, "e.ts >=", false, q->since_ms, 0) != 0) ||
-        (q->has_from && s_where_cmp(w, b, "e.start >=", false, q->from_ms, 0) != 0) ||
-        (q->has_before && s_where_cmp(w, b, "e.start <", false, q->before_ms, 0) != 0) ||
-        (q->has_min_share && s_where_cmp(w, b, "e.share >=", true, 0, q->min_share) != 0))
-        return -1;
-    if (q->near && s_where_near(w, b, q, dist) != 0)
+        s_where_attr(w, b, ATTR_ORG_TYPE, q->org_types, false) != 0)
         return -1;
     return 0;
+}
+
+/* True if q has a filter that s_match can put in the MATCH. */
+static bool
+s_token_filters(const store_query_t *q)
+{
+    return (q->kinds != NULL && q->kinds[0] != 0) || s_has(q->countries) || s_has(q->regions) ||
+           q->lang != NULL || s_has(q->nace) || s_has(q->cpv) || s_has(q->target_groups) ||
+           s_has(q->partnerships) || s_has(q->labels) || s_has(q->org_types);
+}
+
+/* Appends " AND f : (t1 OR t2 ...)" for one filter list: tag and lower-cased
+ * value, or s_tok_attr's token when field is not 0. */
+static void
+s_match_list(sqlite3_str *m, char tag, int field, const char *const *list)
+{
+    if (!s_has(list))
+        return;
+    sqlite3_str *t = sqlite3_str_new(NULL);
+    for (int i = 0; list[i]; i++) {
+        if (field != 0)
+            s_tok_attr(t, field, list[i]);
+        else
+            s_tok_lower(t, tag, list[i], strlen(list[i]));
+    }
+    char *toks = sqlite3_str_finish(t);
+    sqlite3_str_appendf(m, "%sf : (", sqlite3_str_length(m) ? " AND " : "");
+    for (char *c = toks; c && *c; c++) {
+        if (*c == ' ')
+            sqlite3_str_appendall(m, " OR ");
+        else
+            sqlite3_str_appendchar(m, 1, *c);
+    }
+    sqlite3_str_appendchar(m, 1, ')');
+    sqlite3_free(toks);
+}
+
+/* The FTS5 expression of a search: the user's words, each quoted, in the
+ * text columns, and with tokens the filters as f tokens (see "filter
+ * tokens"). "" when there is nothing to match. */
+static char *
+s_match(const store_query_t *q, const char *words, bool tokens)
+{
+    sqlite3_str *m = sqlite3_str_new(NULL);
+    if (words != NULL && words[0] != '\0')
+        sqlite3_str_appendf(m, "{name summary description tags} : (%s)", words);
+    if (tokens) {
+        if (q->kinds != NULL && q->kinds[0] != 0) {
+            sqlite3_str_appendf(m, "%sf : (", sqlite3_str_length(m) ? " AND " : "");
+            for (int i = 0; q->kinds[i]; i++)
+                sqlite3_str_appendf(m, "%sk%d", i ? " OR " : "", q->kinds[i]);
+            sqlite3_str_appendchar(m, 1, ')');
+        }
+        const char *const lang[] = { q->lang, NULL };
+        s_match_list(m, 'c', 0, q->countries);
+        s_match_list(m, 'r', 0, q->regions);
+        s_match_list(m, 0, ATTR_LANG, lang);
+        s_match_list(m, 0, ATTR_NACE, q->nace);
+        s_match_list(m, 0, ATTR_CPV, q->cpv);
+        s_match_list(m, 0, ATTR_TARGET_GROUP, q->target_groups);
+        s_match_list(m, 0, ATTR_PARTNERSHIP, q->partnerships);
+        s_match_list(m, 0, ATTR_LABEL, q->labels);
+        s_match_list(m, 0, ATTR_ORG_TYPE, q->org_types);
+    }
+    char *out = sqlite3_str_finish(m);
+    return out ? out : sqlite3_mprintf("");
 }
 
 static void
@@ -1057,49 +1300,88 @@ s_prepare_bound(store_t *self, const store_query_t *q, const char *sql, const st
     return 0;
 }
 
-/* A search's SQL parts: tables, WHERE, the bound values, and the
- * distance expression (NULL without near). Free with s_plan_free. */
+/* A search's SQL parts. Free with s_plan_free.
+ *
+ * What drives (FROM):
+ *   fts     when there are words, or filters and no near point: one MATCH
+ *           of words and filter tokens gives exactly the live matches;
+ *   geo g   with a near point and no words: the box of the circle;
+ *   entries e otherwise (no filters, or --include-deleted: tombstones
+ *           have no fts or geo rows).
+ * entries e is joined (CROSS JOIN: the driver stays first) only when a
+ * condition or the order reads its columns, so counting the matches of
+ * words and filters reads the FTS index and nothing else. */
 struct plan {
     struct binds b;
-    char *tables;           /* "entries e" or "fts CROSS JOIN entries e ...", geo */
-    char *where;            /* "WHERE 1 AND ..." */
-    char *dist;
-    char *fts;
-    bool words;
+    char *from;
+    char *where;            /* "WHERE ..." */
+    char *dist;             /* the distance expression, NULL without near */
+    const char *rowid;      /* the match's rowid: fts.rowid, g.id or e.rowid */
+    char *match;            /* the FTS5 expression (bound as ?1) or NULL */
+    bool words;             /* the match has words: bm25 ranks */
+    bool e;                 /* entries e is in from */
 };
 
 static void
 s_plan_free(struct plan *p)
 {
-    sqlite3_free(p->tables);
+    sqlite3_free(p->from);
     sqlite3_free(p->where);
     sqlite3_free(p->dist);
-    sqlite3_free(p->fts);
+    sqlite3_free(p->match);
     s_binds_free(&p->b);
 }
 
-static int
-s_plan(store_t *self, const store_query_t *q, struct plan *p)
+/* True if q's conditions other than the MATCH read entries columns. */
+static bool
+s_reads_entries(const store_query_t *q, bool tokens)
 {
-    sqlite3_str *where = sqlite3_str_new(self->db);
+    return !tokens || s_has(q->origins) || q->since_ms > 0 || q->has_from || q->has_before ||
+           q->has_min_share;
+}
 
+/* Plans q; need_e: the caller reads entries columns (order, facet). */
+static int
+s_plan(store_t *self, const store_query_t *q, bool need_e, struct plan *p)
+{
     memset(p, 0, sizeof(*p));
-    if (q->words != NULL) {
-        p->fts = s_fts_query(q->words);
-        p->words = p->fts != NULL && p->fts[0] != '\0';
+    char *words = q->words != NULL ? s_fts_query(q->words) : NULL;
+    p->words = words != NULL && words[0] != '\0';
+    bool tokens = !q->include_deleted && (p->words || (!q->near && s_token_filters(q)));
+    bool fts = p->words || tokens;
+    if (fts) {
+        p->match = s_match(q, words, tokens);
+        if (s_bind_s(&p->b, p->match, NULL) < 0)
+            goto toomany;
     }
-    if ((p->words && s_bind_s(&p->b, p->fts, NULL) < 0) || s_where(where, &p->b, q, &p->dist) != 0) {
-        sqlite3_free(sqlite3_str_finish(where));
-        snprintf(self->errmsg, sizeof(self->errmsg), "search: more than %d values", BIND_MAX);
-        return -1;
+    sqlite3_free(words);
+    p->e = need_e || s_reads_entries(q, tokens);
+
+    sqlite3_str *w = sqlite3_str_new(self->db);
+    if (s_where(w, &p->b, q, tokens, &p->dist) != 0) {
+        sqlite3_free(sqlite3_str_finish(w));
+        goto toomany;
     }
-    char *w = sqlite3_str_finish(where);
-    p->tables = sqlite3_mprintf("%s%s", p->words ? "fts CROSS JOIN entries e ON e.rowid = fts.rowid"
-                                                 : "entries e",
-                                q->near ? " JOIN geo g ON g.id = e.rowid" : "");
-    p->where = sqlite3_mprintf("WHERE %s%s", p->words ? "fts MATCH ?1" : "1", w ? w : "");
-    sqlite3_free(w);
+    char *conds = sqlite3_str_finish(w);
+    if (fts) {
+        p->rowid = "fts.rowid";
+        p->from = sqlite3_mprintf("fts%s%s", q->near ? " CROSS JOIN geo g ON g.id = fts.rowid" : "",
+                                  p->e ? " CROSS JOIN entries e ON e.rowid = fts.rowid" : "");
+    } else if (q->near) {
+        p->rowid = "g.id";
+        p->from = sqlite3_mprintf("geo g%s", p->e ? " CROSS JOIN entries e ON e.rowid = g.id" : "");
+    } else {
+        p->rowid = "e.rowid";
+        p->e = true;
+        p->from = sqlite3_mprintf("entries e");
+    }
+    p->where = sqlite3_mprintf("WHERE %s%s", fts ? "fts MATCH ?1" : "1", conds ? conds : "");
+    sqlite3_free(conds);
     return 0;
+toomany:
+    sqlite3_free(words);
+    snprintf(self->errmsg, sizeof(self->errmsg), "search: more than %d values", BIND_MAX);
+    return -1;
 }
 
 /* Sets *total to the number of matches of plan p. */
@@ -1107,7 +1389,7 @@ static int
 s_count(store_t *self, const store_query_t *q, const struct plan *p, int64_t *total)
 {
     sqlite3_stmt *st = NULL;
-    char *sql = sqlite3_mprintf("SELECT count(*) FROM %s %s", p->tables, p->where);
+    char *sql = sqlite3_mprintf("SELECT count(*) FROM %s %s", p->from, p->where);
     int rc = s_prepare_bound(self, q, sql, &p->b, &st);
     if (rc == 0 && sqlite3_step(st) != SQLITE_ROW)
         rc = s_fail(self, "search count");
@@ -1118,22 +1400,18 @@ s_count(store_t *self, const store_query_t *q, const struct plan *p, int64_t *to
     return rc;
 }
 
-/* The ORDER BY of a search. Ties always break on rowid, so that pages of
- * one query never overlap and together give every match once. */
-static const char *
-s_order(const store_query_t *q, const struct plan *p)
+static int
+s_sort(const store_query_t *q, bool words)
 {
     int sort = q->sort;
     if (sort == STORE_SORT_DEFAULT)
-        sort = p->words ? STORE_SORT_RELEVANCE : q->near ? STORE_SORT_DISTANCE : STORE_SORT_NAME;
-    if (sort == STORE_SORT_RELEVANCE && p->words)
-        return "6, e.name COLLATE NOCASE, e.rowid";
-    if (sort == STORE_SORT_DISTANCE && q->near)
-        return "7, e.name COLLATE NOCASE, e.rowid";
-    if (sort == STORE_SORT_UPDATED)
-        return "e.ts DESC, e.rowid";
-    return "e.name COLLATE NOCASE, e.rowid";
+        sort = words ? STORE_SORT_RELEVANCE : q->near ? STORE_SORT_DISTANCE : STORE_SORT_NAME;
+    if ((sort == STORE_SORT_RELEVANCE && !words) || (sort == STORE_SORT_DISTANCE && !q->near))
+        sort = STORE_SORT_NAME;
+    return sort;
 }
+
+#define BM25 "bm25(fts, 10.0, 4.0, 1.0, 2.0, 0.0)"
 
 int
 store_search(store_t *self, const store_query_t *q, store_row_fn fn, void *arg, int64_t *total)
@@ -1142,16 +1420,42 @@ store_search(store_t *self, const store_query_t *q, store_row_fn fn, void *arg, 
     sqlite3_stmt *st = NULL;
     char *sql = NULL;
     int rc = -1;
+    bool words = q->words != NULL;
+    int sort = STORE_SORT_NAME;
+    long long limit = q->limit > 0 ? q->limit : 20, offset = q->offset > 0 ? q->offset : 0;
 
-    if (s_plan(self, q, &p) != 0 || s_count(self, q, &p, total) != 0)
+    /* Which order needs entries columns is known once words are parsed. */
+    if (s_plan(self, q, false, &p) != 0)
         goto out;
-    sql = sqlite3_mprintf("SELECT e.rowid, e.env, e.received, v.key, o.name, %s, %s FROM %s"
-                          " JOIN origins o ON o.ix = e.origin LEFT JOIN origins v ON v.ix = e.via"
-                          " %s ORDER BY %s LIMIT %lld OFFSET %lld",
-                          p.words ? "bm25(fts, 10.0, 4.0, 1.0, 2.0)" : "0",
-                          p.dist ? p.dist : "NULL", p.tables, p.where, s_order(q, &p),
-                          (long long)(q->limit > 0 ? q->limit : 20),
-                          (long long)(q->offset > 0 ? q->offset : 0));
+    words = p.words;
+    sort = s_sort(q, words);
+    if ((sort == STORE_SORT_NAME || sort == STORE_SORT_UPDATED) && !p.e) {
+        s_plan_free(&p);
+        if (s_plan(self, q, true, &p) != 0)
+            goto out;
+    }
+    if (s_count(self, q, &p, total) != 0)
+        goto out;
+    const char *score = words ? BM25 : "0", *dist = p.dist ? p.dist : "NULL";
+    const char *tail = " JOIN entries e ON e.rowid = t.r JOIN envs x ON x.rowid = t.r"
+                       " JOIN origins o ON o.ix = e.origin LEFT JOIN origins v ON v.ix = e.via";
+    if (sort == STORE_SORT_RELEVANCE || sort == STORE_SORT_DISTANCE) {
+        /* The page is chosen from the driver's rows alone; only its rows
+         * are then read from entries and envs. Ties break on rowid. */
+        const char *key = sort == STORE_SORT_RELEVANCE ? "s" : "d";
+        sql = sqlite3_mprintf("SELECT t.r, x.env, e.received, v.key, o.name, t.s, t.d FROM"
+                              " (SELECT %s AS r, %s AS s, %s AS d FROM %s %s ORDER BY %s, r"
+                              " LIMIT %lld OFFSET %lld) t%s ORDER BY t.%s, t.r",
+                              p.rowid, score, dist, p.from, p.where, key, limit, offset, tail, key);
+    } else {
+        sql = sqlite3_mprintf("SELECT t.r, x.env, e.received, v.key, o.name, t.s, t.d FROM"
+                              " (SELECT e.rowid AS r, %s AS s, %s AS d, e.name AS n, e.ts AS ts"
+                              " FROM %s %s ORDER BY %s, e.rowid LIMIT %lld OFFSET %lld) t%s"
+                              " ORDER BY %s, t.r", score, dist, p.from, p.where,
+                              sort == STORE_SORT_UPDATED ? "e.ts DESC" : "e.name COLLATE NOCASE",
+                              limit, offset, tail,
+                              sort == STORE_SORT_UPDATED ? "t.ts DESC" : "t.n COLLATE NOCASE");
+    }
     if (s_prepare_bound(self, q, sql, &p.b, &st) != 0)
         goto out;
     rc = s_rows(self, st, EXTRA_SCORE, fn, arg) < 0 ? -1 : 0;
@@ -1199,23 +1503,24 @@ store_facets(store_t *self, const store_query_t *q, store_facet_fn fn, void *arg
     char *sql = NULL, *expr = NULL;
     int rc = -1, attr = 0, step;
 
-    if (s_plan(self, q, &p) != 0 || s_count(self, q, &p, total) != 0)
-        goto out;
     if ((expr = s_facet_expr(q, &attr)) == NULL) {
         snprintf(self->errmsg, sizeof(self->errmsg), "facets: nothing to count by");
-        goto out;
+        sqlite3_free(expr);
+        return -1;
     }
+    if (s_plan(self, q, attr == 0, &p) != 0 || s_count(self, q, &p, total) != 0)
+        goto out;
     /* Attribute facets scan the field's range of attrs once and look each
      * entry up in the (materialised) set of matches: attrs has no index
      * by entry, and one entry counts once per value however many of its
      * codes share the value's prefix. */
     if (attr != 0)
         sql = sqlite3_mprintf("SELECT %s AS value, count(DISTINCT a.entry) AS n FROM attrs a"
-                              " WHERE a.field = %d AND a.entry IN (SELECT e.rowid FROM %s %s)"
-                              " GROUP BY 1 ORDER BY 2 DESC, 1", expr, attr, p.tables, p.where);
+                              " WHERE a.field = %d AND a.entry IN (SELECT %s FROM %s %s)"
+                              " GROUP BY 1 ORDER BY 2 DESC, 1", expr, attr, p.rowid, p.from, p.where);
     else
         sql = sqlite3_mprintf("SELECT %s AS value, count(*) AS n FROM %s %s AND %s IS NOT NULL"
-                              " GROUP BY 1 ORDER BY 2 DESC, 1", expr, p.tables, p.where, expr);
+                              " GROUP BY 1 ORDER BY 2 DESC, 1", expr, p.from, p.where, expr);
     if (s_prepare_bound(self, q, sql, &p.b, &st) != 0)
         goto out;
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {

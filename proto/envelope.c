@@ -84,9 +84,10 @@ out:
     return rc;
 }
 
-/* Unpacks exactly one canonical msgpack value filling buf. */
+/* Unpacks exactly one msgpack value filling buf, and unless trusted
+ * checks that it is in canonical form (re-encoding gives the same bytes). */
 static int
-s_unpack_canonical(const uint8_t *buf, size_t len, msgpack_unpacked *u,
+s_unpack_canonical(const uint8_t *buf, size_t len, msgpack_unpacked *u, bool trusted,
                    char *err, size_t errlen, const char *what)
 {
     size_t off = 0;
@@ -98,6 +99,8 @@ s_unpack_canonical(const uint8_t *buf, size_t len, msgpack_unpacked *u,
         return seterr(err, errlen, -2, "%s: malformed msgpack", what);
     if (off != len)
         return seterr(err, errlen, -2, "%s: %zu trailing bytes", what, len - off);
+    if (trusted)
+        return 0;
     msgpack_sbuffer_init(&again);
     msgpack_packer_init(&pk, &again, msgpack_sbuffer_write);
     msgpack_pack_object(&pk, u->data);
@@ -121,14 +124,14 @@ s_str(const msgpack_object *o, char *dst, size_t dstlen)
 }
 
 static int
-s_open_payload(envelope_t *env, char *err, size_t errlen)
+s_open_payload(envelope_t *env, bool trusted, char *err, size_t errlen)
 {
     msgpack_unpacked u;
     char kind[16];
     int rc;
 
     msgpack_unpacked_init(&u);
-    rc = s_unpack_canonical(env->payload, env->payload_len, &u, err, errlen, "payload");
+    rc = s_unpack_canonical(env->payload, env->payload_len, &u, trusted, err, errlen, "payload");
     if (rc != 0)
         goto out;
     rc = -2;
@@ -179,8 +182,8 @@ out:
     return rc;
 }
 
-int
-envelope_open(const uint8_t *buf, size_t len, envelope_t *env, char *err, size_t errlen)
+static int
+s_open(const uint8_t *buf, size_t len, envelope_t *env, bool trusted, char *err, size_t errlen)
 {
     msgpack_unpacked u;
     int rc;
@@ -189,7 +192,7 @@ envelope_open(const uint8_t *buf, size_t len, envelope_t *env, char *err, size_t
     if (len > ENV_MAX)
         return seterr(err, errlen, -2, "envelope: %zu bytes, more than %d", len, ENV_MAX);
     msgpack_unpacked_init(&u);
-    rc = s_unpack_canonical(buf, len, &u, err, errlen, "envelope");
+    rc = s_unpack_canonical(buf, len, &u, trusted, err, errlen, "envelope");
     if (rc != 0)
         goto out;
     const msgpack_object *a = u.data.via.array.ptr;
@@ -204,12 +207,24 @@ envelope_open(const uint8_t *buf, size_t len, envelope_t *env, char *err, size_t
     env->payload_len = a[0].via.bin.size;
     env->sig = (const uint8_t *)a[1].via.bin.ptr;
     crypto_generichash(env->vid, ENV_VIDBYTES, env->payload, env->payload_len, NULL, 0);
-    rc = s_open_payload(env, err, errlen);
+    rc = s_open_payload(env, trusted, err, errlen);
 out:
     msgpack_unpacked_destroy(&u);
     if (rc != 0)
         envelope_clear(env);
     return rc;
+}
+
+int
+envelope_open(const uint8_t *buf, size_t len, envelope_t *env, char *err, size_t errlen)
+{
+    return s_open(buf, len, env, false, err, errlen);
+}
+
+int
+envelope_open_stored(const uint8_t *buf, size_t len, envelope_t *env, char *err, size_t errlen)
+{
+    return s_open(buf, len, env, true, err, errlen);
 }
 
 int

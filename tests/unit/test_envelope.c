@@ -57,6 +57,51 @@ s_vector(const msgpack_sbuffer *env)
     free(hex);
 }
 
+/* envelope_verify_all on a batch big enough for the helper threads, with
+ * forged signatures at scattered places (the version id of one sample
+ * signed by another key): ok[] must match envelope_verify one by one, in
+ * every round (the helpers are reused). */
+static void
+s_verify_all(const uint8_t sk[ENV_SKBYTES], const uint8_t sk2[ENV_SKBYTES],
+             const uint8_t pk[ENV_PKBYTES])
+{
+    enum { N = 300 };
+    msgpack_sbuffer bufs[N];
+    envelope_t envs[N];
+    const envelope_t *ptrs[N];
+    bool ok[N];
+    char err[256];
+    entry_hdr_t h;
+    json_t *body;
+    uint8_t vid[ENV_VIDBYTES];
+
+    for (int i = 0; i < N; i++) {
+        s_sample(&h, &body, pk);
+        h.seq = (uint64_t)i + 1;
+        /* Every 7th and the last are signed with the wrong key. */
+        bool forged = i % 7 == 3 || i == N - 1;
+        CHECK(envelope_seal(&h, body, forged ? sk2 : sk, &bufs[i], vid, err, sizeof(err)) == 0);
+        CHECK(envelope_open((const uint8_t *)bufs[i].data, bufs[i].size, &envs[i], err, sizeof(err)) == 0);
+        ptrs[i] = &envs[i];
+        json_decref(body);
+    }
+    for (int round = 0; round < 3; round++) {
+        size_t n = round == 2 ? 5 : N;     /* the inline path too */
+        memset(ok, round == 1, sizeof(ok));
+        envelope_verify_all(ptrs, n, ok);
+        int wrong = 0;
+        for (size_t i = 0; i < n; i++)
+            wrong += ok[i] != (envelope_verify(&envs[i]) == 0);
+        CHECK(wrong == 0);
+        CHECK(!ok[3] && ok[4]);
+        CHECK(n < N || !ok[N - 1]);
+    }
+    for (int i = 0; i < N; i++) {
+        envelope_clear(&envs[i]);
+        msgpack_sbuffer_destroy(&bufs[i]);
+    }
+}
+
 int
 envelope_test(bool verbose)
 {
@@ -81,6 +126,7 @@ envelope_test(bool verbose)
     CHECK(json_equal(e.body, body));
     CHECK(envelope_verify(&e) == 0);
     envelope_clear(&e);
+    s_verify_all(sk, sk2, pk);
 
     /* Every truncated prefix is malformed. */
     for (size_t n = 0; n < env.size; n++)

@@ -8,8 +8,11 @@
 #include "store.h"
 #include "util.h"
 
+#include <sqlite3.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct key {
     uint8_t pk[ENV_PKBYTES], sk[ENV_SKBYTES];
@@ -123,6 +126,54 @@ s_facets(store_t *st, store_query_t *q, int by, int depth)
     q->depth = depth;
     CHECK(store_facets(st, q, s_facet, out, &total) == 0);
     return out;
+}
+
+/* A schema 1 database (envelopes in the entries row, fts without the
+ * filter tokens) opens as schema 2 with every entry kept, findable by
+ * words and by filters. Schema 1 is made here from a schema 2 file. */
+static void
+s_upgrade_test(const struct key *a, const struct key *b)
+{
+    char path[] = "/tmp/socdir-store-XXXXXX", err[256], v[16] = "";
+    int fd = mkstemp(path);
+    store_query_t q;
+    int64_t total;
+    sqlite3 *db;
+
+    CHECK(fd >= 0);
+    close(fd);
+    store_t *st = store_open(path, err, sizeof(err));
+    CHECK(st != NULL);
+    s_fill(st, a, b);
+    store_close(&st);
+    CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+    CHECK(sqlite3_exec(db,
+                       "ALTER TABLE entries ADD COLUMN env BLOB;"
+                       "UPDATE entries SET env = (SELECT env FROM envs WHERE envs.rowid = entries.rowid);"
+                       "DROP TABLE envs; DROP TABLE fts;"
+                       "CREATE VIRTUAL TABLE fts USING fts5(name, summary, description, tags,"
+                       " content='', tokenize='unicode61 remove_diacritics 2');"
+                       "UPDATE meta SET v = '1' WHERE k = 'schema';", NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3_close(db);
+
+    st = store_open(path, err, sizeof(err));
+    CHECK(st != NULL);
+    if (st != NULL) {
+        CHECK(store_meta_get(st, "schema", v, sizeof(v)) == 0 && strcmp(v, "2") == 0);
+        q = (store_query_t){ .words = "zivnost" };
+        CHECK(strcmp(s_find(st, &q, &total), "zivnost") == 0 && total == 1);
+        q = (store_query_t){ .regions = AT1 };
+        CHECK(strcmp(s_find(st, &q, &total), "glanz,kueche") == 0 && total == 2);
+        q = (store_query_t){ 0 };
+        CHECK(strcmp(s_find(st, &q, &total), "glanz,kueche,zivnost,kueche") == 0 && total == 4);
+        store_close(&st);
+    }
+    unlink(path);
+    char side[64];
+    snprintf(side, sizeof(side), "%s-wal", path);
+    unlink(side);
+    snprintf(side, sizeof(side), "%s-shm", path);
+    unlink(side);
 }
 
 /* The filters of DESIGN 6 alone and combined, distance order, sorts and
@@ -269,6 +320,7 @@ store_test(bool verbose)
     if (st == NULL)
         return 1;
     s_fill(st, &a, &b);
+    s_upgrade_test(&a, &b);
 
     /* Full text ignores diacritics both ways. */
     q = (store_query_t){ .words = "zivnost" };
@@ -278,6 +330,18 @@ store_test(bool verbose)
     q = (store_query_t){ .words = "k\u00fcche soziale" };
     CHECK(strcmp(s_find(st, &q, NULL), "kueche") == 0);
     q = (store_query_t){ .words = "\"unbalanced AND (" };     /* no FTS syntax leaks through */
+    CHECK(strcmp(s_find(st, &q, &total), "") == 0 && total == 0);
+    /* Words never match the filter tokens (country AT is "cat", kind 1 "k1"). */
+    q = (store_query_t){ .words = "cat" };
+    CHECK(strcmp(s_find(st, &q, &total), "") == 0 && total == 0);
+    q = (store_query_t){ .words = "k1" };
+    CHECK(strcmp(s_find(st, &q, &total), "") == 0 && total == 0);
+    /* Words and token filters in one MATCH, and a condition on entries. */
+    q = (store_query_t){ .words = "reinigung", .countries = AT };
+    CHECK(strcmp(s_find(st, &q, &total), "glanz") == 0 && total == 1);
+    q = (store_query_t){ .words = "reinigung", .countries = AT, .since_ms = 1800000000002LL };
+    CHECK(strcmp(s_find(st, &q, &total), "glanz") == 0 && total == 1);
+    q = (store_query_t){ .words = "reinigung", .countries = AT, .since_ms = 1800000000003LL };
     CHECK(strcmp(s_find(st, &q, &total), "") == 0 && total == 0);
 
     /* Filters: NUTS prefix, country lists, kinds, language. */
