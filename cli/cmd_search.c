@@ -24,7 +24,7 @@
 
 /* ---- output ---- */
 
-/* bm25 scores need no 17 digits; rounded, they keep JSON output short. */
+/* Rank scores need no 17 digits; rounded, they keep JSON output short. */
 static void
 s_round_score(json_t *e)
 {

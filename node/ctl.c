@@ -26,7 +26,7 @@ typedef json_t *(*handler_fn)(node_t *node, const json_t *req);
 struct rows {
     json_t *list;           /* array being filled */
     int64_t last_rowid;     /* for paging */
-    bool with_score;        /* add the bm25 score */
+    bool with_score;        /* add the rank (sd_rank) */
     bool verify;            /* check each signature again */
 };
 

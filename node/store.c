@@ -267,8 +267,11 @@ store_open(const char *path, char *err, size_t errlen)
         goto fail;
     }
     sqlite3_busy_timeout(self->db, 5000);
-    sqlite3_create_function(self->db, "sd_km", 4, SQLITE_UTF8 | SQLITE_DETERMINISTIC |
-                            SQLITE_INNOCUOUS, NULL, s_sql_km, NULL, NULL);
+    if (store_sql_functions(self->db) != 0) {
+        seterr(err, errlen, -1, "%s: cannot register the SQL functions: %s", path,
+               sqlite3_errmsg(self->db));
+        goto fail;
+    }
     char version[16];
     s_schema_version(self->db, version, sizeof(version));
     if (version[0] != '\0' && strcmp(version, "1") != 0 && strcmp(version, SCHEMA_VERSION) != 0) {
@@ -299,6 +302,14 @@ store_open(const char *path, char *err, size_t errlen)
                     store_commit(self) != 0)) {
         seterr(err, errlen, -1, "%s: upgrading to schema %s: %s", path, SCHEMA_VERSION, self->errmsg);
         goto fail;
+    }
+    /* The upgrade left the shrunk entries rows spread over their old
+     * pages: rewrite the file once so that rows are dense again. */
+    if (upgrade && sqlite3_exec(self->db, "VACUUM", NULL, NULL, &msg) != SQLITE_OK) {
+        log_warnx("store: %s: VACUUM after the upgrade: %s (the database works, but is larger"
+                  " and slower than it needs to be)", path, msg ? msg : sqlite3_errmsg(self->db));
+        sqlite3_free(msg);
+        msg = NULL;
     }
     if (version[0] == '\0' && store_meta_set(self, "schema", SCHEMA_VERSION) != 0) {
         seterr(err, errlen, -1, "%s: %s", path, self->errmsg);
@@ -783,10 +794,12 @@ store_version(store_t *self, const uint8_t origin[ENV_PKBYTES], const char *id,
 enum { EXTRA_NONE, EXTRA_SCORE, EXTRA_SEQ };
 
 static int
-s_rows(store_t *self, sqlite3_stmt *st, int extra, store_row_fn fn, void *arg)
+s_rows(store_t *self, sqlite3_stmt *st, int extra, store_row_fn fn, void *arg, int64_t *window)
 {
     int n = 0, rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (window != NULL && n == 0)
+            *window = sqlite3_column_int64(st, 7);
         store_row_t row = {
             .rowid = sqlite3_column_int64(st, 0),
             .env = sqlite3_column_blob(st, 1),
@@ -823,7 +836,7 @@ store_get(store_t *self, const uint8_t *origin, const char *id, store_row_fn fn,
         st = s_stmt(self, Q_GET_ANY);
         sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     }
-    return s_rows(self, st, EXTRA_NONE, fn, arg);
+    return s_rows(self, st, EXTRA_NONE, fn, arg, NULL);
 }
 
 int
@@ -832,7 +845,7 @@ store_scan(store_t *self, int64_t after, int64_t limit, store_row_fn fn, void *a
     sqlite3_stmt *st = s_stmt(self, Q_SCAN);
     sqlite3_bind_int64(st, 1, after);
     sqlite3_bind_int64(st, 2, limit);
-    return s_rows(self, st, EXTRA_NONE, fn, arg);
+    return s_rows(self, st, EXTRA_NONE, fn, arg, NULL);
 }
 
 /* ---- search ----
@@ -1085,12 +1098,73 @@ s_sql_km(sqlite3_context *ctx, int argc, sqlite3_value **argv)
     sqlite3_result_double(ctx, store_distance_km(v[0], v[1], v[2], v[3]));
 }
 
+/* sd_rank(fts): the rank of a full-text match, lower is better like
+ * bm25(): minus the sum over the query's phrases and the text columns of
+ * weight(column) * tf * (k1 + 1) / (tf + k1), k1 = 1.2, with the weights
+ * of name, summary, description, tags, f = 10, 4, 1, 2, 0. It is BM25
+ * without length normalisation (b = 0) and without idf: bm25() reads each
+ * match's column sizes (a lookup per row) and, once per query, counts the
+ * rows of every phrase, the filter tokens' too (a scan of up to every
+ * row); with every word required, neither changes much which entries
+ * come first, and at a million entries they cost most of a query. */
+#define RANK_PHRASES 64
+#define RANK_COLUMNS 5
+
+static void
+s_sql_rank(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_context *ctx, int argc,
+           sqlite3_value **argv)
+{
+    static const double weight[RANK_COLUMNS] = { 10.0, 4.0, 1.0, 2.0, 0.0 };
+    unsigned short tf[RANK_PHRASES][RANK_COLUMNS];
+    int n = 0;
+    double score = 0;
+    (void)argc;
+    (void)argv;
+
+    memset(tf, 0, sizeof(tf));
+    if (api->xInstCount(fts, &n) != SQLITE_OK) {
+        sqlite3_result_error(ctx, "sd_rank: no instance list", -1);
+        return;
+    }
+    for (int i = 0; i < n; i++) {
+        int phrase, col, off;
+        if (api->xInst(fts, i, &phrase, &col, &off) == SQLITE_OK && phrase >= 0 &&
+            phrase < RANK_PHRASES && col >= 0 && col < RANK_COLUMNS && tf[phrase][col] < 60000)
+            tf[phrase][col]++;
+    }
+    for (int p = 0; p < RANK_PHRASES; p++)
+        for (int c = 0; c < RANK_COLUMNS; c++)
+            if (tf[p][c] > 0)
+                score += weight[c] * tf[p][c] * 2.2 / (tf[p][c] + 1.2);
+    sqlite3_result_double(ctx, -score);
+}
+
+int
+store_sql_functions(sqlite3 *db)
+{
+    fts5_api *fts5 = NULL;
+    sqlite3_stmt *st = NULL;
+
+    if (sqlite3_create_function(db, "sd_km", 4, SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS,
+                                NULL, s_sql_km, NULL, NULL) != SQLITE_OK)
+        return -1;
+    /* FTS5 hands out its API through a pointer-passing query. */
+    if (sqlite3_prepare_v2(db, "SELECT fts5(?1)", -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_pointer(st, 1, (void *)&fts5, "fts5_api_ptr", NULL);
+    sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (fts5 == NULL || fts5->iVersion < 2)
+        return -1;
+    return fts5->xCreateFunction(fts5, "sd_rank", NULL, s_sql_rank, NULL) == SQLITE_OK ? 0 : -1;
+}
+
 /* The near filter: the R*Tree box around the circle, then the exact
  * distance (km 0: no radius, only entries with a point). *dist gets the SQL expression of the distance. The box is
  * widened to every longitude near a pole or across the antimeridian, so
  * it never leaves out a point within the radius. */
 static int
-s_where_near(sqlite3_str *w, struct binds *b, const store_query_t *q, char **dist)
+s_where_near(sqlite3_str *w, struct binds *b, const store_query_t *q, char **dist, int *km_bind)
 {
     double dlat = q->km / (EARTH_KM * DEG) * 1.001, dlon = 180;
     double lat_lo = q->lat - dlat, lat_hi = q->lat + dlat, lon_lo = -180, lon_hi = 180;
@@ -1115,17 +1189,19 @@ s_where_near(sqlite3_str *w, struct binds *b, const store_query_t *q, char **dis
     if (km < 0 || a1 < 0 || a2 < 0 || o1 < 0 || o2 < 0)
         return -1;
     sqlite3_str_appendf(w, " AND g.minlat >= ?%d AND g.maxlat <= ?%d AND g.minlon >= ?%d"
-                        " AND g.maxlon <= ?%d AND %s <= ?%d", a1, a2, o1, o2, *dist, km);
+                        " AND g.maxlon <= ?%d", a1, a2, o1, o2);
+    *km_bind = km;
     return 0;
 }
 
 /* The SQL conditions of a search ("AND ..."). With tokens, the filters
- * that are in the MATCH (s_match) are left out, and so is the check for
- * tombstones, which have no fts or geo rows. */
+ * that are in the MATCH (s_match) are left out; with live (fts or geo
+ * drives), so is the check for tombstones, which have no fts or geo rows. */
 static int
-s_where(sqlite3_str *w, struct binds *b, const store_query_t *q, bool tokens, char **dist)
+s_where(sqlite3_str *w, struct binds *b, const store_query_t *q, bool tokens, bool live,
+        char **dist, int *km_bind)
 {
-    if (q->near && s_where_near(w, b, q, dist) != 0)
+    if (q->near && s_where_near(w, b, q, dist, km_bind) != 0)
         return -1;
     if (s_where_origin(w, b, q->origins) != 0)
         return -1;
@@ -1134,10 +1210,10 @@ s_where(sqlite3_str *w, struct binds *b, const store_query_t *q, bool tokens, ch
         (q->has_before && s_where_cmp(w, b, "e.start <", false, q->before_ms, 0) != 0) ||
         (q->has_min_share && s_where_cmp(w, b, "e.share >=", true, 0, q->min_share) != 0))
         return -1;
+    if (!live && !q->include_deleted)
+        sqlite3_str_appendall(w, " AND e.deleted = 0");
     if (tokens)
         return 0;
-    if (!q->include_deleted)
-        sqlite3_str_appendall(w, " AND e.deleted = 0");
     if (q->kinds != NULL && q->kinds[0] != 0) {
         sqlite3_str_appendall(w, " AND e.kind IN (");
         for (int i = 0; q->kinds[i]; i++) {
@@ -1315,10 +1391,11 @@ struct plan {
     struct binds b;
     char *from;
     char *where;            /* "WHERE ..." */
+    char *where_d;          /* the same with the radius on the column d */
     char *dist;             /* the distance expression, NULL without near */
     const char *rowid;      /* the match's rowid: fts.rowid, g.id or e.rowid */
     char *match;            /* the FTS5 expression (bound as ?1) or NULL */
-    bool words;             /* the match has words: bm25 ranks */
+    bool words;             /* the match has words: sd_rank ranks */
     bool e;                 /* entries e is in from */
 };
 
@@ -1327,6 +1404,7 @@ s_plan_free(struct plan *p)
 {
     sqlite3_free(p->from);
     sqlite3_free(p->where);
+    sqlite3_free(p->where_d);
     sqlite3_free(p->dist);
     sqlite3_free(p->match);
     s_binds_free(&p->b);
@@ -1334,10 +1412,10 @@ s_plan_free(struct plan *p)
 
 /* True if q's conditions other than the MATCH read entries columns. */
 static bool
-s_reads_entries(const store_query_t *q, bool tokens)
+s_reads_entries(const store_query_t *q, bool tokens, bool live)
 {
-    return !tokens || s_has(q->origins) || q->since_ms > 0 || q->has_from || q->has_before ||
-           q->has_min_share;
+    return !live || (!tokens && s_token_filters(q)) || s_has(q->origins) || q->since_ms > 0 ||
+           q->has_from || q->has_before || q->has_min_share;
 }
 
 /* Plans q; need_e: the caller reads entries columns (order, facet). */
@@ -1355,10 +1433,12 @@ s_plan(store_t *self, const store_query_t *q, bool need_e, struct plan *p)
             goto toomany;
     }
     sqlite3_free(words);
-    p->e = need_e || s_reads_entries(q, tokens);
+    bool live = fts || q->near;
+    p->e = need_e || s_reads_entries(q, tokens, live);
 
     sqlite3_str *w = sqlite3_str_new(self->db);
-    if (s_where(w, &p->b, q, tokens, &p->dist) != 0) {
+    int km = 0;
+    if (s_where(w, &p->b, q, tokens, live, &p->dist, &km) != 0) {
         sqlite3_free(sqlite3_str_finish(w));
         goto toomany;
     }
@@ -1375,7 +1455,14 @@ s_plan(store_t *self, const store_query_t *q, bool need_e, struct plan *p)
         p->e = true;
         p->from = sqlite3_mprintf("entries e");
     }
-    p->where = sqlite3_mprintf("WHERE %s%s", fts ? "fts MATCH ?1" : "1", conds ? conds : "");
+    const char *m = fts ? "fts MATCH ?1" : "1";
+    if (km > 0) {
+        p->where = sqlite3_mprintf("WHERE %s%s AND %s <= ?%d", m, conds ? conds : "", p->dist, km);
+        p->where_d = sqlite3_mprintf("WHERE %s%s AND d <= ?%d", m, conds ? conds : "", km);
+    } else {
+        p->where = sqlite3_mprintf("WHERE %s%s", m, conds ? conds : "");
+        p->where_d = sqlite3_mprintf("%s", p->where);
+    }
     sqlite3_free(conds);
     return 0;
 toomany:
@@ -1411,7 +1498,7 @@ s_sort(const store_query_t *q, bool words)
     return sort;
 }
 
-#define BM25 "bm25(fts, 10.0, 4.0, 1.0, 2.0, 0.0)"
+#define RANK "sd_rank(fts)"
 
 int
 store_search(store_t *self, const store_query_t *q, store_row_fn fn, void *arg, int64_t *total)
@@ -1434,9 +1521,14 @@ store_search(store_t *self, const store_query_t *q, store_row_fn fn, void *arg, 
         if (s_plan(self, q, true, &p) != 0)
             goto out;
     }
-    if (s_count(self, q, &p, total) != 0)
+    /* Ordered by relevance or distance, the page is chosen from the
+     * driver's rows and the count is a statement of its own, the cheaper
+     * way; ordered by name or date the matches' rows are read anyway and
+     * the page's first row carries the count (a window). */
+    bool counted = sort == STORE_SORT_RELEVANCE || sort == STORE_SORT_DISTANCE;
+    if (counted && s_count(self, q, &p, total) != 0)
         goto out;
-    const char *score = words ? BM25 : "0", *dist = p.dist ? p.dist : "NULL";
+    const char *score = words ? RANK : "0", *dist = p.dist ? p.dist : "NULL";
     const char *tail = " JOIN entries e ON e.rowid = t.r JOIN envs x ON x.rowid = t.r"
                        " JOIN origins o ON o.ix = e.origin LEFT JOIN origins v ON v.ix = e.via";
     if (sort == STORE_SORT_RELEVANCE || sort == STORE_SORT_DISTANCE) {
@@ -1446,19 +1538,29 @@ store_search(store_t *self, const store_query_t *q, store_row_fn fn, void *arg, 
         sql = sqlite3_mprintf("SELECT t.r, x.env, e.received, v.key, o.name, t.s, t.d FROM"
                               " (SELECT %s AS r, %s AS s, %s AS d FROM %s %s ORDER BY %s, r"
                               " LIMIT %lld OFFSET %lld) t%s ORDER BY t.%s, t.r",
-                              p.rowid, score, dist, p.from, p.where, key, limit, offset, tail, key);
+                              p.rowid, score, dist, p.from, p.where_d, key, limit, offset, tail, key);
     } else {
-        sql = sqlite3_mprintf("SELECT t.r, x.env, e.received, v.key, o.name, t.s, t.d FROM"
-                              " (SELECT e.rowid AS r, %s AS s, %s AS d, e.name AS n, e.ts AS ts"
+        sql = sqlite3_mprintf("SELECT t.r, x.env, e.received, v.key, o.name, t.s, t.d, t.c FROM"
+                              " (SELECT e.rowid AS r, %s AS s, %s AS d, e.name AS n, e.ts AS ts,"
+                              " count(*) OVER () AS c"
                               " FROM %s %s ORDER BY %s, e.rowid LIMIT %lld OFFSET %lld) t%s"
-                              " ORDER BY %s, t.r", score, dist, p.from, p.where,
+                              " ORDER BY %s, t.r", score, dist, p.from, p.where_d,
                               sort == STORE_SORT_UPDATED ? "e.ts DESC" : "e.name COLLATE NOCASE",
                               limit, offset, tail,
                               sort == STORE_SORT_UPDATED ? "t.ts DESC" : "t.n COLLATE NOCASE");
     }
     if (s_prepare_bound(self, q, sql, &p.b, &st) != 0)
         goto out;
-    rc = s_rows(self, st, EXTRA_SCORE, fn, arg) < 0 ? -1 : 0;
+    int64_t window = -1;
+    int n = s_rows(self, st, EXTRA_SCORE, fn, arg, counted ? NULL : &window);
+    rc = n < 0 ? -1 : 0;
+    if (rc == 0 && !counted) {
+        /* No row (no match, or an offset past the end): count apart. */
+        if (window >= 0)
+            *total = window;
+        else
+            rc = s_count(self, q, &p, total);
+    }
 out:
     sqlite3_finalize(st);
     sqlite3_free(sql);
@@ -1508,8 +1610,14 @@ store_facets(store_t *self, const store_query_t *q, store_facet_fn fn, void *arg
         sqlite3_free(expr);
         return -1;
     }
-    if (s_plan(self, q, attr == 0, &p) != 0 || s_count(self, q, &p, total) != 0)
+    /* The count needs no entries columns even when the values do. */
+    if (s_plan(self, q, false, &p) != 0 || s_count(self, q, &p, total) != 0)
         goto out;
+    if (attr == 0 && !p.e) {
+        s_plan_free(&p);
+        if (s_plan(self, q, true, &p) != 0)
+            goto out;
+    }
     /* Attribute facets scan the field's range of attrs once and look each
      * entry up in the (materialised) set of matches: attrs has no index
      * by entry, and one entry counts once per value however many of its
@@ -1606,7 +1714,7 @@ store_since(store_t *self, const uint8_t key[ENV_PKBYTES], uint64_t after, uint6
     sqlite3_bind_int64(st, 2, (int64_t)(after > INT64_MAX ? INT64_MAX : after));
     sqlite3_bind_int64(st, 3, (int64_t)(before > INT64_MAX ? INT64_MAX : before));
     sqlite3_bind_int64(st, 4, limit);
-    return s_rows(self, st, EXTRA_SEQ, fn, arg);
+    return s_rows(self, st, EXTRA_SEQ, fn, arg, NULL);
 }
 
 int

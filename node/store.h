@@ -154,6 +154,12 @@ typedef int (*store_facet_fn)(void *arg, const char *value, int64_t count);
 int store_facets(store_t *self, const store_query_t *q, store_facet_fn fn, void *arg,
                  int64_t *total);
 
+/* Registers the SQL functions the store's statements use on a SQLite
+ * connection (sd_km, and sd_rank for FTS5), so that other programs can
+ * run them (tests/bench). Returns 0 or -1. */
+struct sqlite3;
+int store_sql_functions(struct sqlite3 *db);
+
 /* Great-circle distance in km between two WGS84 points (haversine on a
  * sphere of the mean Earth radius). */
 double store_distance_km(double lat1, double lon1, double lat2, double lon2);

@@ -380,14 +380,6 @@ cmd_limits(int argc, char **argv)
 
 /* ---- sql ---- */
 
-static void
-sql_km(sqlite3_context *ctx, int argc, sqlite3_value **argv)
-{
-    (void)argc;
-    sqlite3_result_double(ctx, store_distance_km(sqlite3_value_double(argv[0]), sqlite3_value_double(argv[1]),
-                                                 sqlite3_value_double(argv[2]), sqlite3_value_double(argv[3])));
-}
-
 static int
 cmp_u64(const void *a, const void *b)
 {
@@ -418,7 +410,8 @@ cmd_sql(int argc, char **argv)
         die("cannot open %s", db);
     /* The store's settings for a reader: the same page cache. */
     sqlite3_exec(h, "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;", NULL, NULL, NULL);
-    sqlite3_create_function(h, "sd_km", 4, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, sql_km, NULL, NULL);
+    if (store_sql_functions(h) != 0)
+        die("%s", "cannot register socdir's SQL functions");
     char *line = NULL;
     size_t cap = 0;
     ssize_t got;
