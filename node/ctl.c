@@ -370,6 +370,37 @@ s_cpv_prefixes(const json_t *v, json_t **reply)
     return out;
 }
 
+/* True if s is 1 to max characters, each alphanumeric or in extra. */
+static bool
+s_code_shape(const char *s, size_t max, const char *extra)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > max)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)s[i]) && strchr(extra, s[i]) == NULL)
+            return false;
+    return true;
+}
+
+/* Countries, NUTS prefixes and NACE prefixes become filter tokens in the
+ * full-text query (store.c), so their shape is checked here, whoever sent
+ * them: an error reply naming the value, or NULL. */
+static json_t *
+s_search_codes(const char **lists[L_COUNT])
+{
+    for (int i = 0; lists[L_COUNTRY][i]; i++)
+        if (strlen(lists[L_COUNTRY][i]) != 2 || !s_code_shape(lists[L_COUNTRY][i], 2, ""))
+            return msg_error("country '%.40s' is not an ISO 3166-1 alpha-2 code", lists[L_COUNTRY][i]);
+    for (int i = 0; lists[L_REGION][i]; i++)
+        if (!s_code_shape(lists[L_REGION][i], 5, ""))
+            return msg_error("region '%.40s' is not a NUTS code or prefix", lists[L_REGION][i]);
+    for (int i = 0; lists[L_NACE][i]; i++)
+        if (!isdigit((unsigned char)lists[L_NACE][i][0]) || !s_code_shape(lists[L_NACE][i], 5, "."))
+            return msg_error("nace '%.40s' is not a NACE code or prefix (e.g. 81.21)", lists[L_NACE][i]);
+    return NULL;
+}
+
 /* since, from, to: RFC 3339 dates or date-times. "to" is inclusive: of
  * its whole day for a date, of its millisecond for a date-time. Returns
  * 0, or -1 after setting *reply. */
@@ -527,6 +558,8 @@ h_search(node_t *node, const json_t *req)
     for (int i = 0; i < L_COUNT; i++)
         lists[i] = s_strings(i == L_CPV ? cpv : json_object_get(req, s_list_fields[i]));
     if (reply != NULL)
+        goto out;
+    if ((reply = s_search_codes(lists)) != NULL)
         goto out;
     for (int i = 0; lists[L_KIND][i]; i++) {
         if (i >= 15) {

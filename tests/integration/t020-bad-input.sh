@@ -80,6 +80,14 @@ for f in empty garbage array huge; do
     "$SOCDIR_BIN/rawsend" "ipc://$T/n1/control.sock" "$T/frame" >"$T/raw.out" || fail "rawsend $f"
     expect_contains "$T/raw.out" "bad request"
 done
+# Codes the node turns into full-text tokens are checked by the node too,
+# whoever sends them: FTS5 syntax in a region is an error, not a query.
+printf '\202\242op\246search\246region\221\257AT1) OR f : (k1' >"$T/frame"
+"$SOCDIR_BIN/rawsend" "ipc://$T/n1/control.sock" "$T/frame" >"$T/raw.out" || fail "rawsend region"
+expect_contains "$T/raw.out" "is not a NUTS code"
+printf '\202\242op\246search\247country\221\242a"' >"$T/frame"
+"$SOCDIR_BIN/rawsend" "ipc://$T/n1/control.sock" "$T/frame" >"$T/raw.out" || fail "rawsend country"
+expect_contains "$T/raw.out" "is not an ISO 3166-1"
 printf '\201\242op\246format' >"$T/frame"
 "$SOCDIR_BIN/rawsend" "ipc://$T/n1/control.sock" "$T/frame" >"$T/raw.out"
 expect_contains "$T/raw.out" "unknown request"
