@@ -348,6 +348,9 @@ static const char *const s_list_fields[] = {
 enum { L_COUNTRY, L_REGION, L_KIND, L_NACE, L_CPV, L_TARGET, L_PARTNERSHIP, L_LABEL,
        L_ORG_TYPE, L_ORIGIN, L_COUNT };
 
+/* Values in one list filter of a search, at most. */
+#define SEARCH_LIST_MAX 32
+
 /* CPV prefixes from the request: digits, a "-D" check digit dropped
  * ("90910000-9" matches as 90910000). A new list (caller decrefs), or
  * NULL after setting *reply. */
@@ -359,8 +362,8 @@ s_cpv_prefixes(const json_t *v, json_t **reply)
     for (int i = 0; in[i] && *reply == NULL; i++) {
         size_t n = strspn(in[i], "0123456789");
         bool check = n == 8 && in[i][8] == '-' && isdigit((unsigned char)in[i][9]) && in[i][10] == '\0';
-        if (n == 0 || n > 8 || (in[i][n] != '\0' && !check))
-            *reply = msg_error("cpv '%.40s' is not a CPV code or prefix (digits, e.g. 9091)", in[i]);
+        if (n < 2 || n > 8 || (in[i][n] != '\0' && !check))
+            *reply = msg_error("cpv '%.40s' is not a CPV code or prefix (2 to 8 digits, e.g. 9091)", in[i]);
         else
             json_array_append_new(out, json_stringn(in[i], n));
     }
@@ -370,15 +373,16 @@ s_cpv_prefixes(const json_t *v, json_t **reply)
     return out;
 }
 
-/* True if s is 1 to max characters, each alphanumeric or in extra. */
+/* True if s is min to max characters, each an upper-case letter, a digit
+ * or in extra. */
 static bool
-s_code_shape(const char *s, size_t max, const char *extra)
+s_code_shape(const char *s, size_t min, size_t max, const char *extra)
 {
     size_t n = strlen(s);
-    if (n == 0 || n > max)
+    if (n < min || n > max)
         return false;
     for (size_t i = 0; i < n; i++)
-        if (!isalnum((unsigned char)s[i]) && strchr(extra, s[i]) == NULL)
+        if (!isupper((unsigned char)s[i]) && !isdigit((unsigned char)s[i]) && strchr(extra, s[i]) == NULL)
             return false;
     return true;
 }
@@ -389,15 +393,26 @@ s_code_shape(const char *s, size_t max, const char *extra)
 static json_t *
 s_search_codes(const char **lists[L_COUNT])
 {
+    for (int i = 0; i < L_COUNT; i++) {
+        size_t n = 0;
+        while (lists[i][n])
+            n++;
+        if (n > SEARCH_LIST_MAX)
+            return msg_error("%s: %zu values, more than %d", s_list_fields[i], n, SEARCH_LIST_MAX);
+    }
     for (int i = 0; lists[L_COUNTRY][i]; i++)
-        if (strlen(lists[L_COUNTRY][i]) != 2 || !s_code_shape(lists[L_COUNTRY][i], 2, ""))
-            return msg_error("country '%.40s' is not an ISO 3166-1 alpha-2 code", lists[L_COUNTRY][i]);
+        if (!s_code_shape(lists[L_COUNTRY][i], 2, 2, ""))
+            return msg_error("country '%.40s' is not an ISO 3166-1 alpha-2 code (e.g. AT)",
+                             lists[L_COUNTRY][i]);
     for (int i = 0; lists[L_REGION][i]; i++)
-        if (!s_code_shape(lists[L_REGION][i], 5, ""))
-            return msg_error("region '%.40s' is not a NUTS code or prefix", lists[L_REGION][i]);
-    for (int i = 0; lists[L_NACE][i]; i++)
-        if (!isdigit((unsigned char)lists[L_NACE][i][0]) || !s_code_shape(lists[L_NACE][i], 5, "."))
-            return msg_error("nace '%.40s' is not a NACE code or prefix (e.g. 81.21)", lists[L_NACE][i]);
+        if (!s_code_shape(lists[L_REGION][i], 2, 5, ""))
+            return msg_error("region '%.40s' is not a NUTS code or prefix (e.g. AT12)", lists[L_REGION][i]);
+    for (int i = 0; lists[L_NACE][i]; i++) {
+        const char *v = lists[L_NACE][i];
+        bool section = strlen(v) == 1 && isupper((unsigned char)v[0]);
+        if (!section && (!isdigit((unsigned char)v[0]) || !s_code_shape(v, 2, 5, ".")))
+            return msg_error("nace '%.40s' is not a NACE section, code or prefix (e.g. N, 81.21)", v);
+    }
     return NULL;
 }
 

@@ -48,6 +48,7 @@
 #include "log.h"
 #include "util.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -304,8 +305,10 @@ store_open(const char *path, char *err, size_t errlen)
         goto fail;
     }
     /* The upgrade left the shrunk entries rows spread over their old
-     * pages: rewrite the file once so that rows are dense again. */
-    if (upgrade && sqlite3_exec(self->db, "VACUUM", NULL, NULL, &msg) != SQLITE_OK) {
+     * pages: rewrite the file once so that rows are dense again, with
+     * the copy in a temporary file, not in memory. */
+    if (upgrade && sqlite3_exec(self->db, "PRAGMA temp_store=FILE; VACUUM; PRAGMA temp_store=MEMORY;",
+                                NULL, NULL, &msg) != SQLITE_OK) {
         log_warnx("store: %s: VACUUM after the upgrade: %s (the database works, but is larger"
                   " and slower than it needs to be)", path, msg ? msg : sqlite3_errmsg(self->db));
         sqlite3_free(msg);
@@ -432,7 +435,8 @@ store_origin_max(store_t *self, const uint8_t key[ENV_PKBYTES], uint64_t *max_se
  *   c<cc>              country, lower case
  *   r<nuts prefix>     every prefix of the NUTS code, 2 characters up
  *   p<digits>          every CPV digit prefix, 2 to 8 digits
- *   n<digits>          every NACE digit prefix, 2 to 4 digits ("81.21": n81 n812 n8121)
+ *   n<digits>          every NACE digit prefix, 2 to 4 digits ("81.21": n81 n812 n8121);
+ *                      a NACE section letter alone: n<letter> ("N": nn)
  *   a<field>x<hex>     any other filterable attribute: field number, value in hex
  */
 
@@ -469,6 +473,10 @@ static void
 s_tok_attr(sqlite3_str *t, int field, const char *value)
 {
     char digits[16];
+    if (field == ATTR_NACE && isalpha((unsigned char)value[0])) {
+        s_tok_lower(t, 'n', value, 1);      /* a section: "N" is nn */
+        return;
+    }
     if (field == ATTR_CPV || field == ATTR_NACE) {
         size_t n = s_code_digits(value, digits, 8);
         s_tok_lower(t, field == ATTR_CPV ? 'p' : 'n', digits, n);
@@ -492,7 +500,9 @@ s_tokens(int kind, const entry_index_t *ix)
         s_tok_lower(t, 'r', ix->region, n);
     for (size_t i = 0; i < ix->nattrs; i++) {
         const entry_attr_t *a = &ix->attrs[i];
-        if (a->field == ATTR_CPV || a->field == ATTR_NACE) {
+        if (a->field == ATTR_NACE && isalpha((unsigned char)a->value[0])) {
+            s_tok_attr(t, a->field, a->value);
+        } else if (a->field == ATTR_CPV || a->field == ATTR_NACE) {
             size_t n = s_code_digits(a->value, digits, 8);
             for (size_t k = 2; k <= n; k++)
                 s_tok_lower(t, a->field == ATTR_CPV ? 'p' : 'n', digits, k);
@@ -1433,6 +1443,7 @@ s_plan(store_t *self, const store_query_t *q, bool need_e, struct plan *p)
             goto toomany;
     }
     sqlite3_free(words);
+    words = NULL;
     bool live = fts || q->near;
     p->e = need_e || s_reads_entries(q, tokens, live);
 
@@ -1525,7 +1536,7 @@ store_search(store_t *self, const store_query_t *q, store_row_fn fn, void *arg, 
      * driver's rows and the count is a statement of its own, the cheaper
      * way; ordered by name or date the matches' rows are read anyway and
      * the page's first row carries the count (a window). */
-    bool counted = sort == STORE_SORT_RELEVANCE || sort == STORE_SORT_DISTANCE;
+    bool counted = sort == STORE_SORT_RELEVANCE || sort == STORE_SORT_DISTANCE || words;
     if (counted && s_count(self, q, &p, total) != 0)
         goto out;
     const char *score = words ? RANK : "0", *dist = p.dist ? p.dist : "NULL";
@@ -1540,11 +1551,13 @@ store_search(store_t *self, const store_query_t *q, store_row_fn fn, void *arg, 
                               " LIMIT %lld OFFSET %lld) t%s ORDER BY t.%s, t.r",
                               p.rowid, score, dist, p.from, p.where_d, key, limit, offset, tail, key);
     } else {
+        /* sd_rank, an FTS5 function, cannot sit beside a window. */
         sql = sqlite3_mprintf("SELECT t.r, x.env, e.received, v.key, o.name, t.s, t.d, t.c FROM"
                               " (SELECT e.rowid AS r, %s AS s, %s AS d, e.name AS n, e.ts AS ts,"
-                              " count(*) OVER () AS c"
+                              " %s AS c"
                               " FROM %s %s ORDER BY %s, e.rowid LIMIT %lld OFFSET %lld) t%s"
-                              " ORDER BY %s, t.r", score, dist, p.from, p.where_d,
+                              " ORDER BY %s, t.r", score, dist, counted ? "0" : "count(*) OVER ()",
+                              p.from, p.where_d,
                               sort == STORE_SORT_UPDATED ? "e.ts DESC" : "e.name COLLATE NOCASE",
                               limit, offset, tail,
                               sort == STORE_SORT_UPDATED ? "t.ts DESC" : "t.n COLLATE NOCASE");

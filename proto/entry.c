@@ -634,11 +634,19 @@ entry_index_build(const json_t *body, entry_index_t *ix)
     memset(ix, 0, sizeof(*ix));
     ix->disadvantaged_share = -1;
 
+    /* The display name: English, else the first language in code order,
+     * whatever order the body's keys came in (a signed payload's are
+     * sorted; a local request's need not be), so that every node derives
+     * the same sort key. */
     json_t *name = json_object_get(body, "name");
     const char *display = json_string_value(json_object_get(name, "en"));
     if (display == NULL && json_is_object(name)) {
-        void *it = json_object_iter(name);
-        display = it ? json_string_value(json_object_iter_value(it)) : NULL;
+        const char *key, *first = NULL;
+        json_t *v;
+        json_object_foreach(name, key, v)
+            if (json_is_string(v) && (first == NULL || strcmp(key, first) < 0))
+                first = key;
+        display = first ? json_string_value(json_object_get(name, first)) : NULL;
     }
     ix->name = xstrdup(display ? display : "");
     ix->country = s_dup_field(body, "country");

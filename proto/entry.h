@@ -70,7 +70,7 @@ typedef struct {
 /* What the node stores beside the signed bytes to answer queries. All
  * strings are owned by the index and freed by entry_index_free. */
 typedef struct {
-    char *name;         /* display/sort name: "en" if present, else first */
+    char *name;         /* display/sort name: "en", else the first language code */
     char *country;      /* NULL if absent */
     char *region;
     bool has_geo;

@@ -208,6 +208,7 @@ s_filters_test(const struct key *a, const struct key *b)
                 "\"geo\":{\"lat\":46.5547,\"lon\":15.6459},\"labels\":[\"SI-SOCP\",\"EU-ART20\"],"
                 "\"disadvantaged_share\":60,\"nace\":[\"81.2\"],\"cpv\":[\"90919200\"],"
                 "\"partnership_types\":[\"subcontracting\"],\"org_types\":[\"social_cooperative\"]}") == STORE_NEW);
+
     CHECK(s_put(st, b, "aarhus", KIND_EVENT, 2, false,
                 "{\"name\":{\"da\":\"Matchmaking Aarhus\"},\"country\":\"DK\",\"region\":\"DK042\","
                 "\"geo\":{\"lat\":56.1629,\"lon\":10.2039},\"start\":\"2027-03-10\"}") == STORE_NEW);
@@ -271,6 +272,35 @@ s_filters_test(const struct key *a, const struct key *b)
     CHECK(strcmp(s_find(st, &q, &total), "") == 0 && total == 0);
     q = (store_query_t){ .sort = STORE_SORT_UPDATED, .kinds = (const int[]){ KIND_ORGANISATION, 0 } };
     CHECK(strcmp(s_find(st, &q, NULL), "kueche,glanz,maribor") == 0);
+    /* A NACE section letter, alone and as a filter of words. */
+    store_t *sec = store_open(":memory:", err, sizeof(err));
+    CHECK(sec != NULL && s_put(sec, b, "section", KIND_ORGANISATION, 1, false,
+                               "{\"name\":{\"sl\":\"Oskrba\"},\"country\":\"SI\","
+                               "\"nace\":[\"Q\"]}") == STORE_NEW);
+    CHECK(s_put(sec, b, "digits", KIND_ORGANISATION, 2, false,
+                "{\"name\":{\"sl\":\"Oskrba doma\"},\"nace\":[\"88.10\"]}") == STORE_NEW);
+    q = (store_query_t){ .nace = (const char *[]){ "Q", NULL } };
+    CHECK(strcmp(s_find(sec, &q, &total), "section") == 0 && total == 1);
+    q = (store_query_t){ .words = "oskrba", .nace = (const char *[]){ "Q", NULL } };
+    CHECK(strcmp(s_find(sec, &q, &total), "section") == 0 && total == 1);
+    q = (store_query_t){ .words = "oskrba", .nace = (const char *[]){ "88", NULL } };
+    CHECK(strcmp(s_find(sec, &q, &total), "digits") == 0 && total == 1);
+    store_close(&sec);
+    /* Words ordered by name or date (the rank cannot share a window). */
+    q = (store_query_t){ .words = "servis OR", .sort = STORE_SORT_NAME };
+    CHECK(strcmp(s_find(st, &q, &total), "") == 0 && total == 0);
+    q = (store_query_t){ .words = "servis", .sort = STORE_SORT_NAME };
+    CHECK(strcmp(s_find(st, &q, &total), "maribor") == 0 && total == 1);
+    q = (store_query_t){ .words = "servis", .sort = STORE_SORT_UPDATED, .offset = 5 };
+    CHECK(strcmp(s_find(st, &q, &total), "") == 0 && total == 1);
+    /* More values than a search may bind: an error, nothing freed twice. */
+    const char *many[200];
+    for (int i = 0; i < 199; i++)
+        many[i] = "Podravje";
+    many[199] = NULL;
+    q = (store_query_t){ .words = "servis", .origins = many };
+    struct hits none = { 0 };
+    CHECK(store_search(st, &q, s_hit, &none, &total) == -1 && none.n == 0);
 
     /* Facets over every match, most first; depth cuts codes. */
     q = (store_query_t){ 0 };
