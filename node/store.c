@@ -168,7 +168,8 @@ struct store {
     char errmsg[512];               /* last error, for store_errmsg */
 };
 
-static int s_index_fts(store_t *self, int64_t rowid, int kind, const entry_index_t *ix, bool add);
+static int s_index_stored(store_t *self, int64_t rowid, const void *buf, size_t len, bool add,
+                          bool fts_only);
 
 static int
 s_fail(store_t *self, const char *what)
@@ -223,7 +224,6 @@ static int
 s_reindex_fts(store_t *self)
 {
     sqlite3_stmt *st = NULL;
-    char err[ENTRY_ERR_MAX];
     int rc = 0, step;
 
     log_info("store: upgrading the database to schema %s (once; a minute per million entries)",
@@ -231,21 +231,9 @@ s_reindex_fts(store_t *self)
     if (sqlite3_prepare_v2(self->db, "SELECT e.rowid, x.env FROM entries e JOIN envs x"
                            " ON x.rowid = e.rowid WHERE e.deleted = 0", -1, &st, NULL) != SQLITE_OK)
         return s_fail(self, "reindex");
-    while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW) {
-        envelope_t env;
-        entry_index_t ix;
-        if (envelope_open_stored(sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1),
-                                 &env, err, sizeof(err)) != 0) {
-            snprintf(self->errmsg, sizeof(self->errmsg), "stored envelope %lld: %s",
-                     (long long)sqlite3_column_int64(st, 0), err);
-            rc = -1;
-            break;
-        }
-        entry_index_build(env.body, &ix);
-        rc = s_index_fts(self, sqlite3_column_int64(st, 0), env.hdr.kind, &ix, true);
-        entry_index_free(&ix);
-        envelope_clear(&env);
-    }
+    while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW)
+        rc = s_index_stored(self, sqlite3_column_int64(st, 0), sqlite3_column_blob(st, 1),
+                            (size_t)sqlite3_column_bytes(st, 1), true, true);
     if (rc == 0 && step != SQLITE_DONE)
         rc = s_fail(self, "reindex");
     sqlite3_finalize(st);
@@ -558,15 +546,17 @@ s_index(store_t *self, int64_t rowid, int kind, const entry_index_t *ix, bool ad
     return 0;
 }
 
-/* Removes what the old envelope (bytes old/len) put into the indexes. */
+/* Adds (add) or removes the index rows of a stored envelope (bytes
+ * buf/len, row rowid): every index, or with fts_only the fts row alone.
+ * A tombstone has none. */
 static int
-s_unindex_old(store_t *self, int64_t rowid, const void *old, size_t len)
+s_index_stored(store_t *self, int64_t rowid, const void *buf, size_t len, bool add, bool fts_only)
 {
     envelope_t env;
     entry_index_t ix;
     char err[ENTRY_ERR_MAX];
 
-    if (envelope_open_stored(old, len, &env, err, sizeof(err)) != 0) {
+    if (envelope_open_stored(buf, len, &env, err, sizeof(err)) != 0) {
         snprintf(self->errmsg, sizeof(self->errmsg), "stored envelope %lld: %s",
                  (long long)rowid, err);
         return -1;
@@ -574,7 +564,8 @@ s_unindex_old(store_t *self, int64_t rowid, const void *old, size_t len)
     int rc = 0;
     if (!env.hdr.deleted) {
         entry_index_build(env.body, &ix);
-        rc = s_index(self, rowid, env.hdr.kind, &ix, false);
+        rc = fts_only ? s_index_fts(self, rowid, env.hdr.kind, &ix, add)
+                      : s_index(self, rowid, env.hdr.kind, &ix, add);
         entry_index_free(&ix);
     }
     envelope_clear(&env);
@@ -734,8 +725,8 @@ store_put(store_t *self, const uint8_t *buf, size_t len, const envelope_t *env, 
             sqlite3_reset(st);
             return STORE_OLDER;
         }
-        rc = s_unindex_old(self, rowid, sqlite3_column_blob(st, 5),
-                           (size_t)sqlite3_column_bytes(st, 5));
+        rc = s_index_stored(self, rowid, sqlite3_column_blob(st, 5),
+                            (size_t)sqlite3_column_bytes(st, 5), false, false);
         sqlite3_reset(st);
         if (rc != 0)
             return -1;
