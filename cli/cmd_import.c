@@ -37,7 +37,6 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 enum { T_STRING, T_NUMBER, T_INTEGER, T_LIST };
@@ -677,9 +676,7 @@ s_give_id(struct import *im, json_t *e, const json_t *row, char *err, size_t len
 static double
 s_now(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+    return (double)mono_us() / 1e6;
 }
 
 /* Removes the progress bar, if shown, so that a message can be printed. */
