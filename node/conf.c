@@ -3,11 +3,19 @@
  * handler finds the key in s_keys and applies its check. inih reports the
  * line of the first key a handler refused, so the first error message is
  * kept and printed with that line.
+ *
+ * inih reads lines into a fixed buffer (200 bytes in Debian's build) and
+ * parses the rest of a longer line as a line of its own, so the tail of a
+ * long comment could set a key. inih therefore gets its lines from
+ * s_read_line, which reads whole lines itself: a comment line of any
+ * length reaches inih as an empty line, and any other line that does not
+ * fit stops the parse with an error naming its line.
  */
 #include "conf.h"
 #include "entry.h"
 #include "util.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ini.h>
@@ -22,6 +30,17 @@ struct parse {
     conf_t *conf;
     char msg[256];          /* first error, without its line */
     bool failed;
+};
+
+/* The stream s_read_line hands to inih, one whole line per call. */
+struct lines {
+    FILE *f;
+    char *buf;              /* getline's buffer, freed by the caller */
+    size_t cap;             /* its size */
+    int lineno;             /* lines read so far: inih counts the same */
+    int bad_line;           /* the line that stopped the parse, or 0 */
+    char msg[128];          /* why it stopped, without file and line */
+    int read_errno;         /* errno of a failed read, or 0 */
 };
 
 typedef int (*set_fn)(struct parse *p, char **dst, const char *value);
@@ -183,6 +202,86 @@ s_handler(void *user, const char *section, const char *name, const char *value)
     return 0;
 }
 
+/* True when line (len bytes, line end included) is blank or a comment:
+ * its first non-blank byte is ';' or '#', inih's start-of-line comment
+ * prefixes. inih skips a UTF-8 BOM on the first line, so this does too. */
+static bool
+s_comment_only(const char *line, size_t len, bool first)
+{
+    size_t i = 0;
+
+    if (first && len >= 3 && memcmp(line, "\xEF\xBB\xBF", 3) == 0)
+        i = 3;
+    while (i < len && isspace((unsigned char)line[i]))
+        i++;
+    return i == len || line[i] == ';' || line[i] == '#';
+}
+
+/* inih's reader (fgets-like): puts the next line of the struct lines
+ * stream into str (num bytes). A line that fits, line end included, in
+ * num - 1 bytes goes as it is; a comment line goes as an empty line, since
+ * inih would only skip it; any other line is refused: bad_line and msg
+ * say why and NULL ends the parse. NULL also at the end of the file and
+ * after a read error (read_errno). */
+static char *
+s_read_line(char *str, int num, void *stream)
+{
+    struct lines *r = stream;
+    ssize_t len = getline(&r->buf, &r->cap, r->f);
+
+    if (len < 0) {
+        if (!feof(r->f))
+            r->read_errno = errno ? errno : EIO;
+        return NULL;
+    }
+    r->lineno++;
+    if (num >= 2 && s_comment_only(r->buf, (size_t)len, r->lineno == 1)) {
+        memcpy(str, "\n", 2);
+        return str;
+    }
+    if (num >= 2 && (size_t)len <= (size_t)num - 1) {
+        memcpy(str, r->buf, (size_t)len + 1);
+        return str;
+    }
+    /* Counted without its newline, as an editor counts: with one, a
+     * line fits when it has at most num - 2 bytes besides. */
+    if (len > 0 && r->buf[len - 1] == '\n')
+        len--;
+    r->bad_line = r->lineno;
+    snprintf(r->msg, sizeof(r->msg), "line is %zd bytes long, more than the %d a config "
+             "line may have (only comment lines may be longer)", len, num - 2);
+    return NULL;
+}
+
+/* Reads path into p->conf. Returns 0, or -1 with err set to the first
+ * problem: "FILE: cannot open/read: why" or "FILE:LINE: why". */
+static int
+s_parse(const char *path, struct parse *p, char *err, size_t errlen)
+{
+    struct lines r = { .f = fopen(path, "r") };
+    int line, rc = -1;
+
+    if (r.f == NULL)
+        return seterr(err, errlen, -1, "%s: cannot open: %s", path, strerror(errno));
+    line = ini_parse_stream(s_read_line, &r, s_handler, p);
+    /* An error inih found is on a line before the one the reader
+     * stopped at, so it is the first error and goes first. */
+    if (line == -2)
+        seterr(err, errlen, -1, "%s: out of memory", path);
+    else if (line > 0)
+        seterr(err, errlen, -1, "%s:%d: %s", path, line,
+               p->failed ? p->msg : "syntax error (expected [section] or key = value)");
+    else if (r.bad_line > 0)
+        seterr(err, errlen, -1, "%s:%d: %s", path, r.bad_line, r.msg);
+    else if (r.read_errno != 0)
+        seterr(err, errlen, -1, "%s: cannot read: %s", path, strerror(r.read_errno));
+    else
+        rc = 0;
+    fclose(r.f);
+    free(r.buf);
+    return rc;
+}
+
 conf_t *
 conf_load(const char *path, char *err, size_t errlen)
 {
@@ -190,20 +289,8 @@ conf_load(const char *path, char *err, size_t errlen)
     struct parse p = { .conf = c };
 
     c->path = xstrdup(path);
-    int line = ini_parse(path, s_handler, &p);
-    if (line == -1) {
-        seterr(err, errlen, -1, "%s: cannot open: %s", path, strerror(errno));
+    if (s_parse(path, &p, err, errlen) != 0)
         goto fail;
-    }
-    if (line == -2) {
-        seterr(err, errlen, -1, "%s: out of memory", path);
-        goto fail;
-    }
-    if (line > 0) {
-        seterr(err, errlen, -1, "%s:%d: %s", path, line,
-               p.failed ? p.msg : "syntax error (expected [section] or key = value)");
-        goto fail;
-    }
     if (c->name == NULL || c->data == NULL) {
         seterr(err, errlen, -1, "%s: [node] needs '%s'", path, c->name ? "data" : "name");
         goto fail;

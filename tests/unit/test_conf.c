@@ -34,6 +34,64 @@ s_bad(const char *text, const char *want)
     conf_free(&c);
 }
 
+/* Text of the form head + fill + tail, padded with fill to len bytes. */
+static char *
+s_padded(const char *head, char fill, size_t len, const char *tail)
+{
+    size_t h = strlen(head), t = strlen(tail);
+    char *s = malloc(len + 1);
+    CHECK(s != NULL && h + t <= len);
+    memcpy(s, head, h);
+    memset(s + h, fill, len - h - t);
+    memcpy(s + len - t, tail, t + 1);
+    return s;
+}
+
+/* Lines longer than inih's buffer (200 bytes in Debian's libinih): inih
+ * alone would parse the rest of such a line as a line of its own. */
+static void
+s_long_lines(void)
+{
+    char err[512], text[2048];
+    char *comment = s_padded("; ", 'c', 600, "");
+    char *trap = s_padded("; ", ' ', 300, "query = tcp://127.0.0.1:9");
+    char *hash = s_padded("   # ", '#', 400, "listen = tcp://127.0.0.1:9");
+    char *value = s_padded("name = ", 'n', 300, "");
+
+    /* Comments of any length are fine, and nothing in them is read. */
+    snprintf(text, sizeof(text), "%s\n[node]\n%s\nname = x\n%s\ndata = /d\n%s",
+             comment, trap, hash, trap);
+    conf_t *c = s_load(text, err, sizeof(err));
+    CHECK(c != NULL);
+    if (c == NULL)
+        fprintf(stderr, "  long comments: %s\n", err);
+    CHECK(c != NULL && c->query == NULL && c->listen == NULL && strcmp(c->name, "x") == 0);
+    conf_free(&c);
+
+    /* A line that fits is read as before: 198 bytes and its newline. */
+    char *fits = s_padded("name = ", 'f', 198, "");
+    snprintf(text, sizeof(text), "[node]\n%s\ndata = /d\n", fits);
+    c = s_load(text, err, sizeof(err));
+    CHECK(c != NULL && strlen(c->name) == 198 - strlen("name = "));
+    conf_free(&c);
+
+    /* A long value line is refused with its line and the limit. */
+    snprintf(text, sizeof(text), "[node]\n%s\ndata = /d\n", value);
+    s_bad(text, ":2: line is 300 bytes long, more than the 198");
+    snprintf(text, sizeof(text), "[node]\n%s9\ndata = /d\n", fits);
+    s_bad(text, ":2: line is 199 bytes long");
+    snprintf(text, sizeof(text), "; one\n[node]\nname = x\n\n%s\n# six\n%s\n", comment, value);
+    s_bad(text, ":7: line is 300 bytes long");
+    /* The first error goes first, as for any other error. */
+    snprintf(text, sizeof(text), "[node]\ncolour = blue\n%s\n", value);
+    s_bad(text, ":2: unknown key 'colour'");
+    free(fits);
+    free(value);
+    free(hash);
+    free(trap);
+    free(comment);
+}
+
 int
 conf_test(bool verbose)
 {
@@ -71,5 +129,6 @@ conf_test(bool verbose)
     s_bad("[node]\nname = x\nthis line is junk\ndata = /d\n", ":3:");
     s_bad("[node]\nname = x\ncountry = AT\nregion = SI032\ndata = /d\n", "not in country AT");
     CHECK(conf_load("/nonexistent/node.conf", err, sizeof(err)) == NULL && strstr(err, "cannot open"));
+    s_long_lines();
     return 0;
 }
