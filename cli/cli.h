@@ -38,6 +38,23 @@ int cli_help(const char *cmd);
  * names the bad option, prints usage on stderr, returns 1. */
 int cli_bad_option(const char *cmd, int ch, char **argv);
 
+/* A flag (an option without a value) of a command parsed by cli_id_args. */
+struct cli_flag {
+    const char *word;       /* as written: "--json" */
+    bool *set;              /* set true when given */
+};
+
+/* The command line of a command whose operands are ids or ORIGIN/ID refs,
+ * which may start with '-' (node ids are base64url; entry ids are 1-64 of
+ * A-Z a-z 0-9 . _ -): getopt would take them for options. Only --help, -h
+ * and the words of flags (ended by a NULL word) are options, anywhere
+ * before "--", which ends them; every other word is an operand, even one
+ * starting with '-', as long as is_operand accepts it (else it is a usage
+ * error). Moves the operands, in order, to argv[1..*n]. Returns -1 to go
+ * on, else the exit status (0 after --help, 1 after a usage error). */
+int cli_id_args(const char *cmd, int argc, char **argv, const struct cli_flag *flags,
+                bool (*is_operand)(const char *word), int *n);
+
 /* Connects to the node given by --node or $SOCDIR_NODE. Returns NULL
  * after printing the reason. */
 client_t *cli_connect(void);

@@ -16,9 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Options shared by get and status: --json and --help. Returns -1 to go
- * on with optind at the first operand, else the exit status (0 after
- * --help, 1 after a bad option). */
+/* Options of status: --json and --help. Returns -1 to go on with optind
+ * at the first operand, else the exit status (0 after --help, 1 after a
+ * bad option). get and delete take ids, which may start with '-', and
+ * parse theirs with cli_id_args instead. */
 static int
 s_json_option(const char *cmd, int argc, char **argv, bool *json)
 {
@@ -91,18 +92,43 @@ s_via_name(client_t *c, const json_t *entry)
     return name;
 }
 
+/* True if word has the shape of [ORIGIN/]ID: an id, after a node id and
+ * '/' or alone. The node checks it again and says what is wrong. */
+static bool
+s_ref_valid(const char *word)
+{
+    const char *slash = strchr(word, '/');
+    char oid[NODEID_LEN + 1];
+    uint8_t key[32];
+
+    if (slash == NULL)
+        return entry_id_valid(word);
+    if (slash - word != NODEID_LEN)
+        return false;
+    memcpy(oid, word, NODEID_LEN);
+    oid[NODEID_LEN] = '\0';
+    return key_from_id(oid, key) == 0 && entry_id_valid(slash + 1);
+}
+
 int
 cmd_get(int argc, char **argv)
 {
     bool json = false;
-    int rc = s_json_option("get", argc, argv, &json);
+    const struct cli_flag flags[] = { { "--json", &json }, { NULL, NULL } };
+    int n, rc = cli_id_args("get", argc, argv, flags, s_ref_valid, &n);
     if (rc >= 0)
         return rc;
-    if (argc - optind != 1)
+    if (n != 1) {
+        /* A mistyped option was taken for an id: name it. */
+        for (int i = 1; i <= n; i++)
+            if (argv[i][0] == '-')
+                return cli_usage_error("get", "expected one [ORIGIN/]ID, got %d "
+                                       "('%.64s' is not an option of get)", n, argv[i]);
         return cli_usage_error("get", "expected one [ORIGIN/]ID");
+    }
 
     /* The node checks the reference and names what is wrong with it. */
-    json_t *ref = json_string(argv[optind]);
+    json_t *ref = json_string(argv[1]);
     if (ref == NULL)
         return cli_usage_error("get", "the id is not valid UTF-8");
     client_t *c = cli_connect();
@@ -188,36 +214,30 @@ s_delete_batch(client_t *c, char **ids, size_t n)
 int
 cmd_delete(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 }
-    };
-    int ch;
-    while ((ch = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-        if (ch == 'h')
-            return cli_help("delete");
-        return cli_bad_option("delete", ch, argv);
-    }
-    if (optind >= argc)
+    static const struct cli_flag flags[] = { { NULL, NULL } };
+    int n, rc = cli_id_args("delete", argc, argv, flags, entry_id_valid, &n);
+    if (rc >= 0)
+        return rc;
+    if (n == 0)
         return cli_usage_error("delete", "expected at least one ID");
 
     client_t *c = cli_connect();
     if (c == NULL)
         return 1;
     /* Ids that cannot be valid are reported here and not sent. */
-    char **ids = xcalloc((size_t)(argc - optind), sizeof(*ids));
-    size_t n = 0, failed = 0;
-    for (int i = optind; i < argc; i++) {
+    char **ids = xcalloc((size_t)n, sizeof(*ids));
+    size_t nids = 0, failed = 0;
+    for (int i = 1; i <= n; i++) {
         if (entry_id_valid(argv[i])) {
-            ids[n++] = argv[i];
+            ids[nids++] = argv[i];
         } else {
             cli_warn("delete '%s': not a valid id (1-%d of A-Z a-z 0-9 . _ -)", argv[i],
                      ENTRY_ID_MAX);
             failed++;
         }
     }
-    for (size_t at = 0; at < n; at += MSG_BATCH_MAX)
-        failed += s_delete_batch(c, ids + at, n - at < MSG_BATCH_MAX ? n - at : MSG_BATCH_MAX);
+    for (size_t at = 0; at < nids; at += MSG_BATCH_MAX)
+        failed += s_delete_batch(c, ids + at, nids - at < MSG_BATCH_MAX ? nids - at : MSG_BATCH_MAX);
     free(ids);
     client_close(&c);
     return failed ? 1 : 0;

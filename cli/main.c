@@ -49,10 +49,12 @@ static const struct cmd {
       "The mapping format and examples: conf/import/README.md in the source.\n" },
     { "get", cmd_get, "get [--json] [ORIGIN/]ID", "show one entry and its provenance",
       "Show one entry and its provenance. ID alone means this node's own entry,\n"
-      "else the only entry with that id.\n"
+      "else the only entry with that id. An ORIGIN or ID starting with '-' is\n"
+      "taken as one; '--' ends the options (get -- --json gets the id --json).\n"
       "  --json    print the entry as JSON\n" },
     { "delete", cmd_delete, "delete ID...", "delete entries of this node",
-      "Delete entries of this node (a signed tombstone replaces each).\n" },
+      "Delete entries of this node (a signed tombstone replaces each). An ID\n"
+      "starting with '-' is taken as one; '--' ends the options.\n" },
     { "search", cmd_search, "search [OPTIONS] [WORDS...]", "search the merged view",
       "Full-text search (diacritics ignored) with filters. List options take\n"
       "comma-separated values and may be repeated.\n"
@@ -200,6 +202,38 @@ cli_bad_option(const char *cmd, int ch, char **argv)
     if (ch == ':')
         return cli_usage_error(cmd, "option '%s' needs a value", word);
     return cli_usage_error(cmd, "unknown option '%s'", word);
+}
+
+/* Not getopt: GNU getopt permutes and would take an operand such as
+ * "-uXy.../org-1" for options. */
+int
+cli_id_args(const char *cmd, int argc, char **argv, const struct cli_flag *flags,
+            bool (*is_operand)(const char *word), int *n)
+{
+    bool options = true;
+    int w = 1;
+
+    for (int i = 1; i < argc; i++) {
+        const char *word = argv[i];
+        const struct cli_flag *f = flags;
+        if (options && strcmp(word, "--") == 0) {
+            options = false;
+            continue;
+        }
+        if (options && (strcmp(word, "--help") == 0 || strcmp(word, "-h") == 0))
+            return cli_help(cmd);
+        while (options && f->word != NULL && strcmp(f->word, word) != 0)
+            f++;
+        if (options && f->word != NULL) {
+            *f->set = true;
+            continue;
+        }
+        if (options && word[0] == '-' && !is_operand(word))
+            return cli_usage_error(cmd, "unknown option '%.64s', and not a valid id either", word);
+        argv[w++] = argv[i];    /* w <= i: nothing unread is overwritten */
+    }
+    *n = w - 1;
+    return -1;
 }
 
 /* ---- the node ---- */
