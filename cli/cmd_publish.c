@@ -160,34 +160,6 @@ s_flush(struct publish *p)
     p->bytes = 0;
 }
 
-/* An entry sits two levels down in a request ({"entries": [entry]}) and
- * in a search reply, and msgpack maps nest at most MPJSON_MAX_DEPTH deep. */
-#define ENTRY_DEPTH_MAX (MPJSON_MAX_DEPTH - 2)
-
-/* True if v nests deeper than limit levels below itself. */
-static bool
-s_too_deep(const json_t *v, int limit)
-{
-    const char *key;
-    json_t *item;
-    size_t i;
-
-    if (!json_is_object(v) && !json_is_array(v))
-        return false;
-    if (limit == 0)
-        return true;
-    if (json_is_array(v)) {
-        json_array_foreach(v, i, item)
-            if (s_too_deep(item, limit - 1))
-                return true;
-    } else {
-        json_object_foreach((json_t *)v, key, item)
-            if (s_too_deep(item, limit - 1))
-                return true;
-    }
-    return false;
-}
-
 /* The encoded size of an entry's payload as the node will sign it: the
  * packed body (borrowed) plus an upper bound of the envelope header
  * (format, origin key, id, kind, sequence, time, deleted flag). The bound
@@ -221,9 +193,6 @@ s_take(struct publish *p, json_t *e, const char *label)
         /* An exported tombstone: publishing it would bring it back to life. */
         s_reject(p, label, id, "is a deleted entry (\"deleted\": true) and is not published");
     } else if (entry_validate(e, err, sizeof(err)) != 0) {
-        s_reject(p, label, id, err);
-    } else if (s_too_deep(e, ENTRY_DEPTH_MAX)) {
-        snprintf(err, sizeof(err), "nests deeper than %d levels", ENTRY_DEPTH_MAX);
         s_reject(p, label, id, err);
     } else {
         const char *kind = json_string_value(json_object_get(e, "kind"));

@@ -522,11 +522,47 @@ entry_validate_body(int kind, const json_t *body, char *err, size_t errlen)
     return 0;
 }
 
+/* level: the container level of v (1 for the entry itself). */
+static int
+s_shape(const json_t *v, int level, char *err, size_t errlen)
+{
+    const char *key;
+    json_t *item;
+    size_t i;
+
+    if (!json_is_object(v) && !json_is_array(v))
+        return 0;
+    if (level > ENTRY_DEPTH_MAX)
+        return seterr(err, errlen, -1, "nests deeper than %d levels", ENTRY_DEPTH_MAX);
+    if (json_is_array(v)) {
+        json_array_foreach(v, i, item)
+            if (s_shape(item, level + 1, err, errlen) != 0)
+                return -1;
+        return 0;
+    }
+    json_object_foreach((json_t *)v, key, item) {
+        if (strlen(key) > ENTRY_KEY_MAX)
+            return seterr(err, errlen, -1, "field name '%.40s...' is %zu bytes long, more than %d",
+                          key, strlen(key), ENTRY_KEY_MAX);
+        if (s_shape(item, level + 1, err, errlen) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+int
+entry_check_shape(const json_t *e, char *err, size_t errlen)
+{
+    return s_shape(e, 1, err, errlen);
+}
+
 int
 entry_validate(const json_t *e, char *err, size_t errlen)
 {
     if (!json_is_object(e))
         return seterr(err, errlen, -1, "entry is not a JSON object");
+    if (entry_check_shape(e, err, errlen) != 0)
+        return -1;
     json_t *id = json_object_get(e, "id"), *kind = json_object_get(e, "kind");
     if (id == NULL)
         return seterr(err, errlen, -1, "field 'id': required");

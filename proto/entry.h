@@ -13,9 +13,15 @@
 #include <stdint.h>
 
 #define ENTRY_ID_MAX     64          /* bytes in an id */
-#define ENTRY_BODY_MAX   (48 * 1024) /* bytes in a packed body */
+#define ENTRY_BODY_MAX   (48 * 1024) /* bytes in a payload (PROTOCOL.md 2) */
 #define ENTRY_TEXT_MAX   8192        /* bytes in one text value */
 #define ENTRY_ERR_MAX    256
+/* Container levels of a body, the body map being level 1 (mpjson.h). An
+ * entry is two levels below the top of a request or a reply ({"entries":
+ * [entry]}), which msgpack-c reads to MPJSON_MAX_DEPTH levels, so whatever
+ * a node stores it can also print. */
+#define ENTRY_DEPTH_MAX  30
+#define ENTRY_KEY_MAX    255         /* bytes in a map key anywhere in a body */
 
 typedef enum {
     KIND_NONE = 0,
@@ -34,6 +40,12 @@ int entry_kind_from_name(const char *name);
 
 /* True if id is 1..ENTRY_ID_MAX bytes of [A-Za-z0-9._-]. */
 bool entry_id_valid(const char *id);
+
+/* Checks the shape every body must have whatever its kind: at most
+ * ENTRY_DEPTH_MAX levels, map keys of at most ENTRY_KEY_MAX bytes.
+ * Returns 0, or -1 with err set. (A payload's body gets the same checks
+ * when it is decoded, envelope.c.) */
+int entry_check_shape(const json_t *e, char *err, size_t errlen);
 
 /* Validates an entry as users write it (with "id" and "kind"). Returns 0,
  * or -1 with err naming the field and the problem, e.g.

@@ -44,6 +44,9 @@ envelope_seal(const entry_hdr_t *h, const json_t *body,
     uint8_t msg[SIG_MSG_BYTES], sig[ENV_SIGBYTES];
     int rc = -1;
 
+    if (h->seq == 0 || h->seq > ENV_SEQ_MAX || h->ts > ENV_TS_MAX)
+        return seterr(err, errlen, -1, "seq %llu or ts %llu is out of range",
+                      (unsigned long long)h->seq, (unsigned long long)h->ts);
     msgpack_sbuffer_init(&payload);
     msgpack_packer_init(&pk, &payload, msgpack_sbuffer_write);
     msgpack_pack_array(&pk, 8);
@@ -58,7 +61,7 @@ envelope_seal(const entry_hdr_t *h, const json_t *body,
         msgpack_pack_true(&pk);
     else
         msgpack_pack_false(&pk);
-    if (mpjson_pack(&pk, body, err, errlen) != 0)
+    if (mpjson_pack(&pk, body, ENTRY_DEPTH_MAX, err, errlen) != 0)
         goto out;
     if (payload.size > ENTRY_BODY_MAX) {
         seterr(err, errlen, -1, "entry is %zu bytes encoded, more than the limit of %d",
@@ -123,6 +126,9 @@ s_str(const msgpack_object *o, char *dst, size_t dstlen)
     return 0;
 }
 
+/* What a body may hold (PROTOCOL.md 2.1). */
+static const mpjson_rules_t s_body_rules = { ENTRY_DEPTH_MAX, ENTRY_KEY_MAX, true };
+
 static int
 s_open_payload(envelope_t *env, bool trusted, char *err, size_t errlen)
 {
@@ -159,8 +165,16 @@ s_open_payload(envelope_t *env, bool trusted, char *err, size_t errlen)
         goto out;
     }
     if (a[4].type != MSGPACK_OBJECT_POSITIVE_INTEGER || a[4].via.u64 == 0 ||
-        a[5].type != MSGPACK_OBJECT_POSITIVE_INTEGER || a[6].type != MSGPACK_OBJECT_BOOLEAN) {
-        seterr(err, errlen, -2, "payload: bad seq, ts or deleted");
+        a[4].via.u64 > ENV_SEQ_MAX) {
+        seterr(err, errlen, -2, "payload: seq is not an integer from 1 to 2^53-1");
+        goto out;
+    }
+    if (a[5].type != MSGPACK_OBJECT_POSITIVE_INTEGER || a[5].via.u64 > ENV_TS_MAX) {
+        seterr(err, errlen, -2, "payload: ts is not an integer from 0 to 2^53-1");
+        goto out;
+    }
+    if (a[6].type != MSGPACK_OBJECT_BOOLEAN) {
+        seterr(err, errlen, -2, "payload: deleted is not a boolean");
         goto out;
     }
     env->hdr.seq = a[4].via.u64;
@@ -171,7 +185,7 @@ s_open_payload(envelope_t *env, bool trusted, char *err, size_t errlen)
         goto out;
     }
     char inner[ENTRY_ERR_MAX];
-    env->body = mpjson_from_object(&a[7], inner, sizeof(inner));
+    env->body = mpjson_from_object(&a[7], &s_body_rules, inner, sizeof(inner));
     if (env->body == NULL) {
         seterr(err, errlen, -2, "payload: body: %s", inner);
         goto out;
@@ -200,6 +214,11 @@ s_open(const uint8_t *buf, size_t len, envelope_t *env, bool trusted, char *err,
         a[0].type != MSGPACK_OBJECT_BIN || a[1].type != MSGPACK_OBJECT_BIN ||
         a[1].via.bin.size != ENV_SIGBYTES) {
         rc = seterr(err, errlen, -2, "envelope: not [payload, 64-byte signature]");
+        goto out;
+    }
+    if (a[0].via.bin.size > ENV_PAYLOAD_MAX) {
+        rc = seterr(err, errlen, -2, "payload: %u bytes, more than %d", a[0].via.bin.size,
+                    ENV_PAYLOAD_MAX);
         goto out;
     }
     /* The unpacked object points into buf: keep those pointers. */
@@ -233,6 +252,44 @@ envelope_verify(const envelope_t *env)
     uint8_t msg[SIG_MSG_BYTES];
     s_sig_msg(env->vid, msg);
     return crypto_sign_verify_detached(env->sig, msg, sizeof(msg), env->hdr.origin) == 0 ? 0 : -1;
+}
+
+int
+envelope_validate(const envelope_t *env, uint64_t now, char *err, size_t errlen)
+{
+    if (env->hdr.ts > now + ENV_FUTURE_MS)
+        return seterr(err, errlen, -1, "dated %llu ms ahead of this node's clock, more than %d",
+                      (unsigned long long)(env->hdr.ts - now), ENV_FUTURE_MS);
+    if (env->hdr.deleted)
+        return json_object_size(env->body) == 0 ? 0
+               : seterr(err, errlen, -1, "a tombstone with a body of %zu fields (it must be empty)",
+                        json_object_size(env->body));
+    return entry_validate_body(env->hdr.kind, env->body, err, errlen);
+}
+
+env_verdict_t
+envelope_check(const uint8_t *buf, size_t len, uint64_t now, envelope_t *env, char *err,
+               size_t errlen)
+{
+    if (envelope_open(buf, len, env, err, errlen) != 0)
+        return ENV_MALFORMED;
+    if (envelope_verify(env) != 0) {
+        envelope_clear(env);
+        seterr(err, errlen, -1, "the signature does not verify against the origin key");
+        return ENV_BAD_SIGNATURE;
+    }
+    if (envelope_validate(env, now, err, errlen) != 0) {
+        envelope_clear(env);
+        return ENV_INVALID;
+    }
+    return ENV_ACCEPT;
+}
+
+const char *
+envelope_verdict_name(env_verdict_t v)
+{
+    static const char *const names[] = { "accept", "malformed", "signature", "invalid" };
+    return (unsigned)v < sizeof(names) / sizeof(names[0]) ? names[v] : "?";
 }
 
 void

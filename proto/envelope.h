@@ -27,7 +27,13 @@
 #define ENV_SIGBYTES    crypto_sign_BYTES
 #define ENV_VIDBYTES    crypto_generichash_BYTES    /* 32: BLAKE2b-256 */
 #define ENV_MAX         (ENTRY_BODY_MAX + 1024)     /* bytes in an envelope */
+#define ENV_PAYLOAD_MAX ENTRY_BODY_MAX              /* bytes in its payload */
 #define ENV_SIG_DOMAIN  "socdir/entry/v1"           /* + NUL: 16 bytes */
+/* seq and ts stay below 2^53, so every JSON client holds them exactly and
+ * SQLite's signed 64-bit integers hold them with room to spare. */
+#define ENV_SEQ_MAX     ((UINT64_C(1) << 53) - 1)
+#define ENV_TS_MAX      ((UINT64_C(1) << 53) - 1)
+#define ENV_FUTURE_MS   600000                      /* ts at most this far ahead */
 
 /* The header fields of a payload. */
 typedef struct {
@@ -65,10 +71,12 @@ int envelope_seal(const entry_hdr_t *h, const json_t *body,
                   const uint8_t sk[ENV_SKBYTES], msgpack_sbuffer *out,
                   uint8_t vid[ENV_VIDBYTES], char *err, size_t errlen);
 
-/* Decodes and checks the shape of an envelope: exact msgpack structure,
- * canonical encoding (re-encoding gives the same bytes), field types, id
- * and kind valid, body a map of string keys. Does not verify the
- * signature. Returns 0, or -2 with err set when malformed. */
+/* Decodes and checks the shape of an envelope (PROTOCOL.md 2): exact
+ * msgpack structure, canonical encoding (re-encoding gives the same bytes),
+ * sizes, field types and ranges, id and kind valid, the body's encoding
+ * (ENTRY_DEPTH_MAX levels, keys of at most ENTRY_KEY_MAX bytes, floats as
+ * float64). Does not verify the signature nor validate the body's fields.
+ * Returns 0, or -2 with err set when malformed. */
 int envelope_open(const uint8_t *buf, size_t len, envelope_t *env,
                   char *err, size_t errlen);
 
@@ -76,6 +84,31 @@ int envelope_open(const uint8_t *buf, size_t len, envelope_t *env,
  * (the store's): the same decoding and checks, without re-encoding to
  * check the canonical form. Never for bytes from outside. */
 int envelope_open_stored(const uint8_t *buf, size_t len, envelope_t *env, char *err, size_t errlen);
+
+/* Validates an opened envelope's content (PROTOCOL.md 2.2): a tombstone's
+ * body is an empty map, a live body passes entry_validate_body, and ts is
+ * at most ENV_FUTURE_MS ahead of now (ms since the epoch). The one
+ * validator for versions from peers. Returns 0, or -1 with err set. */
+int envelope_validate(const envelope_t *env, uint64_t now, char *err, size_t errlen);
+
+/* The verdict on an envelope from outside, checked the way a node checks
+ * one before storing it, less what depends on the node's state (members,
+ * versions held): PROTOCOL.md 2.5. */
+typedef enum {
+    ENV_ACCEPT = 0,
+    ENV_MALFORMED,          /* envelope_open refused it: counter malformed */
+    ENV_BAD_SIGNATURE,      /* the origin did not sign it: refused_signature */
+    ENV_INVALID             /* envelope_validate refused it: refused_invalid */
+} env_verdict_t;
+
+/* Opens, verifies and validates buf, in the node's order. On ENV_ACCEPT,
+ * env holds the opened envelope (clear it); otherwise it is cleared and err
+ * says why. */
+env_verdict_t envelope_check(const uint8_t *buf, size_t len, uint64_t now, envelope_t *env,
+                             char *err, size_t errlen);
+
+/* The verdict's name: "accept", "malformed", "signature", "invalid". */
+const char *envelope_verdict_name(env_verdict_t v);
 
 /* Verifies the signatures of n opened envelopes, on every core (helper
  * threads start on first use): ok[i] is true if envs[i] verifies. Safe to

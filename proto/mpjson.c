@@ -16,11 +16,14 @@ s_keycmp(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+const mpjson_rules_t mpjson_msg_rules = { MPJSON_MAX_DEPTH, 0, false };
+
+/* level: the container level v would have (1 for the outermost). */
 static int
-s_pack(msgpack_packer *pk, const json_t *v, int depth, char *err, size_t errlen)
+s_pack(msgpack_packer *pk, const json_t *v, int level, int max, char *err, size_t errlen)
 {
-    if (depth > MPJSON_MAX_DEPTH)
-        return seterr(err, errlen, -1, "value nests deeper than %d levels", MPJSON_MAX_DEPTH);
+    if ((json_is_object(v) || json_is_array(v)) && level > max)
+        return seterr(err, errlen, -1, "value nests deeper than %d levels", max);
 
     switch (json_typeof(v)) {
     case JSON_OBJECT: {
@@ -37,7 +40,7 @@ s_pack(msgpack_packer *pk, const json_t *v, int depth, char *err, size_t errlen)
             size_t klen = strlen(keys[i]);
             msgpack_pack_str(pk, klen);
             msgpack_pack_str_body(pk, keys[i], klen);
-            rc = s_pack(pk, json_object_get(v, keys[i]), depth + 1, err, errlen);
+            rc = s_pack(pk, json_object_get(v, keys[i]), level + 1, max, err, errlen);
         }
         free(keys);
         return rc;
@@ -46,7 +49,7 @@ s_pack(msgpack_packer *pk, const json_t *v, int depth, char *err, size_t errlen)
         size_t n = json_array_size(v);
         msgpack_pack_array(pk, n);
         for (size_t i = 0; i < n; i++)
-            if (s_pack(pk, json_array_get(v, i), depth + 1, err, errlen) != 0)
+            if (s_pack(pk, json_array_get(v, i), level + 1, max, err, errlen) != 0)
                 return -1;
         return 0;
     }
@@ -76,9 +79,9 @@ s_pack(msgpack_packer *pk, const json_t *v, int depth, char *err, size_t errlen)
 }
 
 int
-mpjson_pack(msgpack_packer *pk, const json_t *v, char *err, size_t errlen)
+mpjson_pack(msgpack_packer *pk, const json_t *v, int max_depth, char *err, size_t errlen)
 {
-    return s_pack(pk, v, 0, err, errlen);
+    return s_pack(pk, v, 1, max_depth, err, errlen);
 }
 
 int
@@ -87,7 +90,7 @@ mpjson_encode(const json_t *v, msgpack_sbuffer *out, char *err, size_t errlen)
     msgpack_packer pk;
     msgpack_sbuffer_init(out);
     msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
-    if (mpjson_pack(&pk, v, err, errlen) != 0) {
+    if (mpjson_pack(&pk, v, MPJSON_MAX_DEPTH, err, errlen) != 0) {
         msgpack_sbuffer_destroy(out);
         msgpack_sbuffer_init(out);
         return -1;
@@ -96,10 +99,10 @@ mpjson_encode(const json_t *v, msgpack_sbuffer *out, char *err, size_t errlen)
 }
 
 static json_t *
-s_from(const msgpack_object *o, int depth, char *err, size_t errlen)
+s_from(const msgpack_object *o, int level, const mpjson_rules_t *r, char *err, size_t errlen)
 {
-    if (depth > MPJSON_MAX_DEPTH) {
-        seterr(err, errlen, -1, "value nests deeper than %d levels", MPJSON_MAX_DEPTH);
+    if ((o->type == MSGPACK_OBJECT_ARRAY || o->type == MSGPACK_OBJECT_MAP) && level > r->max_depth) {
+        seterr(err, errlen, -1, "value nests deeper than %d levels", r->max_depth);
         return NULL;
     }
     switch (o->type) {
@@ -116,8 +119,16 @@ s_from(const msgpack_object *o, int depth, char *err, size_t errlen)
     case MSGPACK_OBJECT_NEGATIVE_INTEGER:
         return json_integer((json_int_t)o->via.i64);
     case MSGPACK_OBJECT_FLOAT32:
-    case MSGPACK_OBJECT_FLOAT64:
-        return json_real(o->via.f64);
+    case MSGPACK_OBJECT_FLOAT64: {
+        if (o->type == MSGPACK_OBJECT_FLOAT32 && r->float64_only) {
+            seterr(err, errlen, -1, "float32 value (floats are written as float64)");
+            return NULL;
+        }
+        json_t *d = json_real(o->via.f64);     /* NULL for NaN and infinities */
+        if (d == NULL)
+            seterr(err, errlen, -1, "number is not finite");
+        return d;
+    }
     case MSGPACK_OBJECT_STR: {
         /* json_stringn checks UTF-8 and returns NULL on bad bytes. */
         json_t *s = o->via.str.size ? json_stringn(o->via.str.ptr, o->via.str.size) : json_string("");
@@ -128,7 +139,7 @@ s_from(const msgpack_object *o, int depth, char *err, size_t errlen)
     case MSGPACK_OBJECT_ARRAY: {
         json_t *a = json_array();
         for (uint32_t i = 0; i < o->via.array.size; i++) {
-            json_t *item = s_from(&o->via.array.ptr[i], depth + 1, err, errlen);
+            json_t *item = s_from(&o->via.array.ptr[i], level + 1, r, err, errlen);
             if (item == NULL) {
                 json_decref(a);
                 return NULL;
@@ -145,25 +156,25 @@ s_from(const msgpack_object *o, int depth, char *err, size_t errlen)
                 seterr(err, errlen, -1, "map key is not a string");
                 goto badmap;
             }
-            char key[256];
             size_t klen = kv->key.via.str.size;     /* ptr may be NULL when 0 */
-            if (klen >= sizeof(key) ||
-                (klen > 0 && memchr(kv->key.via.str.ptr, '\0', klen) != NULL)) {
-                seterr(err, errlen, -1, "map key is too long or holds NUL");
+            const char *key = klen > 0 ? kv->key.via.str.ptr : "";
+            if (r->max_key > 0 && klen > r->max_key) {
+                seterr(err, errlen, -1, "map key of %zu bytes, more than %zu", klen, r->max_key);
                 goto badmap;
             }
-            if (klen > 0)
-                memcpy(key, kv->key.via.str.ptr, klen);
-            key[klen] = '\0';
-            if (json_object_get(m, key) != NULL) {
-                seterr(err, errlen, -1, "duplicate key '%s'", key);
+            if (memchr(key, '\0', klen) != NULL) {
+                seterr(err, errlen, -1, "map key holds a NUL byte");
                 goto badmap;
             }
-            json_t *val = s_from(&kv->val, depth + 1, err, errlen);
+            if (json_object_getn(m, key, klen) != NULL) {
+                seterr(err, errlen, -1, "duplicate key '%.*s'", (int)(klen < 64 ? klen : 64), key);
+                goto badmap;
+            }
+            json_t *val = s_from(&kv->val, level + 1, r, err, errlen);
             if (val == NULL)
                 goto badmap;
-            if (json_object_set_new(m, key, val) != 0) {
-                seterr(err, errlen, -1, "map key '%s' is not valid UTF-8", key);
+            if (json_object_setn_new(m, key, klen, val) != 0) {
+                seterr(err, errlen, -1, "map key is not valid UTF-8");
                 goto badmap;
             }
         }
@@ -184,9 +195,9 @@ s_from(const msgpack_object *o, int depth, char *err, size_t errlen)
 }
 
 json_t *
-mpjson_from_object(const msgpack_object *o, char *err, size_t errlen)
+mpjson_from_object(const msgpack_object *o, const mpjson_rules_t *rules, char *err, size_t errlen)
 {
-    return s_from(o, 0, err, errlen);
+    return s_from(o, 1, rules, err, errlen);
 }
 
 /* Big-endian unsigned integer of n bytes at p. */
@@ -285,7 +296,7 @@ mpjson_decode(const char *buf, size_t len, char *err, size_t errlen)
     else if (off != len)
         seterr(err, errlen, -1, "%zu trailing bytes after the value", len - off);
     else
-        v = mpjson_from_object(&u.data, err, errlen);
+        v = mpjson_from_object(&u.data, &mpjson_msg_rules, err, errlen);
     msgpack_unpacked_destroy(&u);
     return v;
 }

@@ -10,6 +10,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* NEVER(X): X is a condition our own code should never produce, but one
+ * the caller survives (it takes the branch and goes on). Debug builds
+ * (the test suite's) stop there, so a test that reaches it fails; other
+ * builds take the branch. In the manner of SQLite's NEVER(). */
+#ifdef SOCDIR_DEBUG
+#include <assert.h>
+#define NEVER(X) ((X) ? (assert(!(#X)), 1) : 0)
+#else
+#define NEVER(X) (X)
+#endif
+
 /* Running out of memory aborts: callers never check for NULL. */
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);

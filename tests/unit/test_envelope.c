@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+static void s_test_limits(void);
+
 static void
 s_fixed_keys(uint8_t pk[ENV_PKBYTES], uint8_t sk[ENV_SKBYTES], uint8_t first)
 {
@@ -200,7 +202,217 @@ envelope_test(bool verbose)
 
     msgpack_sbuffer_destroy(&env);
     json_decref(body);
+    s_test_limits();
     return 0;
+}
+
+/* ---- the limits of PROTOCOL.md 2, at their edges ---- */
+
+/* A signed envelope of raw payload fields: body is packed msgpack bytes.
+ * Checks nothing, so that tests can make what a broken origin would. */
+static void
+s_raw(msgpack_sbuffer *out, const uint8_t pk[ENV_PKBYTES], const uint8_t sk[ENV_SKBYTES],
+      uint64_t seq, uint64_t ts, bool deleted, const void *body, size_t bodylen)
+{
+    msgpack_sbuffer p;
+    msgpack_packer k;
+    uint8_t vid[ENV_VIDBYTES], msg[16 + ENV_VIDBYTES], sig[ENV_SIGBYTES];
+    msgpack_sbuffer_init(&p);
+    msgpack_packer_init(&k, &p, msgpack_sbuffer_write);
+    msgpack_pack_array(&k, 8);
+    msgpack_pack_uint64(&k, 1);
+    msgpack_pack_bin(&k, 32);
+    msgpack_pack_bin_body(&k, pk, 32);
+    msgpack_pack_str(&k, 3);
+    msgpack_pack_str_body(&k, "org", 3);
+    msgpack_pack_str(&k, 12);
+    msgpack_pack_str_body(&k, "organisation", 12);
+    msgpack_pack_uint64(&k, seq);
+    msgpack_pack_uint64(&k, ts);
+    if (deleted)
+        msgpack_pack_true(&k);
+    else
+        msgpack_pack_false(&k);
+    msgpack_sbuffer_write(&p, body, bodylen);
+    crypto_generichash(vid, sizeof(vid), (const uint8_t *)p.data, p.size, NULL, 0);
+    memcpy(msg, ENV_SIG_DOMAIN, 16);
+    memcpy(msg + 16, vid, ENV_VIDBYTES);
+    crypto_sign_detached(sig, NULL, msg, sizeof(msg), sk);
+    msgpack_sbuffer_init(out);
+    msgpack_packer_init(&k, out, msgpack_sbuffer_write);
+    msgpack_pack_array(&k, 2);
+    msgpack_pack_bin(&k, p.size);
+    msgpack_pack_bin_body(&k, p.data, p.size);
+    msgpack_pack_bin(&k, ENV_SIGBYTES);
+    msgpack_pack_bin_body(&k, sig, ENV_SIGBYTES);
+    msgpack_sbuffer_destroy(&p);
+}
+
+/* envelope_check's verdict on a raw envelope whose body is JSON text
+ * packed as msgpack (keys sorted), or body bytes when json is NULL. */
+static env_verdict_t
+s_verdict(const uint8_t *pk, const uint8_t *sk, uint64_t seq, bool deleted, const char *json,
+          const void *bytes, size_t nbytes)
+{
+    msgpack_sbuffer body, env;
+    envelope_t e;
+    char err[ENTRY_ERR_MAX];
+    uint64_t now = 1800000000000ULL;
+    if (json != NULL) {
+        json_t *v = json_loads(json, 0, NULL);
+        CHECK(v != NULL && mpjson_encode(v, &body, err, sizeof(err)) == 0);
+        json_decref(v);
+    } else {
+        msgpack_sbuffer_init(&body);
+        msgpack_sbuffer_write(&body, bytes, nbytes);
+    }
+    s_raw(&env, pk, sk, seq, now, deleted, body.data, body.size);
+    env_verdict_t v = envelope_check((const uint8_t *)env.data, env.size, now, &e, err, sizeof(err));
+    if (v == ENV_ACCEPT)
+        envelope_clear(&e);
+    msgpack_sbuffer_destroy(&body);
+    msgpack_sbuffer_destroy(&env);
+    return v;
+}
+
+/* {"country":"AT","name":{"en":"x"}, KEY: nested} with the given depth of
+ * the whole body (the body map is level 1). */
+static char *
+s_nested(int depth, size_t keylen)
+{
+    char *s = xmalloc(64 + keylen + 4 * (size_t)depth);
+    char *key = xmalloc(keylen + 1);
+    memset(key, 'k', keylen);
+    key[keylen] = '\0';
+    int n = sprintf(s, "{\"country\":\"AT\",\"name\":{\"en\":\"x\"},\"%s\":", key);
+    for (int i = 1; i < depth; i++)
+        n += sprintf(s + n, "[");
+    n += sprintf(s + n, "1");
+    for (int i = 1; i < depth; i++)
+        n += sprintf(s + n, "]");
+    sprintf(s + n, "}");
+    free(key);
+    return s;
+}
+
+static void
+s_test_limits(void)
+{
+    uint8_t pk[ENV_PKBYTES], sk[ENV_SKBYTES];
+    const char *ok = "{\"country\":\"AT\",\"name\":{\"en\":\"x\"}}";
+    s_fixed_keys(pk, sk, 40);
+
+    /* seq: 1 .. 2^53 - 1 */
+    CHECK(s_verdict(pk, sk, 1, false, ok, NULL, 0) == ENV_ACCEPT);
+    CHECK(s_verdict(pk, sk, ENV_SEQ_MAX, false, ok, NULL, 0) == ENV_ACCEPT);
+    CHECK(s_verdict(pk, sk, 0, false, ok, NULL, 0) == ENV_MALFORMED);
+    CHECK(s_verdict(pk, sk, ENV_SEQ_MAX + 1, false, ok, NULL, 0) == ENV_MALFORMED);
+    CHECK(s_verdict(pk, sk, (UINT64_C(1) << 63) - 1, false, ok, NULL, 0) == ENV_MALFORMED);
+    CHECK(s_verdict(pk, sk, UINT64_MAX, false, ok, NULL, 0) == ENV_MALFORMED);
+
+    /* Nesting: a body of ENTRY_DEPTH_MAX levels is fine, one more is not;
+     * entry_validate (what the CLI and a local publish check) agrees. */
+    char *deep = s_nested(ENTRY_DEPTH_MAX, 1), *deeper = s_nested(ENTRY_DEPTH_MAX + 1, 1);
+    char err[ENTRY_ERR_MAX];
+    CHECK(s_verdict(pk, sk, 2, false, deep, NULL, 0) == ENV_ACCEPT);
+    CHECK(s_verdict(pk, sk, 2, false, deeper, NULL, 0) == ENV_MALFORMED);
+    json_t *e = json_loads(deep, 0, NULL);
+    json_object_set_new(e, "id", json_string("x"));
+    json_object_set_new(e, "kind", json_string("organisation"));
+    CHECK(entry_validate(e, err, sizeof(err)) == 0);
+    json_decref(e);
+    e = json_loads(deeper, 0, NULL);
+    json_object_set_new(e, "id", json_string("x"));
+    json_object_set_new(e, "kind", json_string("organisation"));
+    CHECK(entry_validate(e, err, sizeof(err)) == -1 && strstr(err, "deeper than 30"));
+    /* ... and whatever nests ENTRY_DEPTH_MAX levels fits in a reply. */
+    json_t *reply = json_pack("{s:b, s:[o]}", "ok", 1, "entries", e);
+    msgpack_sbuffer out;
+    CHECK(mpjson_encode(reply, &out, err, sizeof(err)) == -1);   /* 31 levels + 2: too deep */
+    json_decref(reply);
+    e = json_loads(deep, 0, NULL);
+    reply = json_pack("{s:b, s:[o]}", "ok", 1, "entries", e);
+    CHECK(mpjson_encode(reply, &out, err, sizeof(err)) == 0);
+    json_t *back = mpjson_decode(out.data, out.size, err, sizeof(err));
+    CHECK(back != NULL && json_equal(back, reply));
+    json_decref(back);
+    json_decref(reply);
+    msgpack_sbuffer_destroy(&out);
+    free(deep);
+    free(deeper);
+
+    /* Map keys: up to ENTRY_KEY_MAX bytes. */
+    char *k255 = s_nested(1, ENTRY_KEY_MAX), *k256 = s_nested(1, ENTRY_KEY_MAX + 1);
+    CHECK(s_verdict(pk, sk, 3, false, k255, NULL, 0) == ENV_ACCEPT);
+    CHECK(s_verdict(pk, sk, 3, false, k256, NULL, 0) == ENV_MALFORMED);
+    e = json_loads(k256, 0, NULL);
+    json_object_set_new(e, "id", json_string("x"));
+    json_object_set_new(e, "kind", json_string("organisation"));
+    CHECK(entry_validate(e, err, sizeof(err)) == -1 && strstr(err, "256 bytes"));
+    json_decref(e);
+    free(k255);
+    free(k256);
+
+    /* Floats: float64 only, finite. */
+    static const uint8_t f64[] = { 0x83, 0xa1, 'x', 0xcb, 0x3f, 0xf8, 0, 0, 0, 0, 0, 0,
+        0xa7, 'c', 'o', 'u', 'n', 't', 'r', 'y', 0xa2, 'A', 'T',
+        0xa4, 'n', 'a', 'm', 'e', 0x81, 0xa2, 'e', 'n', 0xa1, 'x' };
+    uint8_t f32[sizeof(f64) - 4], nan[sizeof(f64)];
+    memcpy(f32, f64, 3);
+    f32[3] = 0xca;
+    memcpy(f32 + 4, (const uint8_t[]){ 0x3f, 0xc0, 0, 0 }, 4);
+    memcpy(f32 + 8, f64 + 12, sizeof(f64) - 12);
+    memcpy(nan, f64, sizeof(f64));
+    nan[4] = 0x7f;
+    CHECK(s_verdict(pk, sk, 4, false, NULL, f64, sizeof(f64)) == ENV_ACCEPT);
+    CHECK(s_verdict(pk, sk, 4, false, NULL, f32, sizeof(f32)) == ENV_MALFORMED);
+    CHECK(s_verdict(pk, sk, 4, false, NULL, nan, sizeof(nan)) == ENV_MALFORMED);
+
+    /* A tombstone's body is an empty map. */
+    CHECK(s_verdict(pk, sk, 5, true, "{}", NULL, 0) == ENV_ACCEPT);
+    CHECK(s_verdict(pk, sk, 5, true, ok, NULL, 0) == ENV_INVALID);
+    /* A live body is validated; a bad signature is found before that. */
+    CHECK(s_verdict(pk, sk, 6, false, "{\"name\":{\"en\":\"x\"}}", NULL, 0) == ENV_INVALID);
+
+    /* Payload: at most ENV_PAYLOAD_MAX bytes, checked on opening. */
+    for (int extra = 0; extra < 2; extra++) {
+        /* {"country":"AT","description":{"en":TEXT},"name":{"en":"x"}, "pad": STR} */
+        msgpack_sbuffer body, env;
+        msgpack_packer k;
+        envelope_t en;
+        msgpack_sbuffer_init(&body);
+        msgpack_packer_init(&k, &body, msgpack_sbuffer_write);
+        msgpack_pack_map(&k, 3);
+        msgpack_pack_str(&k, 7);
+        msgpack_pack_str_body(&k, "country", 7);
+        msgpack_pack_str(&k, 2);
+        msgpack_pack_str_body(&k, "AT", 2);
+        msgpack_pack_str(&k, 4);
+        msgpack_pack_str_body(&k, "name", 4);
+        msgpack_pack_map(&k, 1);
+        msgpack_pack_str(&k, 2);
+        msgpack_pack_str_body(&k, "en", 2);
+        msgpack_pack_str(&k, 1);
+        msgpack_pack_str_body(&k, "x", 1);
+        msgpack_pack_str(&k, 3);
+        msgpack_pack_str_body(&k, "pad", 3);
+        /* header of the payload without the body: 1 + 1 + 2 + 32 + 4 + 13
+         * + 1 (seq 7) + 9 (ts) + 1 = 64 bytes; the pad string's header 3 */
+        size_t pad = ENV_PAYLOAD_MAX - 64 - body.size - 3 + (size_t)extra;
+        char *text = xmalloc(pad);
+        memset(text, 'p', pad);
+        msgpack_pack_str(&k, pad);
+        msgpack_pack_str_body(&k, text, pad);
+        free(text);
+        s_raw(&env, pk, sk, 7, 1800000000000ULL, false, body.data, body.size);
+        int rc = envelope_open((const uint8_t *)env.data, env.size, &en, err, sizeof(err));
+        CHECK(extra == 0 ? rc == 0 : rc == -2);
+        CHECK(extra == 0 ? en.payload_len == ENV_PAYLOAD_MAX : strstr(err, "more than 49152") != NULL);
+        if (rc == 0)
+            envelope_clear(&en);
+        msgpack_sbuffer_destroy(&body);
+        msgpack_sbuffer_destroy(&env);
+    }
 }
 
 /* ---- the order of versions ---- */
