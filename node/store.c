@@ -81,7 +81,11 @@ static const char s_schema[] =
     "CREATE VIRTUAL TABLE IF NOT EXISTS geo USING rtree(id, minlat, maxlat, minlon, maxlon);"
     "CREATE TABLE IF NOT EXISTS forks(origin INTEGER NOT NULL, seq INTEGER NOT NULL,"
     "  kept BLOB NOT NULL, other BLOB NOT NULL, seen INTEGER NOT NULL,"
-    "  PRIMARY KEY(origin, seq, other));";
+    "  PRIMARY KEY(origin, seq, other));"
+    /* One record per (origin, seq). Earlier builds could write two for one
+     * fork; the first is kept. A no-op once the index exists. */
+    "DELETE FROM forks WHERE rowid NOT IN (SELECT min(rowid) FROM forks GROUP BY origin, seq);"
+    "CREATE UNIQUE INDEX IF NOT EXISTS forks_one ON forks(origin, seq);";
 
 static void s_sql_km(sqlite3_context *ctx, int argc, sqlite3_value **argv);
 
@@ -91,7 +95,9 @@ enum {
     Q_CUR, Q_INSERT, Q_UPDATE, Q_ENV_PUT, Q_ATTR_ADD, Q_ATTR_DEL, Q_FTS_ADD, Q_FTS_DEL,
     Q_GEO_ADD, Q_GEO_DEL, Q_GET_ORIGIN, Q_GET_ANY, Q_SCAN, Q_SUMMARY,
     Q_META_GET, Q_META_SET, Q_BEGIN, Q_COMMIT, Q_ROLLBACK,
-    Q_SINCE, Q_MARKS, Q_COMPLETE, Q_HAS_SEQ, Q_SEQ_OTHER, Q_FORK_ADD, Q_FORKS,
+    Q_SINCE, Q_MARKS, Q_COMPLETE, Q_HAS_SEQ, Q_SEQ_OTHER, Q_ORIGIN_KEY, Q_FORK_GET, Q_FORK_ADD,
+    Q_FORK_SET,
+    Q_FORKS,
     Q_GET_COMPLETE, Q_VIDS, Q_SAVEPOINT, Q_RELEASE, Q_ROLLBACK_TO, Q_COUNT
 };
 
@@ -147,8 +153,11 @@ static const char *const s_sql[Q_COUNT] = {
     [Q_HAS_SEQ] = "SELECT count(*) FROM entries WHERE origin = (SELECT ix FROM origins WHERE key = ?1)"
         " AND seq = ?2",
     [Q_SEQ_OTHER] = "SELECT x.env FROM entries e JOIN envs x ON x.rowid = e.rowid"
-        " WHERE e.origin = ?1 AND e.seq = ?2 AND e.vid != ?3",
-    [Q_FORK_ADD] = "INSERT OR IGNORE INTO forks(origin, seq, kept, other, seen) VALUES(?1, ?2, ?3, ?4, ?5)",
+        " WHERE e.origin = ?1 AND e.seq = ?2 AND e.vid != ?3 AND e.id != ?4",
+    [Q_ORIGIN_KEY] = "SELECT key FROM origins WHERE ix = ?1",
+    [Q_FORK_GET] = "SELECT kept, other FROM forks WHERE origin = ?1 AND seq = ?2",
+    [Q_FORK_ADD] = "INSERT INTO forks(origin, seq, kept, other, seen) VALUES(?1, ?2, ?3, ?4, ?5)",
+    [Q_FORK_SET] = "UPDATE forks SET kept = ?3, other = ?4, seen = ?5 WHERE origin = ?1 AND seq = ?2",
     [Q_FORKS] = "SELECT o.key, f.seq, f.kept, f.other, f.seen FROM forks f JOIN origins o ON o.ix = f.origin"
         " ORDER BY f.seen",
     [Q_GET_COMPLETE] = "SELECT complete FROM origins WHERE key = ?1",
@@ -166,6 +175,8 @@ struct store {
     sqlite3 *db;                    /* the connection, for the store's life */
     sqlite3_stmt *q[Q_COUNT];       /* prepared statements, see s_sql */
     char errmsg[512];               /* last error, for store_errmsg */
+    const char *fault_what;         /* store_fault: the write to fail, or NULL */
+    int fault_skip;                 /* how many of them still succeed first */
 };
 
 static int s_index_stored(store_t *self, int64_t rowid, const void *buf, size_t len, bool add,
@@ -192,9 +203,22 @@ s_stmt(store_t *self, int q)
 static int
 s_exec(store_t *self, sqlite3_stmt *st, const char *what)
 {
+    if (self->fault_what != NULL && strcmp(self->fault_what, what) == 0 && self->fault_skip-- == 0) {
+        self->fault_what = NULL;
+        sqlite3_reset(st);
+        snprintf(self->errmsg, sizeof(self->errmsg), "%s: injected fault", what);
+        return -1;
+    }
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     return rc == SQLITE_DONE ? 0 : s_fail(self, what);
+}
+
+void
+store_fault(store_t *self, const char *what, int skip)
+{
+    self->fault_what = what;
+    self->fault_skip = skip;
 }
 
 /* Schema 1 kept the envelope in the entries row, so every filter that
@@ -572,35 +596,131 @@ s_index_stored(store_t *self, int64_t rowid, const void *buf, size_t len, bool a
     return rc;
 }
 
+/* An envelope and its version, for fork evidence. */
+struct version {
+    const void *env;
+    size_t len;
+    entry_version_t v;
+};
+
+/* The version of stored envelope bytes; -1 if they do not open. */
 static int
-s_fork(store_t *self, int64_t origin, uint64_t seq, const void *kept, size_t keptlen,
-       const void *other, size_t otherlen)
+s_stored_version(store_t *self, const void *env, size_t len, struct version *out)
 {
-    sqlite3_stmt *st = s_stmt(self, Q_FORK_ADD);
+    envelope_t e;
+    char err[ENTRY_ERR_MAX];
+    if (envelope_open_stored(env, len, &e, err, sizeof(err)) != 0) {
+        snprintf(self->errmsg, sizeof(self->errmsg), "fork evidence does not open: %s", err);
+        return -1;
+    }
+    envelope_version(&e, &out->v);
+    envelope_clear(&e);
+    out->env = env;
+    out->len = len;
+    return 0;
+}
+
+/* Orders versions newest first, for qsort. */
+static int
+s_version_desc(const void *a, const void *b)
+{
+    return entry_version_cmp(&((const struct version *)b)->v, &((const struct version *)a)->v);
+}
+
+/* Says, at warning level, which fork the store now holds as evidence. */
+static void
+s_fork_log(store_t *self, int64_t origin, uint64_t seq, const struct version *kept,
+           const struct version *other)
+{
+    char id[NODEID_LEN + 1] = "?", kv[2 * ENV_VIDBYTES + 1], ov[2 * ENV_VIDBYTES + 1];
+    sqlite3_stmt *st = s_stmt(self, Q_ORIGIN_KEY);
+    sqlite3_bind_int64(st, 1, origin);
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_bytes(st, 0) == ENV_PKBYTES)
+        key_to_id(sqlite3_column_blob(st, 0), id);
+    sqlite3_reset(st);
+    to_hex(kept->v.vid, ENV_VIDBYTES, kv);
+    to_hex(other->v.vid, ENV_VIDBYTES, ov);
+    log_warnx("fork: origin %s wrote two payloads with seq %llu; evidence kept"
+              " (versions %.16s... kept, %.16s... other)", id, (unsigned long long)seq, kv, ov);
+}
+
+/* Records that a and b, two different payloads of origin, share seq
+ * (PROTOCOL.md 4.7). One record per (origin, seq), whatever the order of
+ * arrival: kept is the version 2.1 ranks first, other the next (of every
+ * payload seen for that seq, the two newest). Logged when it changes. */
+static int
+s_fork(store_t *self, int64_t origin, uint64_t seq, const struct version *a,
+       const struct version *b)
+{
+    struct version all[4] = { *a, *b };
+    uint8_t held_vid[2][ENV_VIDBYTES];
+    uint8_t *held[2] = { NULL, NULL };
+    size_t n = 2;
+    int rc = -1;
+
+    sqlite3_stmt *st = s_stmt(self, Q_FORK_GET);
     sqlite3_bind_int64(st, 1, origin);
     sqlite3_bind_int64(st, 2, (int64_t)seq);
-    sqlite3_bind_blob(st, 3, kept, (int)keptlen, SQLITE_TRANSIENT);
-    sqlite3_bind_blob(st, 4, other, (int)otherlen, SQLITE_TRANSIENT);
+    int step = sqlite3_step(st);
+    bool exists = step == SQLITE_ROW;
+    for (int i = 0; exists && i < 2; i++) {
+        size_t len = (size_t)sqlite3_column_bytes(st, i);
+        held[i] = xmalloc(len ? len : 1);
+        memcpy(held[i], sqlite3_column_blob(st, i), len);
+        if (s_stored_version(self, held[i], len, &all[n]) != 0) {
+            sqlite3_reset(st);
+            goto out;
+        }
+        memcpy(held_vid[i], all[n].v.vid, ENV_VIDBYTES);
+        n++;
+    }
+    sqlite3_reset(st);
+    if (step != SQLITE_ROW && step != SQLITE_DONE) {
+        s_fail(self, "fork lookup");
+        goto out;
+    }
+    qsort(all, n, sizeof(all[0]), s_version_desc);
+    size_t second = 1;          /* the newest version after the first */
+    while (second < n && memcmp(all[second].v.vid, all[0].v.vid, ENV_VIDBYTES) == 0)
+        second++;
+    if (NEVER(second == n) ||   /* the callers pass two different payloads */
+        (exists && memcmp(all[0].v.vid, held_vid[0], ENV_VIDBYTES) == 0 &&
+         memcmp(all[second].v.vid, held_vid[1], ENV_VIDBYTES) == 0)) {
+        rc = 0;                 /* nothing new: the record stands */
+        goto out;
+    }
+    st = s_stmt(self, exists ? Q_FORK_SET : Q_FORK_ADD);
+    sqlite3_bind_int64(st, 1, origin);
+    sqlite3_bind_int64(st, 2, (int64_t)seq);
+    sqlite3_bind_blob(st, 3, all[0].env, (int)all[0].len, SQLITE_TRANSIENT);
+    sqlite3_bind_blob(st, 4, all[second].env, (int)all[second].len, SQLITE_TRANSIENT);
     sqlite3_bind_int64(st, 5, (int64_t)now_ms());
-    return s_exec(self, st, "fork evidence");
+    rc = s_exec(self, st, "fork evidence");
+    if (rc == 0)
+        s_fork_log(self, origin, seq, &all[0], &all[second]);
+out:
+    free(held[0]);
+    free(held[1]);
+    return rc;
 }
 
 /* Another entry of origin holding seq with a different payload: evidence. */
 static int
-s_fork_other_entry(store_t *self, int64_t origin, const entry_version_t *nv,
-                   const uint8_t *buf, size_t len)
+s_fork_other_entry(store_t *self, int64_t origin, const struct version *nv, const char *id)
 {
     sqlite3_stmt *st = s_stmt(self, Q_SEQ_OTHER);
     sqlite3_bind_int64(st, 1, origin);
-    sqlite3_bind_int64(st, 2, (int64_t)nv->seq);
-    sqlite3_bind_blob(st, 3, nv->vid, ENV_VIDBYTES, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (int64_t)nv->v.seq);
+    sqlite3_bind_blob(st, 3, nv->v.vid, ENV_VIDBYTES, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, id, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st), out = 0;
     if (rc == SQLITE_ROW) {
-        uint8_t *other = xmalloc((size_t)sqlite3_column_bytes(st, 0));
         size_t otherlen = (size_t)sqlite3_column_bytes(st, 0);
+        uint8_t *other = xmalloc(otherlen ? otherlen : 1);
+        struct version ov;
         memcpy(other, sqlite3_column_blob(st, 0), otherlen);
         sqlite3_reset(st);
-        out = s_fork(self, origin, nv->seq, other, otherlen, buf, len);
+        out = s_stored_version(self, other, otherlen, &ov) != 0 ? -1 : s_fork(self, origin, nv->v.seq, nv, &ov);
         free(other);
         return out;
     }
@@ -712,11 +832,9 @@ store_put(store_t *self, const uint8_t *buf, size_t len, const envelope_t *env, 
         int cmp = entry_version_cmp(&nv, &cur);
         if (cmp != 0 && cur.seq == nv.seq) {
             /* Two payloads for one (origin, seq): keep both as evidence. */
-            const void *old = sqlite3_column_blob(st, 5);
-            size_t oldlen = (size_t)sqlite3_column_bytes(st, 5);
-            rc = cmp < 0 ? s_fork(self, origin, nv.seq, old, oldlen, buf, len)
-                         : s_fork(self, origin, nv.seq, buf, len, old, oldlen);
-            if (rc != 0) {
+            struct version a = { buf, len, nv }, b = { sqlite3_column_blob(st, 5),
+                                                       (size_t)sqlite3_column_bytes(st, 5), cur };
+            if (s_fork(self, origin, nv.seq, &a, &b) != 0) {
                 sqlite3_reset(st);
                 return -1;
             }
@@ -741,7 +859,8 @@ store_put(store_t *self, const uint8_t *buf, size_t len, const envelope_t *env, 
     if (result == STORE_REPLACED)
         vid_sum_sub(vsum, cur.vid);
     vid_sum_add(vsum, nv.vid);
-    if (s_fork_other_entry(self, origin, &nv, buf, len) != 0)
+    struct version mine = { buf, len, nv };
+    if (s_fork_other_entry(self, origin, &mine, env->hdr.id) != 0)
         return -1;
 
     entry_index_build(env->body, &ix);

@@ -219,6 +219,11 @@ typedef int (*store_fork_fn)(void *arg, const store_fork_t *f);
 /* Calls fn per piece of evidence; returns how many there are, or -1. */
 int store_forks(store_t *self, store_fork_fn fn, void *arg);
 
+/* For tests: the write labelled what (the label store_errmsg names, e.g.
+ * "commit", "release savepoint", "watermark", "meta", "entry write") fails
+ * once, after skip of them succeeded, as a full disk would make it. */
+void store_fault(store_t *self, const char *what, int skip);
+
 /* Small persistent settings. */
 int store_meta_get(store_t *self, const char *k, char *v, size_t vlen);
 int store_meta_set(store_t *self, const char *k, const char *v);

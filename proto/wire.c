@@ -142,6 +142,13 @@ s_uint(const msgpack_object *o, uint64_t *v)
     return true;
 }
 
+/* A seq, or a count of versions: below 2^53 (PROTOCOL.md 2). */
+static bool
+s_seq(const msgpack_object *o, uint64_t *v)
+{
+    return s_uint(o, v) && *v <= ENV_SEQ_MAX;
+}
+
 static bool
 s_bin32(const msgpack_object *o, uint8_t out[32])
 {
@@ -169,10 +176,10 @@ s_marks(const msgpack_object *o, bool full, wire_mark_t **out, size_t *n)
         const msgpack_object *m = &o->via.array.ptr[i];
         wire_mark_t *w = &(*out)[i];
         if (m->type != MSGPACK_OBJECT_ARRAY || m->via.array.size != (full ? 5u : 2u) ||
-            !s_bin32(&m->via.array.ptr[0], w->origin) || !s_uint(&m->via.array.ptr[1], &w->complete))
+            !s_bin32(&m->via.array.ptr[0], w->origin) || !s_seq(&m->via.array.ptr[1], &w->complete))
             return -1;
-        if (full && (!s_uint(&m->via.array.ptr[2], &w->max_seq) ||
-                     !s_uint(&m->via.array.ptr[3], &w->count) ||
+        if (full && (!s_seq(&m->via.array.ptr[2], &w->max_seq) ||
+                     !s_seq(&m->via.array.ptr[3], &w->count) ||
                      !s_bin32(&m->via.array.ptr[4], w->vsum)))
             return -1;
     }
@@ -196,6 +203,8 @@ s_envs(const msgpack_object *o, wire_msg_t *m)
     return 0;
 }
 
+/* Fingerprints in strictly ascending bucket order, each bucket one that
+ * a seq below 2^53 can fall in (m->shift is decoded first). */
 static int
 s_fps(const msgpack_object *o, wire_msg_t *m)
 {
@@ -207,8 +216,11 @@ s_fps(const msgpack_object *o, wire_msg_t *m)
         const msgpack_object *f = &o->via.array.ptr[i];
         if (f->type != MSGPACK_OBJECT_ARRAY || f->via.array.size != 3 ||
             !s_uint(&f->via.array.ptr[0], &m->fps[i].bucket) ||
-            !s_uint(&f->via.array.ptr[1], &m->fps[i].count) ||
+            !s_seq(&f->via.array.ptr[1], &m->fps[i].count) ||
             !s_bin32(&f->via.array.ptr[2], m->fps[i].vsum))
+            return -1;
+        if (m->fps[i].bucket > (ENV_SEQ_MAX >> m->shift) ||
+            (i > 0 && m->fps[i].bucket <= m->fps[i - 1].bucket))
             return -1;
     }
     return 0;
