@@ -96,7 +96,8 @@ s_write(node_t *node, entry_hdr_t *h, const json_t *body, char *err, size_t errl
     msgpack_sbuffer buf;
     envelope_t env = { .body = (json_t *)body };
 
-    node_next_version(node, h);
+    if (node_next_version(node, h) != 0)
+        return seterr(err, errlen, -1, "this node has used every sequence number (2^53 - 1)");
     if (ident_seal(node_ident(node), h, body, &buf, env.vid, err, errlen) != 0)
         return -1;
     env.hdr = *h;
@@ -213,7 +214,23 @@ s_delete_one(node_t *node, const json_t *idv, size_t index)
     return r;
 }
 
-/* publish {entries: [...]} and delete {ids: [...]}: one transaction. */
+/* Undoes a batch whose transaction cannot be trusted any more. */
+static json_t *
+s_batch_abort(node_t *node, json_t *results)
+{
+    char msg[600];
+    snprintf(msg, sizeof(msg), "store: %s; nothing was stored", store_errmsg(node_store(node)));
+    store_rollback(node_store(node));
+    node_write_done(node, false);
+    json_decref(results);
+    return msg_error("%s", msg);
+}
+
+/* publish {entries: [...]} and delete {ids: [...]}: one transaction. An
+ * item that fails is undone alone (a savepoint each); a failure of the
+ * savepoints themselves, of the watermark or of the commit undoes the
+ * whole batch and says so. The versions written reach the peers only
+ * after the commit (node_write_done). */
 static json_t *
 s_batch(node_t *node, const json_t *list, json_t *(*one)(node_t *, const json_t *, size_t))
 {
@@ -221,7 +238,7 @@ s_batch(node_t *node, const json_t *list, json_t *(*one)(node_t *, const json_t 
         return msg_error("expected a list");
     if (node_restoring(node))
         return msg_error("this node lost its database and is restoring its own entries from"
-                         " peers; writes resume after its first sync with a member");
+                         " its members; writes resume once it has pulled from every member");
     if (json_array_size(list) > MSG_BATCH_MAX)
         return msg_error("%zu items in one request, more than %d", json_array_size(list), MSG_BATCH_MAX);
     if (store_begin(node_store(node)) != 0)
@@ -230,26 +247,18 @@ s_batch(node_t *node, const json_t *list, json_t *(*one)(node_t *, const json_t 
     json_t *results = json_array();
     size_t bad = 0;
     for (size_t i = 0; i < json_array_size(list); i++) {
-        /* A failure half-way through one item undoes that item only. */
-        if (store_item_begin(node_store(node)) != 0) {
-            json_array_append_new(results, s_result(NULL, i, NULL, 0, store_errmsg(node_store(node))));
-            bad++;
-            continue;
-        }
+        if (store_item_begin(node_store(node)) != 0)
+            return s_batch_abort(node, results);
         json_t *r = one(node, json_array_get(list, i), i);
         bool failed = json_object_get(r, "error") != NULL;
-        store_item_end(node_store(node), !failed);
-        bad += failed;
         json_array_append_new(results, r);
+        if (store_item_end(node_store(node), !failed) != 0)
+            return s_batch_abort(node, results);
+        bad += failed;
     }
-    node_write_end(node);
-    if (store_commit(node_store(node)) != 0) {
-        char msg[256];
-        snprintf(msg, sizeof(msg), "store: %s", store_errmsg(node_store(node)));
-        store_rollback(node_store(node));
-        json_decref(results);
-        return msg_error("%s; nothing was stored", msg);
-    }
+    if (node_write_end(node) != 0 || store_commit(node_store(node)) != 0)
+        return s_batch_abort(node, results);
+    node_write_done(node, true);
     return json_pack("{s:b, s:o, s:I, s:I}", "ok", 1, "results", results,
                      "stored", (json_int_t)(json_array_size(list) - bad), "rejected", (json_int_t)bad);
 }
@@ -696,9 +705,9 @@ h_peers(node_t *node, const json_t *req)
         const sync_stats_t *st = sync_peer_stats(peer_sync(peers[i]));
         char id[NODEID_LEN + 1], when[32];
         key_to_id(peer_key(peers[i]), id);
-        json_t *p = json_pack("{s:s, s:s, s:s?, s:b, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
+        json_t *p = json_pack("{s:s, s:s, s:b, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
                               " s:I, s:I, s:I, s:I, s:I, s:f, s:I}",
-                              "name", peer_name(peers[i]), "id", id, "endpoint", peer_endpoint(peers[i]),
+                              "name", peer_name(peers[i]), "id", id,
                               "connected", peer_connected(peers[i]),
                               "state", sync_peer_state(peer_sync(peers[i])),
                               "received", (json_int_t)st->received, "stored", (json_int_t)st->stored,
@@ -713,6 +722,8 @@ h_peers(node_t *node, const json_t *req)
                               "bytes_in", (json_int_t)st->bytes_in, "bytes_out", (json_int_t)st->bytes_out,
                               "last_pull_ms", (double)st->last_pull_us / 1000.0,
                               "last_pull_round_trips", (json_int_t)st->last_pull_rounds);
+        if (peer_endpoint(peers[i]) != NULL)     /* absent: this node does not dial it */
+            json_object_set_new(p, "endpoint", json_string(peer_endpoint(peers[i])));
         if (st->last_sync > 0) {
             format_time(st->last_sync, when);
             json_object_set_new(p, "last_sync", json_string(when));
@@ -763,6 +774,8 @@ h_status(node_t *node, const json_t *req)
     }
     if (forks > 0)
         json_object_set_new(r, "fork_evidence", s_forks_json(node));
+    if (node_restoring(node))
+        json_object_set_new(r, "restore_pending", node_restore_pending(node));
     return r;
 }
 

@@ -19,15 +19,22 @@
  * Debian ships.
  *
  * Lost database: a node whose database file is missing at start (but whose
- * key is there) restores its own entries from a peer before it takes a
- * local write, and continues above the highest sequence any peer has of
- * it, so it never reuses a sequence number.
+ * key is there) restores its own entries from its members before it takes
+ * a local write: restoring ends when a pull from every configured member
+ * has finished since the start, and the node continues above the highest
+ * sequence of its own that any of them reported, so it never reuses a
+ * sequence number a member holds (PROTOCOL.md 4.6).
+ *
+ * Local writes leave the node only after they committed: versions written
+ * in a request are kept in `pending` and pushed once the transaction is on
+ * disk (node_write_done), or dropped if it failed.
  */
 #include "node.h"
 #include "log.h"
 #include "msg.h"
 #include "peer.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -75,6 +82,12 @@ struct node {
     uint64_t max_seq;           /* highest sequence this node has used */
     uint64_t last_ts;           /* highest timestamp this node has used */
     bool restoring;             /* database was lost: no local writes yet */
+    uint64_t restore_since;     /* ms: pulls finished after this count for the restore */
+    struct pending {            /* local versions of the write in progress */
+        uint8_t *env;
+        size_t len;
+    } *pending;
+    size_t npending, cap_pending;
     peer_curve_t curve;         /* our CURVE keys */
     sync_node_t *sync;          /* replication, shared by the peers */
     peer_t **peers;             /* one per member */
@@ -160,33 +173,67 @@ h_stored(void *arg, sync_peer_t *from, const uint8_t *env, size_t len)
     }
 }
 
+/* Restoring ends when every configured member finished a pull since the
+ * node started restoring: only then does it know the highest sequence of
+ * its own that any member holds (a member that is behind must not decide
+ * it). The node continues above that, and above what its store holds.
+ * Returns 0 (done or not yet), -1 on a store error (still restoring). */
+static int
+s_restore_check(node_t *self)
+{
+    uint64_t max_seq, max_ts;
+    for (size_t i = 0; i < self->npeers; i++)
+        if (!sync_peer_synced_since(peer_sync(self->peers[i]), self->restore_since))
+            return 0;
+    if (store_begin(self->store) != 0)
+        goto fail;
+    if (store_origin_max(self->store, ident_pk(self->ident), &max_seq, &max_ts) != 0)
+        goto fail;
+    self->max_seq = max_seq > self->max_seq ? max_seq : self->max_seq;
+    self->last_ts = max_ts > self->last_ts ? max_ts : self->last_ts;
+    if (store_set_complete(self->store, ident_pk(self->ident), self->max_seq) != 0 ||
+        store_meta_set(self->store, "restoring", "0") != 0 || store_commit(self->store) != 0)
+        goto fail;
+    self->restoring = false;
+    char names[512] = "";
+    for (size_t i = 0, n = 0; i < self->npeers && n < sizeof(names); i++)
+        n += (size_t)snprintf(names + n, sizeof(names) - n, "%s%s", i ? ", " : "",
+                              peer_name(self->peers[i]));
+    log_info("restored own entries from %s: next sequence %llu", names,
+             (unsigned long long)self->max_seq + 1);
+    return 0;
+fail:
+    log_warnx("restore: store: %s; still restoring", store_errmsg(self->store));
+    store_rollback(self->store);
+    return -1;
+}
+
 /* A pull finished. Any node keeps its next sequence above every seq of
  * its own origin a peer reports (a restore from a peer that was behind
- * must not make it reuse one later); a restoring node may write again. */
+ * must not make it reuse one later); a restoring node checks whether it
+ * has heard from every member now. */
 static void
 h_pulled(void *arg, sync_peer_t *from, const wire_mark_t *marks, size_t n)
 {
     node_t *self = arg;
-    uint64_t max_seq, max_ts;
     for (size_t i = 0; i < n; i++)
         if (memcmp(marks[i].origin, ident_pk(self->ident), ENV_PKBYTES) == 0 &&
             marks[i].max_seq > self->max_seq)
             self->max_seq = marks[i].max_seq;
-    if (!self->restoring)
-        return;
-    if (store_origin_max(self->store, ident_pk(self->ident), &max_seq, &max_ts) != 0)
-        return;
-    for (size_t i = 0; i < n; i++)
-        if (memcmp(marks[i].origin, ident_pk(self->ident), ENV_PKBYTES) == 0 &&
-            marks[i].max_seq > max_seq)
-            max_seq = marks[i].max_seq;
-    self->max_seq = max_seq > self->max_seq ? max_seq : self->max_seq;
-    self->last_ts = max_ts > self->last_ts ? max_ts : self->last_ts;
-    store_set_complete(self->store, ident_pk(self->ident), self->max_seq);
-    store_meta_set(self->store, "restoring", "0");
-    self->restoring = false;
-    log_info("restored own entries from %s: next sequence %llu", sync_peer_name(from),
-             (unsigned long long)self->max_seq + 1);
+    if (self->restoring) {
+        log_info("restore: pulled from %s", sync_peer_name(from));
+        s_restore_check(self);
+    }
+}
+
+json_t *
+node_restore_pending(node_t *self)
+{
+    json_t *names = json_array();
+    for (size_t i = 0; self->restoring && i < self->npeers; i++)
+        if (!sync_peer_synced_since(peer_sync(self->peers[i]), self->restore_since))
+            json_array_append_new(names, json_string(peer_name(self->peers[i])));
+    return names;
 }
 
 /* ---- membership ---- */
@@ -257,6 +304,8 @@ s_reload_members(node_t *self)
     fresh->nmembers = n;
     conf_free(&fresh);
     log_info("membership reloaded: %zu member%s", self->npeers, self->npeers == 1 ? "" : "s");
+    if (self->restoring)
+        s_restore_check(self);      /* a member it waited for may be gone */
 }
 
 /* ---- ZAP: which CURVE clients may connect ---- */
@@ -403,12 +452,17 @@ node_new(conf_t **conf_p, char *err, size_t errlen)
         goto fail;
     }
     if (lost && c->nmembers > 0) {
-        store_meta_set(self->store, "restoring", "1");
+        if (store_meta_set(self->store, "restoring", "1") != 0) {
+            seterr(err, errlen, -1, "%s: %s", path, store_errmsg(self->store));
+            goto fail;
+        }
         log_warnx("%s was missing: restoring this node's own entries from peers before"
-                  " taking local writes", path);
+                  " taking local writes (from each of its %zu member%s)", path, c->nmembers,
+                  c->nmembers == 1 ? "" : "s");
     }
     self->restoring = store_meta_get(self->store, "restoring", stored, sizeof(stored)) == 0 &&
                       strcmp(stored, "1") == 0;
+    self->restore_since = now_ms();
     if (store_origin(self->store, ident_pk(self->ident), c->name) < 0 ||
         store_origin_max(self->store, ident_pk(self->ident), &self->max_seq, &self->last_ts) != 0) {
         seterr(err, errlen, -1, "%s: %s", path, store_errmsg(self->store));
@@ -475,6 +529,8 @@ node_destroy(node_t **self_p)
         for (int i = 0; i < self->nwaiters; i++)
             for (int j = 0; j < self->waiters[i].nroute; j++)
                 zmq_msg_close(&self->waiters[i].route[j]);
+        node_write_done(self, false);
+        free(self->pending);
         s_peers_free(self);
         sync_node_destroy(&self->sync);
         if (self->ctl)
@@ -535,33 +591,56 @@ node_write_begin(node_t *self)
         self->max_seq = stored_seq > self->max_seq ? stored_seq : self->max_seq;
         self->last_ts = stored_ts > self->last_ts ? stored_ts : self->last_ts;
     }
+    assert(self->npending == 0);
 }
 
-void
+int
 node_next_version(node_t *self, entry_hdr_t *h)
 {
+    if (self->max_seq >= ENV_SEQ_MAX)
+        return -1;
     memcpy(h->origin, ident_pk(self->ident), ENV_PKBYTES);
     h->seq = self->max_seq + 1;
     h->ts = hlc_next(self->last_ts, now_ms());
+    return 0;
 }
 
-void
+int
 node_write_end(node_t *self)
 {
     /* Nobody else writes our origin: we are complete up to our own max. */
-    store_set_complete(self->store, ident_pk(self->ident), self->max_seq);
+    return store_set_complete(self->store, ident_pk(self->ident), self->max_seq);
 }
 
 void
 node_wrote(node_t *self, const entry_hdr_t *h, const uint8_t *env, size_t len)
 {
+    /* The sequence stays used even if the transaction fails: it never
+     * left the node, and not reusing it costs nothing. */
     if (h->seq > self->max_seq)
         self->max_seq = h->seq;
     if (h->ts > self->last_ts)
         self->last_ts = h->ts;
-    for (size_t i = 0; i < self->npeers; i++)
-        if (peer_connected(self->peers[i]))
-            sync_peer_push(peer_sync(self->peers[i]), env, len);
+    if (self->npending == self->cap_pending) {
+        self->cap_pending = self->cap_pending ? 2 * self->cap_pending : 64;
+        self->pending = xrealloc(self->pending, self->cap_pending * sizeof(*self->pending));
+    }
+    struct pending *p = &self->pending[self->npending++];
+    p->env = xmalloc(len);
+    memcpy(p->env, env, len);
+    p->len = len;
+}
+
+void
+node_write_done(node_t *self, bool committed)
+{
+    for (size_t k = 0; k < self->npending; k++) {
+        for (size_t i = 0; committed && i < self->npeers; i++)
+            if (peer_connected(self->peers[i]))
+                sync_peer_push(peer_sync(self->peers[i]), self->pending[k].env, self->pending[k].len);
+        free(self->pending[k].env);
+    }
+    self->npending = 0;
 }
 
 size_t

@@ -11,6 +11,14 @@
  * authenticated by the node's ZAP handler, which names the member in each
  * frame's User-Id. The routing id of the latest frame is kept to answer.
  *
+ * Greetings are per connection (PROTOCOL.md 4.3): the first frame each
+ * side sends on a connection is HELLO, and a connection whose first frame
+ * is not a HELLO is a protocol violation. For the DEALER, a connection is
+ * one handshake; on the ROUTER, one routing id (a member's DEALER that
+ * reconnects gets a new one). The last RIDS_MAX routing ids seen are
+ * remembered, so frames still queued from an old connection are not taken
+ * for a new one.
+ *
  * A member that breaks the protocol is banned for PEER_BAN_MS: its frames
  * are ignored and our DEALER to it is closed, then dialed again.
  */
@@ -25,6 +33,15 @@
 #include <zmq.h>
 
 #define RID_MAX 256
+#define RIDS_MAX 4
+
+/* One connection of the member's to our ROUTER. */
+struct rid {
+    uint8_t id[RID_MAX];            /* routing id */
+    size_t len;                     /* 0: slot unused */
+    bool got_hello, sent_hello;     /* greetings on this connection */
+    uint64_t last;                  /* ms: last frame, for eviction */
+};
 
 struct peer {
     void *zctx;                     /* for re-dialing */
@@ -38,8 +55,10 @@ struct peer {
     void *dealer;                   /* DEALER when dialing */
     void *monitor;                  /* PAIR receiving the dealer's events */
     bool dealer_up;                 /* handshake done, not disconnected */
-    uint8_t rid[RID_MAX];           /* routing id on our ROUTER */
-    size_t rid_len;
+    bool dealer_got_hello;          /* greetings on the DEALER's connection */
+    bool dealer_sent_hello;
+    struct rid rids[RIDS_MAX];      /* its connections to our ROUTER */
+    struct rid *rid;                /* the one of the latest frame: replies go there */
     bool router_up;                 /* the member dialed us */
     uint64_t router_last;           /* ms: last frame via the ROUTER */
     uint64_t banned_until;          /* ms */
@@ -239,6 +258,7 @@ peer_on_monitor(peer_t *self, uint64_t now)
     bool was_up = peer_connected(self);
     if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
         self->dealer_up = true;
+        self->dealer_got_hello = self->dealer_sent_hello = false;   /* a new connection */
         self->handshake_warned = false;
     } else if (event == ZMQ_EVENT_DISCONNECTED) {
         self->dealer_up = false;
@@ -254,13 +274,18 @@ out:
     zmq_msg_close(&addr);
 }
 
+/* Hands a frame to the sync machine; *got_hello is the greeting state of
+ * the frame's connection, set once a HELLO came on it. */
 static void
-s_recv_frame(peer_t *self, const void *buf, size_t len, uint64_t now)
+s_recv_frame(peer_t *self, const void *buf, size_t len, bool *got_hello, uint64_t now)
 {
     if (now < self->banned_until)
         return;
-    if (sync_peer_recv(self->sync, buf, len, now) != 0)
+    int rc = sync_peer_recv(self->sync, buf, len, *got_hello, now);
+    if (rc < 0)
         s_ban(self, now);
+    else if (rc == 1)
+        *got_hello = true;
 }
 
 void
@@ -275,10 +300,29 @@ peer_on_dealer(peer_t *self, uint64_t now)
                 ;
             s_ban(self, now);
         } else {
-            s_recv_frame(self, zmq_msg_data(&msg), zmq_msg_size(&msg), now);
+            s_recv_frame(self, zmq_msg_data(&msg), zmq_msg_size(&msg), &self->dealer_got_hello, now);
         }
     }
     zmq_msg_close(&msg);
+}
+
+/* The slot of routing id rid: found, or a new one (evicting the least
+ * recently used), whose connection has not greeted yet. */
+static struct rid *
+s_rid(peer_t *self, const void *rid, size_t len)
+{
+    struct rid *lru = &self->rids[0];
+    for (int i = 0; i < RIDS_MAX; i++) {
+        struct rid *r = &self->rids[i];
+        if (r->len == len && memcmp(r->id, rid, len) == 0)
+            return r;
+        if (r->last < lru->last)
+            lru = r;
+    }
+    memset(lru, 0, sizeof(*lru));
+    memcpy(lru->id, rid, len);
+    lru->len = len;
+    return lru;
 }
 
 void
@@ -286,25 +330,44 @@ peer_on_router(peer_t *self, void *router, const void *rid, size_t rid_len, cons
                size_t len, uint64_t now)
 {
     (void)router;
-    if (now < self->banned_until || rid_len > RID_MAX)
+    if (now < self->banned_until || rid_len == 0 || rid_len > RID_MAX)
         return;
     bool was_up = peer_connected(self);
-    memcpy(self->rid, rid, rid_len);
-    self->rid_len = rid_len;
+    self->rid = s_rid(self, rid, rid_len);
+    self->rid->last = now;
     self->router_up = true;
     self->router_last = now;
     s_link_changed(self, was_up, now);
-    s_recv_frame(self, buf, len, now);
+    s_recv_frame(self, buf, len, &self->rid->got_hello, now);
+}
+
+/* Sends buf on one connection, after the HELLO it owes (*sent_hello). */
+static bool
+s_send_greeted(peer_t *self, void *sock, const struct rid *to, bool *sent_hello, const void *buf,
+               size_t len)
+{
+    if (!*sent_hello) {
+        msgpack_sbuffer hello;
+        sync_peer_hello(self->sync, &hello);
+        bool ok = (to == NULL ||
+                   zmq_send(sock, to->id, to->len, ZMQ_SNDMORE | ZMQ_DONTWAIT) == (int)to->len) &&
+                  zmq_send(sock, hello.data, hello.size, ZMQ_DONTWAIT) == (int)hello.size;
+        msgpack_sbuffer_destroy(&hello);
+        if (!ok)
+            return false;
+        *sent_hello = true;
+    }
+    return (to == NULL || zmq_send(sock, to->id, to->len, ZMQ_SNDMORE | ZMQ_DONTWAIT) == (int)to->len) &&
+           zmq_send(sock, buf, len, ZMQ_DONTWAIT) == (int)len;
 }
 
 int
 peer_send(peer_t *self, void *router, const void *buf, size_t len)
 {
-    if (self->dealer_up && zmq_send(self->dealer, buf, len, ZMQ_DONTWAIT) == (int)len)
+    if (self->dealer_up && s_send_greeted(self, self->dealer, NULL, &self->dealer_sent_hello, buf, len))
         return 0;
-    if (self->router_up) {
-        if (zmq_send(router, self->rid, self->rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) == (int)self->rid_len &&
-            zmq_send(router, buf, len, ZMQ_DONTWAIT) == (int)len)
+    if (self->router_up && self->rid != NULL) {
+        if (s_send_greeted(self, router, self->rid, &self->rid->sent_hello, buf, len))
             return 0;
         if (zmq_errno() == EHOSTUNREACH) {
             bool was_up = peer_connected(self);

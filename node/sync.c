@@ -112,19 +112,24 @@ struct incoming {
     bool candidate;     /* passed the cheap checks: verify, then store */
 };
 
-/* The checks before the signature: decodes, the origin is a member, and
- * the store does not already hold a newer version (a cheap refusal that
- * saves verifying what would not be stored). Returns true for a candidate. */
+/* The checks before the signature, in the order of PROTOCOL.md 4.1: the
+ * envelope decodes, its origin is a member, and the store does not
+ * already hold that version or a newer one (a cheap refusal that saves
+ * verifying what would not be stored). A version that loses to the one
+ * held but has the same seq is a fork (4.7): it goes on, so that its
+ * signature is checked and the store keeps it as evidence. Returns true
+ * for a candidate; false means refused and counted, or a store error
+ * (*failed set). */
 static bool
-s_precheck(sync_peer_t *p, const uint8_t *buf, size_t len, struct incoming *in)
+s_precheck(sync_peer_t *p, const uint8_t *buf, size_t len, struct incoming *in, bool *failed)
 {
     entry_version_t held, got;
     char err[ENTRY_ERR_MAX];
 
     p->stats.received++;
     if (envelope_open(buf, len, &in->env, err, sizeof(err)) != 0) {
-        p->stats.refused_invalid++;
-        log_debug("peer %s: envelope refused: %s", p->name, err);
+        p->stats.malformed++;
+        log_debug("peer %s: malformed envelope refused: %s", p->name, err);
         return false;
     }
     in->opened = true;
@@ -136,9 +141,11 @@ s_precheck(sync_peer_t *p, const uint8_t *buf, size_t len, struct incoming *in)
     int have = store_version(p->node->store, in->env.hdr.origin, in->env.hdr.id, &held);
     if (have < 0) {
         log_warnx("store: %s", store_errmsg(p->node->store));
+        *failed = true;
         return false;
     }
-    if (have == 1 && entry_version_cmp(&got, &held) < 0) {
+    if (have == 1 && entry_version_cmp(&got, &held) <= 0 &&
+        (got.seq != held.seq || memcmp(got.vid, held.vid, ENV_VIDBYTES) == 0)) {
         p->stats.older++;
         return false;
     }
@@ -147,25 +154,26 @@ s_precheck(sync_peer_t *p, const uint8_t *buf, size_t len, struct incoming *in)
 
 /* Stores one candidate whose signature was checked (sig_ok). Returns the
  * store result (STORE_NEW...), or -1 when refused (counted), -2 on a store
- * error. */
+ * error (the caller rolls the batch back). */
 static int
 s_store(sync_peer_t *p, const uint8_t *buf, size_t len, const envelope_t *env, bool sig_ok,
         int64_t via, bool fresh, uint64_t now)
 {
     sync_node_t *n = p->node;
-    char err[ENTRY_ERR_MAX];
+    char err[ENTRY_ERR_MAX], id[NODEID_LEN + 1];
 
     if (!sig_ok) {
         p->stats.refused_signature++;
-        char id[NODEID_LEN + 1];
         key_to_id(env->hdr.origin, id);
         log_warnx("peer %s: bad signature on %s/%s seq %llu, refused", p->name, id, env->hdr.id,
                   (unsigned long long)env->hdr.seq);
         return -1;
     }
-    if (env->hdr.ts > now + SYNC_FUTURE_MS ||
-        (!env->hdr.deleted && entry_validate_body(env->hdr.kind, env->body, err, sizeof(err)) != 0)) {
+    if (envelope_validate(env, now, err, sizeof(err)) != 0) {
         p->stats.refused_invalid++;
+        key_to_id(env->hdr.origin, id);
+        log_debug("peer %s: %s/%s seq %llu refused: %s", p->name, id, env->hdr.id,
+                  (unsigned long long)env->hdr.seq, err);
         return -1;
     }
     int rc = store_put(n->store, buf, len, env, via);
@@ -175,53 +183,74 @@ s_store(sync_peer_t *p, const uint8_t *buf, size_t len, const envelope_t *env, b
     }
     if (rc == STORE_OLDER) {
         p->stats.older++;
-    } else {
-        p->stats.stored++;
-        if (fresh && n->hooks.stored)
-            n->hooks.stored(n->hooks.arg, p, buf, len);
-        if (fresh)
-            store_advance(n->store, env->hdr.origin);
+    } else if (fresh && store_advance(n->store, env->hdr.origin) != 0) {
+        log_warnx("store: %s", store_errmsg(n->store));
+        return -2;
     }
     return rc;
 }
 
 /* Stores a batch in one transaction, in three steps: the cheap checks,
  * the signatures of the candidates on every core (envelope_verify_all),
- * then validation and storing in order. A push (fresh) is forwarded to
- * the other peers and raises watermarks over versions that follow them
- * directly; versions from a pull are not forwarded: the other peers pull
- * them in turn, so a first sync does not flood the federation. */
-static void
+ * then validation and storing in order. A store error rolls the whole
+ * batch back. Only once the batch has committed does anything leave: a
+ * push (fresh) is forwarded to the other peers, and the stored counter
+ * moves. Versions from a pull are not forwarded: the other peers pull
+ * them in turn, so a first sync does not flood the federation. A push also
+ * raises watermarks over versions that follow them directly. Returns 0, or
+ * -1 when nothing of the batch was kept. */
+static int
 s_ingest_batch(sync_peer_t *p, const wire_msg_t *m, bool fresh, uint64_t now)
 {
     sync_node_t *n = p->node;
     int64_t via = store_origin(n->store, p->key, p->name);
     if (via < 0 || store_begin(n->store) != 0) {
         log_warnx("store: %s", store_errmsg(n->store));
-        return;
+        return -1;
     }
     struct incoming *in = xcalloc(m->nenvs, sizeof(*in));
     const envelope_t **check = xcalloc(m->nenvs, sizeof(*check));
     bool *ok = xcalloc(m->nenvs, sizeof(*ok));
-    size_t ncheck = 0;
+    bool *kept = xcalloc(m->nenvs, sizeof(*kept));
+    size_t ncheck = 0, nkept = 0;
+    bool failed = false;
 
-    for (size_t i = 0; i < m->nenvs; i++)
-        if ((in[i].candidate = s_precheck(p, m->envs[i].ptr, m->envs[i].len, &in[i])))
+    for (size_t i = 0; i < m->nenvs && !failed; i++)
+        if ((in[i].candidate = s_precheck(p, m->envs[i].ptr, m->envs[i].len, &in[i], &failed)))
             check[ncheck++] = &in[i].env;
-    envelope_verify_all(check, ncheck, ok);
-    for (size_t i = 0, k = 0; i < m->nenvs; i++)
-        if (in[i].candidate)
-            s_store(p, m->envs[i].ptr, m->envs[i].len, &in[i].env, ok[k++], via, fresh, now);
+    if (!failed)
+        envelope_verify_all(check, ncheck, ok);
+    for (size_t i = 0, k = 0; i < m->nenvs && !failed; i++) {
+        if (!in[i].candidate)
+            continue;
+        int rc = s_store(p, m->envs[i].ptr, m->envs[i].len, &in[i].env, ok[k++], via, fresh, now);
+        failed = rc == -2;
+        kept[i] = rc == STORE_NEW || rc == STORE_REPLACED;
+    }
     for (size_t i = 0; i < m->nenvs; i++)
         if (in[i].opened)
             envelope_clear(&in[i].env);
+    if (!failed && store_commit(n->store) != 0) {
+        log_warnx("store: %s", store_errmsg(n->store));
+        failed = true;
+    }
+    if (failed) {
+        store_rollback(n->store);
+    } else {
+        for (size_t i = 0; i < m->nenvs; i++) {
+            if (!kept[i])
+                continue;
+            nkept++;
+            if (fresh && n->hooks.stored)
+                n->hooks.stored(n->hooks.arg, p, m->envs[i].ptr, m->envs[i].len);
+        }
+        p->stats.stored += nkept;
+    }
     free(in);
     free(check);
     free(ok);
-    if (store_commit(n->store) != 0) {
-        log_warnx("store: %s", store_errmsg(n->store));
-        store_rollback(n->store);
-    }
+    free(kept);
+    return failed ? -1 : 0;
 }
 
 /* ---- requester ---- */
@@ -278,13 +307,25 @@ s_start_repair(sync_peer_t *p, uint64_t now)
     return S_REPAIRING;
 }
 
+/* Ends the exchange in flight without raising any watermark: what was
+ * asked for is asked again by the next pull. */
+static state_t
+s_abandon(sync_peer_t *p, uint64_t now, const char *why)
+{
+    log_warnx("peer %s: pull abandoned, watermarks unchanged: %s", p->name, why);
+    p->nrepair = 0;
+    p->next_pull = now + p->node->interval;
+    return S_IDLE;
+}
+
 static state_t
 h_entries(sync_peer_t *p, const wire_msg_t *m, uint64_t now)
 {
     msgpack_sbuffer buf;
     if (m->req != p->req)
         return p->state;            /* a late answer to an abandoned pull */
-    s_ingest_batch(p, m, false, now);
+    if (s_ingest_batch(p, m, false, now) != 0)
+        return s_abandon(p, now, "a batch could not be stored");
     p->last_progress = now;
     wire_credit(&buf, p->req, 1);
     s_send(p, &buf);
@@ -319,23 +360,35 @@ h_sync_end(sync_peer_t *p, const wire_msg_t *m, uint64_t now)
     sync_node_t *n = p->node;
     if (m->req != p->req)
         return p->state;
-    for (size_t i = 0; i < m->nmarks; i++)
+    /* Every batch of the exchange committed (h_entries abandons it
+     * otherwise), so the watermarks may rise: all of them, or none. */
+    int rc = store_begin(n->store);
+    for (size_t i = 0; i < m->nmarks && rc == 0; i++)
         if (s_accepts(p, m->marks[i].origin))
-            store_set_complete(n->store, m->marks[i].origin, m->marks[i].complete);
+            rc = store_set_complete(n->store, m->marks[i].origin, m->marks[i].complete);
+    if (rc == 0)
+        rc = store_commit(n->store);
+    if (rc != 0) {
+        char why[600];
+        snprintf(why, sizeof(why), "store: %s", store_errmsg(n->store));
+        store_rollback(n->store);
+        return s_abandon(p, now, why);
+    }
     if (p->state == S_PULLING) {
         p->stats.pulls++;
         s_plan_repairs(p, m->marks, m->nmarks);
     } else {
         p->stats.repairs++;
     }
-    if (n->hooks.pulled)
-        n->hooks.pulled(n->hooks.arg, p, m->marks, m->nmarks);
     if (p->nrepair > 0)
         return s_start_repair(p, now);
+    /* The exchange, repairs included, is over. */
     p->stats.last_sync = now;
     p->stats.last_pull_us = mono_us() - p->pull_t0;
     p->stats.last_pull_rounds = p->pull_rounds;
     p->next_pull = now + n->interval;
+    if (n->hooks.pulled)
+        n->hooks.pulled(n->hooks.arg, p, m->marks, m->nmarks);
     return S_IDLE;
 }
 
@@ -379,31 +432,63 @@ s_batch_row(void *arg, const store_row_t *row)
     return (b->n >= WIRE_BATCH_MAX || b->buf.size >= SYNC_BATCH_BYTES) ? 1 : 0;
 }
 
-/* Sends ENTRIES while the job has credit, then SYNC_END. */
+/* Sends SYNC_END for the job and ends it: the marks of the job's start
+ * (complete) and of now (the rest). */
+static void
+s_job_end(sync_peer_t *p)
+{
+    wire_mark_t *now_marks;
+    size_t nnow;
+    msgpack_sbuffer out;
+    if (store_marks(p->node->store, &now_marks, &nnow) == 0) {
+        for (size_t i = 0; i < nnow; i++) {
+            const wire_mark_t *start = s_find_mark(p->job_marks, p->njob_marks, now_marks[i].origin);
+            now_marks[i].complete = start ? start->complete : 0;
+        }
+        wire_sync_end(&out, p->job_req, now_marks, nnow);
+        s_send(p, &out);
+        free(now_marks);
+    } else {
+        log_warnx("store: %s", store_errmsg(p->node->store));
+    }
+    s_job_clear(p);
+}
+
+/* Fills one batch from the job's ranges. Returns its size; advances past
+ * each range it exhausts. */
+static size_t
+s_fill(sync_peer_t *p, struct batch *b)
+{
+    while (p->cur < p->nranges && b->n < WIRE_BATCH_MAX && b->buf.size < SYNC_BATCH_BYTES) {
+        struct range *r = &p->ranges[p->cur];
+        size_t before = b->n;
+        int limit = WIRE_BATCH_MAX - (int)b->n;
+        int got = store_since(p->node->store, r->origin, r->after, r->before, limit, s_batch_row, b);
+        if (got < 0) {
+            log_warnx("store: %s", store_errmsg(p->node->store));
+            p->cur = p->nranges;
+            break;
+        }
+        if (b->n > before)
+            r->after = b->last_seq;
+        if (b->n - before < (size_t)limit && b->buf.size < SYNC_BATCH_BYTES)
+            p->cur++;           /* range exhausted */
+    }
+    return b->n;
+}
+
+/* Sends ENTRIES while the job has credit; SYNC_END, which needs no
+ * credit, as soon as the ranges are exhausted. */
 static void
 s_serve(sync_peer_t *p)
 {
-    sync_node_t *n = p->node;
-    while (p->serving && p->job_credit > 0) {
+    while (p->serving) {
+        if (p->cur < p->nranges && p->job_credit == 0)
+            return;             /* wait for CREDIT */
         struct batch b = { .n = 0 };
         msgpack_sbuffer_init(&b.buf);
         msgpack_packer_init(&b.pk, &b.buf, msgpack_sbuffer_write);
-        while (p->cur < p->nranges && b.n < WIRE_BATCH_MAX && b.buf.size < SYNC_BATCH_BYTES) {
-            struct range *r = &p->ranges[p->cur];
-            size_t before = b.n;
-            int limit = WIRE_BATCH_MAX - (int)b.n;
-            int got = store_since(n->store, r->origin, r->after, r->before, limit, s_batch_row, &b);
-            if (got < 0) {
-                log_warnx("store: %s", store_errmsg(n->store));
-                p->cur = p->nranges;
-                break;
-            }
-            if (b.n > before)
-                r->after = b.last_seq;
-            if (b.n - before < (size_t)limit && b.buf.size < SYNC_BATCH_BYTES)
-                p->cur++;           /* range exhausted */
-        }
-        if (b.n > 0) {
+        if (s_fill(p, &b) > 0) {
             msgpack_sbuffer out;
             msgpack_packer pk;
             wire_batch_begin(&out, &pk, WIRE_ENTRIES, p->job_req, b.n);
@@ -412,23 +497,8 @@ s_serve(sync_peer_t *p)
             p->job_credit--;
         }
         msgpack_sbuffer_destroy(&b.buf);
-        if (p->cur >= p->nranges) {
-            /* Done: the marks of the start (complete) and of now (the rest). */
-            wire_mark_t *now_marks;
-            size_t nnow;
-            msgpack_sbuffer out;
-            if (store_marks(n->store, &now_marks, &nnow) == 0) {
-                for (size_t i = 0; i < nnow; i++) {
-                    const wire_mark_t *start = s_find_mark(p->job_marks, p->njob_marks,
-                                                           now_marks[i].origin);
-                    now_marks[i].complete = start ? start->complete : 0;
-                }
-                wire_sync_end(&out, p->job_req, now_marks, nnow);
-                s_send(p, &out);
-                free(now_marks);
-            }
-            s_job_clear(p);
-        }
+        if (p->cur >= p->nranges)
+            s_job_end(p);
     }
 }
 
@@ -479,6 +549,7 @@ h_repair(sync_peer_t *p, const wire_msg_t *m, uint64_t now)
                         m->fps[j].count == mine[i].count &&
                         memcmp(m->fps[j].vsum, mine[i].vsum, ENV_VIDBYTES) == 0;
             if (!same) {
+                /* seqs < 2^53, so no bucket boundary overflows */
                 uint64_t lo = mine[i].bucket << m->shift, hi = (mine[i].bucket + 1) << m->shift;
                 s_job_add(p, m->origin, lo > 0 ? lo - 1 : 0, hi);
             }
@@ -505,7 +576,9 @@ h_credit(sync_peer_t *p, const wire_msg_t *m, uint64_t now)
 static state_t
 h_push(sync_peer_t *p, const wire_msg_t *m, uint64_t now)
 {
-    s_ingest_batch(p, m, true, now);
+    /* A push that could not be stored is made up by the next pull. */
+    if (s_ingest_batch(p, m, true, now) != 0)
+        log_warnx("peer %s: a pushed batch could not be stored", p->name);
     return p->state;
 }
 
@@ -639,12 +712,16 @@ sync_peer_synced_since(const sync_peer_t *self, uint64_t t)
 void
 sync_peer_connected(sync_peer_t *self, uint64_t now)
 {
-    msgpack_sbuffer buf;
     self->up = true;
-    wire_hello(&buf, self->node->name);
-    s_send(self, &buf);
     self->state = S_IDLE;
     self->state = s_start_pull(self, now);
+}
+
+void
+sync_peer_hello(sync_peer_t *self, msgpack_sbuffer *out)
+{
+    wire_hello(out, self->node->name);
+    self->stats.bytes_out += out->size;
 }
 
 void
@@ -657,7 +734,7 @@ sync_peer_disconnected(sync_peer_t *self)
 }
 
 int
-sync_peer_recv(sync_peer_t *self, const void *buf, size_t len, uint64_t now)
+sync_peer_recv(sync_peer_t *self, const void *buf, size_t len, bool greeted, uint64_t now)
 {
     wire_msg_t m;
     char err[256];
@@ -678,6 +755,11 @@ sync_peer_recv(sync_peer_t *self, const void *buf, size_t len, uint64_t now)
         log_warnx("peer %s: malformed message: %s", self->name, err);
         return -1;
     }
+    if (!greeted && m.type != WIRE_HELLO) {
+        log_warnx("peer %s: %s before HELLO on a new connection", self->name, wire_name(m.type));
+        wire_clear(&m);
+        return -1;
+    }
     if (m.type == WIRE_HELLO && (m.vmin > WIRE_VERSION || m.vmax < WIRE_VERSION)) {
         log_warnx("peer %s speaks protocol versions %llu..%llu, this node %d", self->name,
                   (unsigned long long)m.vmin, (unsigned long long)m.vmax, WIRE_VERSION);
@@ -686,9 +768,10 @@ sync_peer_recv(sync_peer_t *self, const void *buf, size_t len, uint64_t now)
     }
     if (log_verbose())
         log_debug("peer %s: %s (%zu bytes)", self->name, wire_name(m.type), len);
+    int type = m.type;
     s_dispatch(self, &m, now);
     wire_clear(&m);
-    return 0;
+    return type == WIRE_HELLO ? 1 : 0;
 }
 
 void

@@ -17,7 +17,6 @@
 #define SYNC_CREDIT        8        /* ENTRIES batches in flight per pull */
 #define SYNC_BATCH_BYTES   (1024 * 1024)
 #define SYNC_EXPIRE_MS     60000    /* a pull with no progress this long is dropped */
-#define SYNC_FUTURE_MS     600000   /* versions dated further ahead are refused */
 #define SYNC_RATE_MAX      5000     /* frames per second accepted from one peer */
 
 typedef struct sync_node sync_node_t;
@@ -32,7 +31,8 @@ typedef struct {
     /* A new version arrived in a PUSH from peer and was stored: forward
      * it to the other peers. May be NULL. */
     void (*stored)(void *arg, sync_peer_t *from, const uint8_t *env, size_t len);
-    /* A pull from peer finished with the peer's marks; may be NULL. */
+    /* A pull from peer finished (its repairs too, every batch stored)
+     * with the peer's marks at its end; may be NULL. */
     void (*pulled)(void *arg, sync_peer_t *peer, const wire_mark_t *marks, size_t n);
 } sync_hooks_t;
 
@@ -74,13 +74,21 @@ const char *sync_peer_state(const sync_peer_t *self);
 /* Whether the peer's last pull finished at or after t. */
 bool sync_peer_synced_since(const sync_peer_t *self, uint64_t t);
 
-/* The link is up: greet and pull. Down: forget any exchange in flight. */
+/* The link is up: pull. Down: forget any exchange in flight. */
 void sync_peer_connected(sync_peer_t *self, uint64_t now);
 void sync_peer_disconnected(sync_peer_t *self);
 
-/* Handles one frame from the peer. Returns 0, or -1 when the peer broke
- * the protocol (malformed frame, wrong version): the caller drops it. */
-int sync_peer_recv(sync_peer_t *self, const void *buf, size_t len, uint64_t now);
+/* The HELLO that starts each connection the node sends on (PROTOCOL.md
+ * 4.3): the transport sends it before the first frame of every new
+ * connection. out is initialised here; the caller destroys it. */
+void sync_peer_hello(sync_peer_t *self, msgpack_sbuffer *out);
+
+/* Handles one frame from the peer. greeted: a HELLO already came on the
+ * frame's connection; if not, the frame must be one. Returns 1 for a
+ * HELLO accepted, 0 for another frame, or -1 when the peer broke the
+ * protocol (malformed frame, no HELLO first, no common version): the
+ * caller drops it. */
+int sync_peer_recv(sync_peer_t *self, const void *buf, size_t len, bool greeted, uint64_t now);
 
 /* Starts a pull now if none is running. */
 void sync_peer_pull(sync_peer_t *self, uint64_t now);

@@ -10,6 +10,45 @@
 int selftest_failures;
 int selftest_checks;
 
+void
+selftest_raw_envelope(msgpack_sbuffer *out, const uint8_t pk[32], const uint8_t sk[64],
+                      const char *id, uint64_t seq, uint64_t ts, bool deleted, const void *body,
+                      size_t bodylen)
+{
+    msgpack_sbuffer p;
+    msgpack_packer k;
+    uint8_t vid[32], msg[16 + 32], sig[64];
+    msgpack_sbuffer_init(&p);
+    msgpack_packer_init(&k, &p, msgpack_sbuffer_write);
+    msgpack_pack_array(&k, 8);
+    msgpack_pack_uint64(&k, 1);
+    msgpack_pack_bin(&k, 32);
+    msgpack_pack_bin_body(&k, pk, 32);
+    msgpack_pack_str(&k, strlen(id));
+    msgpack_pack_str_body(&k, id, strlen(id));
+    msgpack_pack_str(&k, 12);
+    msgpack_pack_str_body(&k, "organisation", 12);
+    msgpack_pack_uint64(&k, seq);
+    msgpack_pack_uint64(&k, ts);
+    if (deleted)
+        msgpack_pack_true(&k);
+    else
+        msgpack_pack_false(&k);
+    msgpack_sbuffer_write(&p, body, bodylen);
+    crypto_generichash(vid, sizeof(vid), (const uint8_t *)p.data, p.size, NULL, 0);
+    memcpy(msg, "socdir/entry/v1", 16);     /* with its NUL */
+    memcpy(msg + 16, vid, sizeof(vid));
+    crypto_sign_detached(sig, NULL, msg, sizeof(msg), sk);
+    msgpack_sbuffer_init(out);
+    msgpack_packer_init(&k, out, msgpack_sbuffer_write);
+    msgpack_pack_array(&k, 2);
+    msgpack_pack_bin(&k, p.size);
+    msgpack_pack_bin_body(&k, p.data, p.size);
+    msgpack_pack_bin(&k, sizeof(sig));
+    msgpack_pack_bin_body(&k, sig, sizeof(sig));
+    msgpack_sbuffer_destroy(&p);
+}
+
 static const struct {
     const char *name;
     int (*fn)(bool verbose);
@@ -22,6 +61,7 @@ static const struct {
     { "conf", conf_test },
     { "msg", msg_test },
     { "sync", sync_test },
+    { "node", node_test },
 };
 
 int

@@ -22,6 +22,15 @@ extern int selftest_checks;
         }                                                                   \
     } while (0)
 
+/* A signed envelope of raw payload fields (kind organisation; body is
+ * packed msgpack bytes), into out (initialised here). Checks nothing, so
+ * that tests can make what a broken origin would. */
+#include <msgpack.h>
+#include <stdint.h>
+void selftest_raw_envelope(msgpack_sbuffer *out, const uint8_t pk[32], const uint8_t sk[64],
+                           const char *id, uint64_t seq, uint64_t ts, bool deleted,
+                           const void *body, size_t bodylen);
+
 int mpjson_test(bool verbose);
 int entry_test(bool verbose);
 int envelope_test(bool verbose);
@@ -30,5 +39,6 @@ int store_test(bool verbose);
 int conf_test(bool verbose);
 int msg_test(bool verbose);
 int sync_test(bool verbose);
+int node_test(bool verbose);
 
 #endif

@@ -1,10 +1,13 @@
 #!/bin/sh
-# Restoring from a member that is behind. A (dialing B and C) writes seqs
-# 1..10, which all hold, then 11..20 while C is down. A loses its database
-# while B is down: it restores from C alone and, not knowing better,
-# writes seq 11 again - the fork PROTOCOL.md 4.7 allows for, which must be
-# reported, not merged silently. Once B is back and A has seen its own seqs
-# up to 20, A's next write must take a seq above 20 and add no fork.
+# Restoring waits for every member. A (dialing B and C) writes seqs 1..10,
+# which all hold, then 11..20 while C is down. A loses its database while B
+# is down: it pulls from C, which is behind (its highest seq of A is 10), and
+# must stay restoring, refusing writes, since B may hold more (PROTOCOL.md
+# 4.6). Once B is back and A has pulled from it too, A continues at seq 21:
+# no sequence number is used twice, no fork anywhere, equal digests.
+# Then the documented way out for a member that never comes back: A loses
+# its database again while C is gone for good; removing C from A's config
+# (and a reload) ends the restore with what B reported.
 . "$(dirname "$0")/lib.sh"
 
 init_node a --country AT
@@ -35,28 +38,58 @@ stop_node b
 rm -f "$T/a/socdir.db" "$T/a/socdir.db-wal" "$T/a/socdir.db-shm"
 run_node c
 run_node a
-wait_until 60 prints False status_of a 'd["restoring"]'
-expect_contains "$T/a.log" "restored own entries from c"
-echo '{"id":"while-b-away","kind":"organisation","name":{"en":"written while b was away"},"country":"AT"}' |
-    sd a publish - >/dev/null || fail "a refused a write after restoring"
+# A pulls from C (behind) and still waits for B.
+wait_until 60 log_has a "restore: pulled from c"
+wait_until 60 prints 10 origin_stat a a max_seq
+[ "$(status_of a 'd["restoring"], d["restore_pending"]')" = "(True, ['b'])" ] ||
+    fail "a after pulling from c only: $(cat "$T/a.status")"
+echo '{"id":"too-early","kind":"organisation","name":{"en":"written while b was away"},"country":"AT"}' >"$T/early.json"
+if sd a publish "$T/early.json" >"$T/out" 2>"$T/err"; then
+    fail "a took a write after pulling from a member that is behind: $(cat "$T/out")"
+fi
+expect_contains "$T/err" "restoring"
 
-# B is back: A sees its own seqs up to 20, and the double seq 11 is reported.
+# B is back: A pulls from it too, and only then writes, above seq 20.
 run_node b
-wait_until 60 prints 20 origin_stat a a max_seq
-wait_until 60 at_least 1 status_of a 'd["forks"]'
-[ "$(status_of a '[f["seq"] for f in d.get("fork_evidence", [])]')" = "[11]" ] ||
-    fail "fork evidence on a: $(cat "$T/a.status")"
-forks=$(status_of a 'd["forks"]')
-
-echo '{"id":"after-b","kind":"organisation","name":{"en":"written after b came back"},"country":"AT"}' |
-    sd a publish - >/dev/null || fail "a refused a write"
-sd a get --json after-b >"$T/g.json"
-seq=$(json "$T/g.json" 'd["seq"]')
-[ "$seq" -gt 20 ] || fail "a wrote seq $seq again after seeing its own seqs up to 20 on b"
+wait_until 60 prints False status_of a 'd["restoring"]'
+expect_contains "$T/a.log" "restored own entries from b, c: next sequence 21"
+sd a publish "$T/early.json" >/dev/null || fail "a refused a write after restoring"
+sd a get --json too-early >"$T/g.json"
+[ "$(json "$T/g.json" 'd["seq"]')" -eq 21 ] || fail "a's first write after restoring: $(cat "$T/g.json")"
 wait_until 60 same_digest a b c
 for n in a b c; do
-    [ "$(status_of $n 'd["forks"]')" -le "$forks" ] || fail "node $n: a's write after b came back forked: $(cat "$T/$n.status")"
+    [ "$(status_of $n 'd["forks"]')" -eq 0 ] || fail "node $n holds fork evidence: $(cat "$T/$n.status")"
 done
+! log_has a "fork:" || fail "a logged a fork"
 
-for n in a b c; do stop_node $n; done
+# C is gone for good and A loses its database again: A waits for C until
+# the operator takes C out of its config.
+stop_node c
+stop_node a
+rm -f "$T/a/socdir.db" "$T/a/socdir.db-wal" "$T/a/socdir.db-shm"
+run_node a
+wait_until 60 log_has a "restore: pulled from b"
+[ "$(status_of a 'd["restoring"], d["restore_pending"]')" = "(True, ['c'])" ] ||
+    fail "a waiting for c: $(cat "$T/a.status")"
+python3 -c '
+import sys
+path = sys.argv[1]
+out, skip = [], False
+for line in open(path):
+    if line.strip().startswith("["):
+        skip = line.split(";")[0].strip() == "[member c]"
+    if not skip:
+        out.append(line)
+open(path, "w").write("".join(out))
+' "$T/a/node.conf"
+reload a
+wait_until 30 prints False status_of a 'd["restoring"]'
+echo '{"id":"after-c","kind":"organisation","name":{"en":"written after c left"},"country":"AT"}' |
+    sd a publish - >/dev/null || fail "a refused a write once c was out of its config"
+sd a get --json after-c >"$T/g.json"
+[ "$(json "$T/g.json" 'd["seq"]')" -eq 22 ] || fail "a's write after c left: $(cat "$T/g.json")"
+wait_until 60 same_digest a b
+[ "$(status_of a 'd["forks"]') $(status_of b 'd["forks"]')" = "0 0" ] || fail "forks after c left"
+
+for n in a b; do stop_node $n; done
 echo "t085 ok"
