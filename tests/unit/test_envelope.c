@@ -208,46 +208,6 @@ envelope_test(bool verbose)
 
 /* ---- the limits of PROTOCOL.md 2, at their edges ---- */
 
-/* A signed envelope of raw payload fields: body is packed msgpack bytes.
- * Checks nothing, so that tests can make what a broken origin would. */
-static void
-s_raw(msgpack_sbuffer *out, const uint8_t pk[ENV_PKBYTES], const uint8_t sk[ENV_SKBYTES],
-      uint64_t seq, uint64_t ts, bool deleted, const void *body, size_t bodylen)
-{
-    msgpack_sbuffer p;
-    msgpack_packer k;
-    uint8_t vid[ENV_VIDBYTES], msg[16 + ENV_VIDBYTES], sig[ENV_SIGBYTES];
-    msgpack_sbuffer_init(&p);
-    msgpack_packer_init(&k, &p, msgpack_sbuffer_write);
-    msgpack_pack_array(&k, 8);
-    msgpack_pack_uint64(&k, 1);
-    msgpack_pack_bin(&k, 32);
-    msgpack_pack_bin_body(&k, pk, 32);
-    msgpack_pack_str(&k, 3);
-    msgpack_pack_str_body(&k, "org", 3);
-    msgpack_pack_str(&k, 12);
-    msgpack_pack_str_body(&k, "organisation", 12);
-    msgpack_pack_uint64(&k, seq);
-    msgpack_pack_uint64(&k, ts);
-    if (deleted)
-        msgpack_pack_true(&k);
-    else
-        msgpack_pack_false(&k);
-    msgpack_sbuffer_write(&p, body, bodylen);
-    crypto_generichash(vid, sizeof(vid), (const uint8_t *)p.data, p.size, NULL, 0);
-    memcpy(msg, ENV_SIG_DOMAIN, 16);
-    memcpy(msg + 16, vid, ENV_VIDBYTES);
-    crypto_sign_detached(sig, NULL, msg, sizeof(msg), sk);
-    msgpack_sbuffer_init(out);
-    msgpack_packer_init(&k, out, msgpack_sbuffer_write);
-    msgpack_pack_array(&k, 2);
-    msgpack_pack_bin(&k, p.size);
-    msgpack_pack_bin_body(&k, p.data, p.size);
-    msgpack_pack_bin(&k, ENV_SIGBYTES);
-    msgpack_pack_bin_body(&k, sig, ENV_SIGBYTES);
-    msgpack_sbuffer_destroy(&p);
-}
-
 /* envelope_check's verdict on a raw envelope whose body is JSON text
  * packed as msgpack (keys sorted), or body bytes when json is NULL. */
 static env_verdict_t
@@ -266,7 +226,7 @@ s_verdict(const uint8_t *pk, const uint8_t *sk, uint64_t seq, bool deleted, cons
         msgpack_sbuffer_init(&body);
         msgpack_sbuffer_write(&body, bytes, nbytes);
     }
-    s_raw(&env, pk, sk, seq, now, deleted, body.data, body.size);
+    selftest_raw_envelope(&env, pk, sk, "org", seq, now, deleted, body.data, body.size);
     env_verdict_t v = envelope_check((const uint8_t *)env.data, env.size, now, &e, err, sizeof(err));
     if (v == ENV_ACCEPT)
         envelope_clear(&e);
@@ -404,7 +364,7 @@ s_test_limits(void)
         msgpack_pack_str(&k, pad);
         msgpack_pack_str_body(&k, text, pad);
         free(text);
-        s_raw(&env, pk, sk, 7, 1800000000000ULL, false, body.data, body.size);
+        selftest_raw_envelope(&env, pk, sk, "org", 7, 1800000000000ULL, false, body.data, body.size);
         int rc = envelope_open((const uint8_t *)env.data, env.size, &en, err, sizeof(err));
         CHECK(extra == 0 ? rc == 0 : rc == -2);
         CHECK(extra == 0 ? en.payload_len == ENV_PAYLOAD_MAX : strstr(err, "more than 49152") != NULL);
