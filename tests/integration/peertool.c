@@ -15,6 +15,12 @@
  *     forge-sig ORIGIN_ID PUSH an entry claiming ORIGIN_ID, signed by a fresh key
  *     garbage             a frame that is not msgpack
  *     oversize            a frame of WIRE_MAX + 1 bytes
+ *     push-no-hello       a PUSH of an entry of the member's own, valid, as the
+ *                         first frame on the connection (no HELLO, no SYNC)
+ *     push-seq SEQ        a PUSH of the member's own entry "seq-SEQ" with seq SEQ
+ *                         (signed as it is, even out of range)
+ *     push-deep LEVELS    a PUSH of the member's own entry "deep-LEVELS" whose body
+ *                         nests LEVELS levels (the body map is level 1)
  * Prints ORIGIN_ID/ID of a forged entry on stdout. Sends HELLO and SYNC
  * first and waits for the node's answer (at most 10 s; a banned member gets
  * none, which is only noted on stderr), then sends CMD's frame, reads
@@ -22,6 +28,7 @@
  * key; this is a tool, the tests assert on what the node reports.
  */
 #include "ident.h"
+#include "mpjson.h"
 #include "util.h"
 #include "wire.h"
 
@@ -87,11 +94,91 @@ s_forge_push(msgpack_sbuffer *out, const uint8_t origin[ENV_PKBYTES],
     return 0;
 }
 
+/* A PUSH of an entry of the member itself (origin and key from ident),
+ * seq and body as given, signed over exactly those bytes (not through
+ * envelope_seal, which refuses what this tool must be able to send). */
+static void
+s_own_push(msgpack_sbuffer *out, const ident_t *ident, const uint8_t sk[ENV_SKBYTES],
+           const char *id, uint64_t seq, const json_t *body)
+{
+    msgpack_sbuffer p, env;
+    msgpack_packer pk;
+    uint8_t vid[ENV_VIDBYTES], msg[sizeof(ENV_SIG_DOMAIN) + ENV_VIDBYTES], sig[ENV_SIGBYTES];
+    char err[256];
+
+    msgpack_sbuffer_init(&p);
+    msgpack_packer_init(&pk, &p, msgpack_sbuffer_write);
+    msgpack_pack_array(&pk, 8);
+    msgpack_pack_uint64(&pk, ENV_FORMAT);
+    msgpack_pack_bin(&pk, ENV_PKBYTES);
+    msgpack_pack_bin_body(&pk, ident_pk(ident), ENV_PKBYTES);
+    msgpack_pack_str(&pk, strlen(id));
+    msgpack_pack_str_body(&pk, id, strlen(id));
+    msgpack_pack_str(&pk, 12);
+    msgpack_pack_str_body(&pk, "organisation", 12);
+    msgpack_pack_uint64(&pk, seq);
+    msgpack_pack_uint64(&pk, now_ms());
+    msgpack_pack_false(&pk);
+    if (mpjson_pack(&pk, body, MPJSON_MAX_DEPTH, err, sizeof(err)) != 0)
+        fprintf(stderr, "peertool: body: %s\n", err);
+    crypto_generichash(vid, sizeof(vid), (const uint8_t *)p.data, p.size, NULL, 0);
+    memcpy(msg, ENV_SIG_DOMAIN, sizeof(ENV_SIG_DOMAIN));
+    memcpy(msg + sizeof(ENV_SIG_DOMAIN), vid, sizeof(vid));
+    crypto_sign_detached(sig, NULL, msg, sizeof(msg), sk);
+    msgpack_sbuffer_init(&env);
+    msgpack_packer_init(&pk, &env, msgpack_sbuffer_write);
+    msgpack_pack_array(&pk, 2);
+    msgpack_pack_bin(&pk, p.size);
+    msgpack_pack_bin_body(&pk, p.data, p.size);
+    msgpack_pack_bin(&pk, sizeof(sig));
+    msgpack_pack_bin_body(&pk, sig, sizeof(sig));
+    wire_batch_begin(out, &pk, WIRE_PUSH, 0, 1);
+    wire_batch_add(&pk, (const uint8_t *)env.data, env.size);
+    msgpack_sbuffer_destroy(&p);
+    msgpack_sbuffer_destroy(&env);
+}
+
+/* The member's secret key, read from KEYDIR/node.key (the 64-byte
+ * libsodium secret key ident.c keeps there): this tool signs raw payloads
+ * that envelope_seal would refuse. Returns 0 or -1. */
+static int
+s_read_key(const char *dir, uint8_t sk[ENV_SKBYTES])
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/%s", dir, IDENT_FILE);
+    FILE *f = fopen(path, "rb");
+    size_t n = f ? fread(sk, 1, ENV_SKBYTES, f) : 0;
+    if (f)
+        fclose(f);
+    if (n != ENV_SKBYTES)
+        fprintf(stderr, "peertool: cannot read the key in %s\n", path);
+    return n == ENV_SKBYTES ? 0 : -1;
+}
+
+/* {"country": "AT", "name": {"en": ...}, "nest": [[...]]} of levels levels. */
+static json_t *
+s_deep_body(int levels)
+{
+    json_t *body = json_pack("{s:s, s:{s:s}}", "country", "AT", "name", "en", "Deep by peertool");
+    if (levels >= 2) {
+        json_t *inner = json_array(), *top = inner;
+        for (int i = 2; i < levels; i++) {
+            json_t *next = json_array();
+            json_array_append_new(inner, next);
+            inner = next;
+        }
+        json_array_append_new(inner, json_integer(1));
+        json_object_set_new(body, "nest", top);
+    }
+    return body;
+}
+
 static int
 s_usage(void)
 {
     fprintf(stderr, "usage: peertool KEYDIR ENDPOINT SERVER_NODE_ID"
-                    " hello|forge-foreign|forge-sig ORIGIN_ID|garbage|oversize\n");
+                    " hello|forge-foreign|forge-sig ORIGIN_ID|garbage|oversize|push-no-hello"
+                    "|push-seq SEQ|push-deep LEVELS\n");
     return 2;
 }
 
@@ -105,7 +192,9 @@ main(int argc, char **argv)
     if (argc < 5 || argc > 6)
         return s_usage();
     const char *cmd = argv[4], *arg = argc == 6 ? argv[5] : NULL;
-    if ((strcmp(cmd, "forge-sig") == 0) != (arg != NULL))
+    bool takes_arg = strcmp(cmd, "forge-sig") == 0 || strcmp(cmd, "push-seq") == 0 ||
+                     strcmp(cmd, "push-deep") == 0;
+    if (takes_arg != (arg != NULL))
         return s_usage();
     if (sodium_init() < 0) {
         fprintf(stderr, "peertool: libsodium does not initialise\n");
@@ -139,6 +228,30 @@ main(int argc, char **argv)
             rc = -1;
         } else {
             rc = s_forge_push(&frame, origin, fresh_sk, "forged-sig");
+        }
+    } else if (strcmp(cmd, "push-no-hello") == 0 || strcmp(cmd, "push-seq") == 0 ||
+               strcmp(cmd, "push-deep") == 0) {
+        char id[64];
+        uint64_t seq = strcmp(cmd, "push-seq") == 0 ? strtoull(arg, NULL, 10) : now_ms() % 1000000 + 1;
+        int levels = strcmp(cmd, "push-deep") == 0 ? atoi(arg) : 1;
+        snprintf(id, sizeof(id), "%s", strcmp(cmd, "push-no-hello") == 0 ? "no-hello" : "x");
+        if (strcmp(cmd, "push-seq") == 0)
+            snprintf(id, sizeof(id), "seq-%s", arg);
+        else if (strcmp(cmd, "push-deep") == 0)
+            snprintf(id, sizeof(id), "deep-%d", levels);
+        json_t *body = s_deep_body(levels);
+        uint8_t own_sk[ENV_SKBYTES];
+        if (s_read_key(argv[1], own_sk) != 0) {
+            json_decref(body);
+            rc = -1;
+        } else {
+            s_own_push(&frame, ident, own_sk, id, seq, body);
+            sodium_memzero(own_sk, sizeof(own_sk));
+        }
+        if (rc == 0) {
+            json_decref(body);
+            key_to_id(ident_pk(ident), id);
+            printf("%s\n", id);
         }
     } else if (strcmp(cmd, "garbage") == 0) {
         /* 0xc1 is the one byte msgpack never uses. */
@@ -176,16 +289,19 @@ main(int argc, char **argv)
     }
     /* Greet and pull, as a member does on connecting. The node answers
      * the SYNC at once (ENTRIES, SYNC_END): then it has taken our frames
-     * and the link is up. A banned member gets no answer. */
-    msgpack_sbuffer greet;
-    wire_hello(&greet, "peertool");
-    zmq_send(dealer, greet.data, greet.size, 0);
-    msgpack_sbuffer_destroy(&greet);
-    wire_sync(&greet, 1, 1, NULL, 0);
-    zmq_send(dealer, greet.data, greet.size, 0);
-    msgpack_sbuffer_destroy(&greet);
-    if (s_drain(dealer, GREETING_WAIT_MS, 1) == 0)
-        fprintf(stderr, "peertool: no answer to HELLO and SYNC (banned, or not a member?)\n");
+     * and the link is up. A banned member gets no answer. push-no-hello
+     * skips this. */
+    if (strcmp(cmd, "push-no-hello") != 0) {
+        msgpack_sbuffer greet;
+        wire_hello(&greet, "peertool");
+        zmq_send(dealer, greet.data, greet.size, 0);
+        msgpack_sbuffer_destroy(&greet);
+        wire_sync(&greet, 1, 1, NULL, 0);
+        zmq_send(dealer, greet.data, greet.size, 0);
+        msgpack_sbuffer_destroy(&greet);
+        if (s_drain(dealer, GREETING_WAIT_MS, 1) == 0)
+            fprintf(stderr, "peertool: no answer to HELLO and SYNC (banned, or not a member?)\n");
+    }
     if (frame.size > 0 && zmq_send(dealer, frame.data, frame.size, 0) != (int)frame.size)
         fprintf(stderr, "peertool: send: %s\n", zmq_strerror(zmq_errno()));
     s_drain(dealer, AFTER_WAIT_MS, 0);

@@ -2,22 +2,30 @@
  * rawsend.c: test tool. Sends the bytes of FILE as one request frame to a
  * node's ENDPOINT and prints the reply as JSON, so tests can feed a node
  * malformed frames the real CLI never sends.
- * usage: rawsend ENDPOINT FILE
+ * usage: rawsend [--json] ENDPOINT FILE
+ *   --json: FILE holds a JSON request, packed with mpjson as it is (no
+ *   checks of the CLI's in between), so tests can send what another
+ *   client could.
  */
 #include "mpjson.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <zmq.h>
 
 int
 main(int argc, char **argv)
 {
-    char buf[65536], err[256], reply[65536];
-    if (argc != 3) {
-        fprintf(stderr, "usage: rawsend ENDPOINT FILE\n");
+    static char buf[1 << 20], reply[1 << 20];
+    char err[256];
+    bool json = argc == 4 && strcmp(argv[1], "--json") == 0;
+    if (argc != 3 && !json) {
+        fprintf(stderr, "usage: rawsend [--json] ENDPOINT FILE\n");
         return 2;
     }
+    argv += json;
     FILE *f = fopen(argv[2], "rb");
     if (f == NULL) {
         perror(argv[2]);
@@ -25,6 +33,20 @@ main(int argc, char **argv)
     }
     size_t n = fread(buf, 1, sizeof(buf), f);
     fclose(f);
+    if (json) {
+        json_error_t jerr;
+        msgpack_sbuffer packed;
+        json_t *v = json_loadb(buf, n, 0, &jerr);
+        if (v == NULL || mpjson_encode(v, &packed, err, sizeof(err)) != 0 || packed.size > sizeof(buf)) {
+            fprintf(stderr, "rawsend: %s: %s\n", argv[2], v ? err : jerr.text);
+            json_decref(v);
+            return 2;
+        }
+        memcpy(buf, packed.data, packed.size);
+        n = packed.size;
+        msgpack_sbuffer_destroy(&packed);
+        json_decref(v);
+    }
 
     void *ctx = zmq_ctx_new(), *req = zmq_socket(ctx, ZMQ_REQ);
     int linger = 0, timeout = 30000;
