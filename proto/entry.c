@@ -144,10 +144,11 @@ entry_parse_time(const char *s, int64_t *ms)
     long frac_ms = 0;
     const char *p;
 
-    if (!s_pattern(s, "9999-99-99") && strlen(s) < 20)
-        return -1;
-    if (sscanf(s, "%4d-%2d-%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday) != 3 ||
-        !isdigit((unsigned char)s[0]) || s[4] != '-' || s[7] != '-')
+    char date[11];
+    snprintf(date, sizeof(date), "%s", s);
+    if (!s_pattern(date, "9999-99-99") || (s[10] != '\0' && strlen(s) < 20))
+        return -1;      /* sscanf alone would take "2027-+1-05" */
+    if (sscanf(s, "%4d-%2d-%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday) != 3)
         return -1;
     p = s + 10;
     if (*p != '\0') {

@@ -152,6 +152,9 @@ entry_test(bool verbose)
               "\"start\":\"21.01.2027\"}", "RFC 3339");
     s_refused("{\"id\":\"e\",\"kind\":\"event\",\"name\":{\"en\":\"x\"},\"event_type\":\"fair\","
               "\"start\":\"2027-02-30\"}", "field 'start'");
+    /* A sign where a month's digits belong (sscanf would read it). */
+    s_refused("{\"id\":\"e\",\"kind\":\"event\",\"name\":{\"en\":\"x\"},\"event_type\":\"fair\","
+              "\"start\":\"2027-+1-05T10:00:00Z\"}", "field 'start'");
     s_refused("{\"id\":\"e\",\"kind\":\"event\",\"name\":{\"en\":\"x\"},\"event_type\":\"party\","
               "\"start\":\"2027-02-03\"}", "event_type");
     s_refused("{\"id\":\"o\",\"kind\":\"offer\",\"name\":{\"en\":\"x\"},\"offer_type\":\"service\"}",
