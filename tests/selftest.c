@@ -62,6 +62,7 @@ static const struct {
     { "msg", msg_test },
     { "sync", sync_test },
     { "node", node_test },
+    { "vectors", vectors_test },
 };
 
 int

@@ -40,5 +40,6 @@ int conf_test(bool verbose);
 int msg_test(bool verbose);
 int sync_test(bool verbose);
 int node_test(bool verbose);
+int vectors_test(bool verbose);
 
 #endif
