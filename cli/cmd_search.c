@@ -116,7 +116,7 @@ s_check_cpv(char *s)
     return n >= 2 && n <= 8 && s[n] == '\0';
 }
 
-/* The vocabularies of DESIGN 4a. They mirror proto/entry.c, which keeps
+/* The vocabularies of PROTOCOL.md 2.2. They mirror proto/entry.c, which keeps
  * them static; checked here so that a typo is not a silent empty result. */
 static const char *const s_target_groups[] = { "pwd", "pwd_mental", "ltu", "youth_neet",
     "older_50plus", "low_skilled", "migrant_refugee", "roma", "ex_offender", "homeless",

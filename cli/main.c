@@ -64,7 +64,7 @@ static const struct cmd {
       "  --lang LL           entries in this language (ISO 639-1); names shown in it\n"
       "  --nace CODE         NACE code or prefix: 81 matches 81.21\n"
       "  --cpv CODE          CPV code or digit prefix (check digit optional): 9091\n"
-      "  --target-group G    pwd, ltu, youth_neet, migrant_refugee... (DESIGN 4a)\n"
+      "  --target-group G    pwd, ltu, youth_neet, migrant_refugee...\n"
       "  --partnership TYPE  open to / of this partnership type, e.g. reserved_contract\n"
       "  --label L           a status or label, e.g. EU-ART20, SI-SOCP\n"
       "  --org-type T        wise, social_cooperative, sheltered_workshop...\n"

@@ -1,5 +1,5 @@
 /*
- * conf.h: the node's INI configuration (DESIGN 7), read with inih. Every
+ * conf.h: the node's INI configuration (README, "Configuration"), read with inih. Every
  * key is looked up in a table of known keys; an unknown key, a bad value or
  * a missing required key is an error reported as "file:line: message".
  */

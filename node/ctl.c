@@ -21,7 +21,7 @@
 
 typedef json_t *(*handler_fn)(node_t *node, const json_t *req);
 
-/* ---- rendering a stored row as the entry JSON users see (DESIGN 4a) ---- */
+/* ---- rendering a stored row as the entry JSON users see (PROTOCOL.md 3.1) ---- */
 
 struct rows {
     json_t *list;           /* array being filled */

@@ -439,7 +439,7 @@ store_origin_max(store_t *self, const uint8_t key[ENV_PKBYTES], uint64_t *max_se
  *
  * The fts column f holds one token per filterable value of an entry, so
  * that filters and words are one FTS5 MATCH and a count or a page of a
- * filtered search never reads the entries table (DESIGN 8: a filter index
+ * filtered search never reads the entries table (a filter index
  * walked with an FTS probe per row costs seconds). Tokens are letters and
  * digits only, so unicode61 keeps each whole, and f is only ever searched
  * with a column filter, so a token never meets a user's word:
@@ -974,7 +974,7 @@ store_scan(store_t *self, int64_t after, int64_t limit, store_row_fn fn, void *a
  * (never pasted in). Its shape: with words, "fts CROSS JOIN entries": the
  * FTS5 MATCH drives and each hit's row is fetched by rowid; CROSS JOIN
  * stops the planner from walking a filter index and probing FTS per row,
- * which costs seconds on a million rows (DESIGN 8). Without words, the
+ * which costs seconds on a million rows. Without words, the
  * planner picks the driving index (country/region, an attrs range, the
  * R*Tree box). Multi-valued filters are "e.rowid IN (SELECT entry FROM
  * attrs WHERE field = ? AND value range)", one range scan each; prefixes

@@ -51,7 +51,7 @@ entry_id_valid(const char *id)
     return true;
 }
 
-/* ---- vocabularies (DESIGN 4a) ---- */
+/* ---- vocabularies (PROTOCOL.md 2.2) ---- */
 
 static const char *const v_org_types[] = { "wise", "social_cooperative",
     "sheltered_workshop", "social_business", "support_org", "network",

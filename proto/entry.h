@@ -1,6 +1,6 @@
 /*
  * entry.h: the entry model. An entry as the user writes it is a JSON object
- * (DESIGN 4a); this module validates it, splits off the header fields (id,
+ * (PROTOCOL.md 2.2); this module validates it, splits off the header fields (id,
  * kind) from the body that gets signed, and extracts from a body what the
  * node indexes. Pure: no I/O, no keys (those live in envelope.h).
  */

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Queries over the demo data on one node (DESIGN 6, issue 4): every filter
+# Queries over the demo data on one node (PROTOCOL.md 3, search): every filter
 # alone and combined, distance order, the date window, facets, paging
 # stability and the CLI's checks. Expected result sets are computed from
 # the NDJSON with python3 wherever the data decides them.

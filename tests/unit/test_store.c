@@ -176,7 +176,7 @@ s_upgrade_test(const struct key *a, const struct key *b)
     unlink(side);
 }
 
-/* The filters of DESIGN 6 alone and combined, distance order, sorts and
+/* The search filters alone and combined, distance order, sorts and
  * facets, on entries shaped like the demo's. */
 static void
 s_filters_test(const struct key *a, const struct key *b)
