@@ -295,8 +295,8 @@ s_start_repair(sync_peer_t *p, uint64_t now)
         shift++;
     if (store_buckets(p->node->store, origin, shift, &fps, &nfps) != 0)
         return S_IDLE;
-    if (nfps > WIRE_FPS_MAX)
-        nfps = WIRE_FPS_MAX;    /* cannot happen with ~1024 buckets */
+    if (NEVER(nfps > WIRE_FPS_MAX))
+        nfps = WIRE_FPS_MAX;    /* ~1024 buckets by the shift above */
     p->req++;
     wire_repair(&buf, p->req, SYNC_CREDIT, origin, shift, fps, nfps);
     free(fps);

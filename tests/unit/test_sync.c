@@ -163,6 +163,17 @@ s_publish(struct side *s, const char *id, bool deleted, const char *text)
     json_decref(body);
 }
 
+/* n entries PREFIX-0 ... PREFIX-(n-1) of s, all named text. */
+static void
+s_publish_n(struct side *s, const char *prefix, int n, const char *text)
+{
+    char id[32];
+    for (int i = 0; i < n; i++) {
+        snprintf(id, sizeof(id), "%s-%d", prefix, i);
+        s_publish(s, id, false, text);
+    }
+}
+
 static void
 s_digest(struct side *s, char out[65])
 {
@@ -217,14 +228,8 @@ s_test_converge(void)
     s_link(&a, &b);
 
     /* First sync: 1500 entries on a, 300 on b, in several credit rounds. */
-    for (int i = 0; i < 1500; i++) {
-        snprintf(id, sizeof(id), "a-%d", i);
-        s_publish(&a, id, false, "Glanzwerk");
-    }
-    for (int i = 0; i < 300; i++) {
-        snprintf(id, sizeof(id), "b-%d", i);
-        s_publish(&b, id, false, "Sociolab");
-    }
+    s_publish_n(&a, "a", 1500, "Glanzwerk");
+    s_publish_n(&b, "b", 300, "Sociolab");
     s_connect(&a, &b);
     s_pump(&a, &b);
     CHECK(s_same(&a, &b));
@@ -664,15 +669,11 @@ static void
 s_test_store_errors(void)
 {
     struct side a, b;
-    char id[32];
     s_nmembers = 0;
     s_side(&a, "a", 10);
     s_side(&b, "b", 11);
     s_link(&a, &b);
-    for (int i = 0; i < 20; i++) {
-        snprintf(id, sizeof(id), "a-%d", i);
-        s_publish(&a, id, false, "Eintrag");
-    }
+    s_publish_n(&a, "a", 20, "Eintrag");
     store_fault(b.st, "entry write", 5);
     s_connect(&a, &b);
     s_pump(&a, &b);
