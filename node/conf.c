@@ -109,10 +109,28 @@ s_rate(struct parse *p, char **dst, const char *v)
     return s_text(p, dst, v);
 }
 
+static int
+s_wait(struct parse *p, char **dst, const char *v)
+{
+    char *end;
+    long n = strtol(v, &end, 10);
+    if (*v == '\0' || *end != '\0' || n < 0 || n > 86400) {
+        snprintf(p->msg, sizeof(p->msg), "'%s' is not a whole number of seconds (0-86400)", v);
+        return -1;
+    }
+    return s_text(p, dst, v);
+}
+
 int
 conf_query_rate(const conf_t *c)
 {
     return c->query_rate ? atoi(c->query_rate) : CONF_QUERY_RATE_DEFAULT;
+}
+
+int
+conf_restore_wait(const conf_t *c)
+{
+    return c->restore_wait ? atoi(c->restore_wait) : CONF_RESTORE_WAIT_DEFAULT;
 }
 
 /* The [node] keys. */
@@ -128,6 +146,7 @@ static const struct key {
     { "listen",  offsetof(conf_t, listen),  s_endpoint },
     { "query",   offsetof(conf_t, query),   s_endpoint },
     { "query_rate", offsetof(conf_t, query_rate), s_rate },
+    { "restore_wait", offsetof(conf_t, restore_wait), s_wait },
     { NULL, 0, NULL }
 };
 
@@ -182,7 +201,8 @@ s_handler(void *user, const char *section, const char *name, const char *value)
             rc = k->set(p, (char **)((char *)p->conf + k->offset), value);
         else
             snprintf(p->msg, sizeof(p->msg),
-                     "unknown key '%s' in [node] (known: name, country, region, data, listen, query, query_rate)",
+                     "unknown key '%s' in [node] (known: name, country, region, data, listen, query,"
+                     " query_rate, restore_wait)",
                      name);
     } else if (strncmp(section, "member", 6) == 0 &&
                (section[6] == ' ' || section[6] == '\0')) {
@@ -340,6 +360,7 @@ conf_free(conf_t **self_p)
         free(c->listen);
         free(c->query);
         free(c->query_rate);
+        free(c->restore_wait);
         free(c);
         *self_p = NULL;
     }

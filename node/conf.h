@@ -24,15 +24,21 @@ typedef struct {
     char *listen;           /* peer endpoint, or NULL */
     char *query;            /* open query endpoint, or NULL */
     char *query_rate;       /* requests a second per client address, or NULL */
+    char *restore_wait;     /* seconds before a restore may end without every member, or NULL */
     conf_member_t *members;
     size_t nmembers;
 } conf_t;
 
 #define CONF_QUERY_RATE_DEFAULT 20
+#define CONF_RESTORE_WAIT_DEFAULT 60
 
 /* The query endpoint's rate limit: requests a second per client address
  * (bursts of twice that). */
 int conf_query_rate(const conf_t *c);
+
+/* Seconds after which a restoring node may end its restore with the
+ * members it reached (PROTOCOL.md 4.6); 0: only with every member. */
+int conf_restore_wait(const conf_t *c);
 
 /* Reads and checks path. Returns NULL with err set ("file:line: ..."). */
 conf_t *conf_load(const char *path, char *err, size_t errlen);

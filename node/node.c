@@ -83,6 +83,7 @@ struct node {
     uint64_t last_ts;           /* highest timestamp this node has used */
     bool restoring;             /* database was lost: no local writes yet */
     uint64_t restore_since;     /* ms: pulls finished after this count for the restore */
+    uint64_t restore_retry;     /* ms: after a store error, not before this */
     struct pending {            /* local versions of the write in progress */
         uint8_t *env;
         size_t len;
@@ -173,38 +174,66 @@ h_stored(void *arg, sync_peer_t *from, const uint8_t *env, size_t len)
     }
 }
 
-/* Restoring ends when every configured member finished a pull since the
- * node started restoring: only then does it know the highest sequence of
- * its own that any member holds (a member that is behind must not decide
- * it). The node continues above that, and above what its store holds.
- * Returns 0 (done or not yet), -1 on a store error (still restoring). */
+/* Restoring ends (PROTOCOL.md 4.6) when every configured member finished
+ * a pull since the node started restoring: then it knows the highest
+ * sequence of its own any member holds, and continues right above it.
+ * In a federation whose members are not all reachable, it ends too once
+ * restore_wait seconds have passed, at least one pull finished and every
+ * member it is connected to has finished one: then it continues
+ * RESTORE_JUMP above what they reported, clear of what an unreachable
+ * member may hold. Returns 0 (done or not yet), -1 on a store error (still
+ * restoring, tried again later). */
+#define RESTORE_JUMP (UINT64_C(1) << 20)
+
 static int
-s_restore_check(node_t *self)
+s_restore_check(node_t *self, uint64_t now)
 {
-    uint64_t max_seq, max_ts;
-    for (size_t i = 0; i < self->npeers; i++)
-        if (!sync_peer_synced_since(peer_sync(self->peers[i]), self->restore_since))
-            return 0;
+    uint64_t max_seq, max_ts, wait = (uint64_t)conf_restore_wait(self->conf) * 1000;
+    size_t pulled = 0, connected = 0, connected_pulled = 0;
+    for (size_t i = 0; i < self->npeers; i++) {
+        bool done = sync_peer_synced_since(peer_sync(self->peers[i]), self->restore_since);
+        bool up = peer_connected(self->peers[i]);
+        pulled += done;
+        connected += up;
+        connected_pulled += up && done;
+    }
+    if (now < self->restore_retry)
+        return 0;
+    bool all = pulled == self->npeers;
+    if (!all && (wait == 0 || now - self->restore_since < wait || pulled == 0 ||
+                 connected_pulled < connected))
+        return 0;
     if (store_begin(self->store) != 0)
         goto fail;
     if (store_origin_max(self->store, ident_pk(self->ident), &max_seq, &max_ts) != 0)
         goto fail;
-    self->max_seq = max_seq > self->max_seq ? max_seq : self->max_seq;
-    self->last_ts = max_ts > self->last_ts ? max_ts : self->last_ts;
-    if (store_set_complete(self->store, ident_pk(self->ident), self->max_seq) != 0 ||
+    max_seq = max_seq > self->max_seq ? max_seq : self->max_seq;
+    if (!all)
+        max_seq += RESTORE_JUMP;
+    if (store_set_complete(self->store, ident_pk(self->ident), max_seq) != 0 ||
         store_meta_set(self->store, "restoring", "0") != 0 || store_commit(self->store) != 0)
         goto fail;
+    self->max_seq = max_seq;
+    self->last_ts = max_ts > self->last_ts ? max_ts : self->last_ts;
     self->restoring = false;
     char names[512] = "";
     for (size_t i = 0, n = 0; i < self->npeers && n < sizeof(names); i++)
-        n += (size_t)snprintf(names + n, sizeof(names) - n, "%s%s", i ? ", " : "",
-                              peer_name(self->peers[i]));
-    log_info("restored own entries from %s: next sequence %llu", names,
-             (unsigned long long)self->max_seq + 1);
+        if (sync_peer_synced_since(peer_sync(self->peers[i]), self->restore_since))
+            n += (size_t)snprintf(names + n, sizeof(names) - n, "%s%s", n ? ", " : "",
+                                  peer_name(self->peers[i]));
+    if (all)
+        log_info("restored own entries from %s: next sequence %llu", names,
+                 (unsigned long long)self->max_seq + 1);
+    else
+        log_warnx("restored own entries from %s, %zu of %zu members (the others unreachable for"
+                  " %d s): next sequence %llu, %llu above what they hold", names, pulled,
+                  self->npeers, conf_restore_wait(self->conf), (unsigned long long)self->max_seq + 1,
+                  (unsigned long long)RESTORE_JUMP);
     return 0;
 fail:
-    log_warnx("restore: store: %s; still restoring", store_errmsg(self->store));
+    log_warnx("restore: store: %s; still restoring, trying again in 10 s", store_errmsg(self->store));
     store_rollback(self->store);
+    self->restore_retry = now + 10000;
     return -1;
 }
 
@@ -222,7 +251,8 @@ h_pulled(void *arg, sync_peer_t *from, const wire_mark_t *marks, size_t n)
             self->max_seq = marks[i].max_seq;
     if (self->restoring) {
         log_info("restore: pulled from %s", sync_peer_name(from));
-        s_restore_check(self);
+        self->restore_retry = 0;    /* news: try at once, whatever failed before */
+        s_restore_check(self, now_ms());
     }
 }
 
@@ -305,7 +335,7 @@ s_reload_members(node_t *self)
     conf_free(&fresh);
     log_info("membership reloaded: %zu member%s", self->npeers, self->npeers == 1 ? "" : "s");
     if (self->restoring)
-        s_restore_check(self);      /* a member it waited for may be gone */
+        s_restore_check(self, now_ms());    /* a member it waited for may be gone */
 }
 
 /* ---- ZAP: which CURVE clients may connect ---- */
@@ -906,6 +936,8 @@ node_run(node_t *self)
             sync_peer_flush(peer_sync(self->peers[i]));
         }
         s_check_waiters(self, now);
+        if (self->restoring)
+            s_restore_check(self, now);     /* restore_wait may have passed */
     }
     free(items);
     log_info("stopping");

@@ -7,12 +7,18 @@
 # no sequence number is used twice, no fork anywhere, equal digests.
 # Then the documented way out for a member that never comes back: A loses
 # its database again while C is gone for good; removing C from A's config
-# (and a reload) ends the restore with what B reported.
+# (and a reload) ends the restore with what B reported. A runs with
+# restore_wait = 0 (wait for every member, however long) until then.
+# Last, restore_wait: A lists D, which never runs; after restore_wait
+# seconds with every member it is connected to pulled, A ends the restore
+# and continues 2^20 above what B reported.
 . "$(dirname "$0")/lib.sh"
 
 init_node a --country AT
 init_node b --country SI
 init_node c --country DK
+sed -i 's/^name = a$/name = a\nrestore_wait = 0/' "$T/a/node.conf"
+grep -q '^restore_wait = 0$' "$T/a/node.conf" || fail "cannot set restore_wait in a's config"
 member b a
 member b c
 member c a
@@ -90,6 +96,24 @@ sd a get --json after-c >"$T/g.json"
 [ "$(json "$T/g.json" 'd["seq"]')" -eq 22 ] || fail "a's write after c left: $(cat "$T/g.json")"
 wait_until 60 same_digest a b
 [ "$(status_of a 'd["forks"]') $(status_of b 'd["forks"]')" = "0 0" ] || fail "forks after c left"
+
+# restore_wait: D never runs, A ends the restore without it.
+init_node d --country HU
+member a d
+sed -i 's/^restore_wait = 0$/restore_wait = 3/' "$T/a/node.conf"
+before=$(origin_stat b a max_seq)
+stop_node a
+rm -f "$T/a/socdir.db" "$T/a/socdir.db-wal" "$T/a/socdir.db-shm"
+run_node a
+wait_until 60 prints False status_of a 'd["restoring"]'
+expect_contains "$T/a.log" "restored own entries from b, 1 of 2 members (the others unreachable for 3 s)"
+echo '{"id":"after-d","kind":"organisation","name":{"en":"written without d"},"country":"AT"}' |
+    sd a publish - >/dev/null || fail "a refused a write after restore_wait"
+sd a get --json after-d >"$T/g.json"
+[ "$(json "$T/g.json" 'd["seq"]')" -eq $((before + 1048576 + 1)) ] ||
+    fail "a's write after restore_wait: $(cat "$T/g.json"), b held up to $before"
+wait_until 60 same_digest a b
+[ "$(status_of a 'd["forks"]') $(status_of b 'd["forks"]')" = "0 0" ] || fail "forks after restore_wait"
 
 for n in a b; do stop_node $n; done
 echo "t085 ok"
