@@ -121,6 +121,14 @@ conf_test(bool verbose)
     s_bad("[node]\nname = x\ncountry = Austria\ndata = /d\n", ":3: 'Austria' is not an ISO 3166-1");
     s_bad("[node]\nname = x\nregion = at1\ndata = /d\n", ":3:");
     s_bad("[node]\nname = x\ndata = /d\nlisten = 7700\n", ":4: '7700' is not a tcp://");
+    s_bad("[node]\nname = x\ndata = /d\nrestore_wait = -1\n", ":4: '-1' is not a whole number of seconds");
+    s_bad("[node]\nname = x\ndata = /d\nrestore_wait = 1h\n", ":4: '1h' is not a whole number");
+    c = s_load("[node]\nname = x\ndata = /d\n", err, sizeof(err));
+    CHECK(c != NULL && conf_restore_wait(c) == CONF_RESTORE_WAIT_DEFAULT);
+    conf_free(&c);
+    c = s_load("[node]\nname = x\ndata = /d\nrestore_wait = 0\n", err, sizeof(err));
+    CHECK(c != NULL && conf_restore_wait(c) == 0);
+    conf_free(&c);
     s_bad("[node]\nname = x\n", "needs 'data'");
     s_bad("[node]\ndata = /d\n", "needs 'name'");
     s_bad("[node]\nname = x\ndata = /d\n[peers]\na = b\n", ":5: unknown section [peers]");
