@@ -97,28 +97,29 @@ s_region(struct parse *p, char **dst, const char *v)
     return s_code(p, dst, v, "region");
 }
 
+/* A whole number from lo to hi, of what unit says. */
 static int
-s_rate(struct parse *p, char **dst, const char *v)
+s_whole(struct parse *p, char **dst, const char *v, long lo, long hi, const char *unit)
 {
     char *end;
     long n = strtol(v, &end, 10);
-    if (*v == '\0' || *end != '\0' || n < 1 || n > 100000) {
-        snprintf(p->msg, sizeof(p->msg), "'%s' is not a whole number of requests a second (1-100000)", v);
+    if (*v == '\0' || *end != '\0' || n < lo || n > hi) {
+        snprintf(p->msg, sizeof(p->msg), "'%s' is not a whole number of %s (%ld-%ld)", v, unit, lo, hi);
         return -1;
     }
     return s_text(p, dst, v);
 }
 
 static int
+s_rate(struct parse *p, char **dst, const char *v)
+{
+    return s_whole(p, dst, v, 1, 100000, "requests a second");
+}
+
+static int
 s_wait(struct parse *p, char **dst, const char *v)
 {
-    char *end;
-    long n = strtol(v, &end, 10);
-    if (*v == '\0' || *end != '\0' || n < 0 || n > 86400) {
-        snprintf(p->msg, sizeof(p->msg), "'%s' is not a whole number of seconds (0-86400)", v);
-        return -1;
-    }
-    return s_text(p, dst, v);
+    return s_whole(p, dst, v, 0, 86400, "seconds");
 }
 
 int
