@@ -23,7 +23,9 @@
  * a local write: restoring ends when a pull from every configured member
  * has finished since the start, and the node continues above the highest
  * sequence of its own that any of them reported, so it never reuses a
- * sequence number a member holds (PROTOCOL.md 4.6).
+ * sequence number a member holds; or, when not every member is reachable,
+ * after restore_wait seconds with every member it is connected to, 2^20
+ * above what they reported (PROTOCOL.md 4.6).
  *
  * Local writes leave the node only after they committed: versions written
  * in a request are kept in `pending` and pushed once the transaction is on
@@ -190,6 +192,8 @@ s_restore_check(node_t *self, uint64_t now)
 {
     uint64_t max_seq, max_ts, wait = (uint64_t)conf_restore_wait(self->conf) * 1000;
     size_t pulled = 0, connected = 0, connected_pulled = 0;
+    if (now < self->restore_retry)
+        return 0;
     for (size_t i = 0; i < self->npeers; i++) {
         bool done = sync_peer_synced_since(peer_sync(self->peers[i]), self->restore_since);
         bool up = peer_connected(self->peers[i]);
@@ -197,8 +201,6 @@ s_restore_check(node_t *self, uint64_t now)
         connected += up;
         connected_pulled += up && done;
     }
-    if (now < self->restore_retry)
-        return 0;
     bool all = pulled == self->npeers;
     if (!all && (wait == 0 || now - self->restore_since < wait || pulled == 0 ||
                  connected_pulled < connected))
