@@ -885,14 +885,17 @@ node_run(node_t *self)
              self->listen ? ", peers " : "", self->listen ? self->conf->listen : "",
              self->npeers, self->npeers == 1 ? "" : "s",
              self->restoring ? ", restoring own entries" : "");
-    zmq_pollitem_t *items = NULL;
+    zmq_pollitem_t *items = NULL, *live = NULL;
+    size_t *map = NULL;
     while (!s_stop) {
         if (s_reload) {
             s_reload = 0;
             s_reload_members(self);
         }
-        size_t n = 0;
-        items = xrealloc(items, (ITEMS_FIXED + 2 * self->npeers) * sizeof(*items));
+        size_t n = 0, size = ITEMS_FIXED + 2 * self->npeers;
+        items = xrealloc(items, size * sizeof(*items));
+        live = xrealloc(live, size * sizeof(*live));
+        map = xrealloc(map, size * sizeof(*map));
         void *fixed[ITEMS_FIXED] = { self->ctl, self->query, self->listen, self->zap };
         for (int i = 0; i < ITEMS_FIXED; i++)
             items[n++] = (zmq_pollitem_t){ fixed[i], 0, fixed[i] ? ZMQ_POLLIN : 0, 0 };
@@ -901,10 +904,11 @@ node_run(node_t *self)
             items[n++] = (zmq_pollitem_t){ d, 0, d ? ZMQ_POLLIN : 0, 0 };
             items[n++] = (zmq_pollitem_t){ m, 0, m ? ZMQ_POLLIN : 0, 0 };
         }
-        /* Sockets that are NULL are polled with no events: skip them. */
-        zmq_pollitem_t live[ITEMS_FIXED + 2 * 256];
-        size_t map[ITEMS_FIXED + 2 * 256], nlive = 0;
-        for (size_t i = 0; i < n && nlive < sizeof(live) / sizeof(live[0]); i++) {
+        /* Sockets that are NULL are polled with no events: skip them. The
+         * arrays are sized from npeers each turn, so every member's DEALER
+         * and monitor is polled, however many members there are. */
+        size_t nlive = 0;
+        for (size_t i = 0; i < n; i++) {
             if (items[i].socket != NULL) {
                 map[nlive] = i;
                 live[nlive++] = items[i];
@@ -942,6 +946,8 @@ node_run(node_t *self)
             s_restore_check(self, now);     /* restore_wait may have passed */
     }
     free(items);
+    free(live);
+    free(map);
     log_info("stopping");
     return 0;
 }
