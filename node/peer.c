@@ -99,6 +99,7 @@ s_close_dealer(peer_t *self)
         self->dealer = NULL;
     }
     self->dealer_up = false;
+    self->dealer_got_hello = self->dealer_sent_hello = false;
 }
 
 static void
@@ -258,7 +259,10 @@ peer_on_monitor(peer_t *self, uint64_t now)
     bool was_up = peer_connected(self);
     if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
         self->dealer_up = true;
-        self->dealer_got_hello = self->dealer_sent_hello = false;   /* a new connection */
+        /* A new connection: greet it. Its frames may be read before this
+         * event (the monitor is another socket), so the receiving side's
+         * greeting is reset only when the DEALER is closed. */
+        self->dealer_sent_hello = false;
         self->handshake_warned = false;
     } else if (event == ZMQ_EVENT_DISCONNECTED) {
         self->dealer_up = false;
