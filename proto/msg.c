@@ -57,8 +57,10 @@ msg_decode(const void *buf, size_t len, int *op, char *err, size_t errlen)
         return NULL;
     }
     if (op != NULL) {
-        const char *name = json_string_value(json_object_get(m, "op"));
-        *op = name ? msg_op_from_name(name) : MSG_NONE;
+        /* The whole str must be the name: "peers\0x" is no op. */
+        const json_t *v = json_object_get(m, "op");
+        const char *name = json_string_value(v);
+        *op = name && strlen(name) == json_string_length(v) ? msg_op_from_name(name) : MSG_NONE;
         if (*op == MSG_NONE) {
             seterr(err, errlen, -1, "unknown request '%.32s'", name ? name : "(none)");
             json_decref(m);

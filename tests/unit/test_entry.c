@@ -223,6 +223,11 @@ msg_test(bool verbose)
     json_decref(bad);
     const char arr[] = { (char)0x91, 0x01 };
     CHECK(msg_decode(arr, sizeof(arr), &op, err, sizeof(err)) == NULL && strstr(err, "not a map"));
+    /* {"op": "peers\0"}: an op holding a NUL is no op (found by fuzz_msg). */
+    const char nul[] = { (char)0x81, (char)0xa2, 'o', 'p', (char)0xa6, 'p', 'e', 'e', 'r', 's', 0 };
+    json_t *v = msg_decode(nul, sizeof(nul), &op, err, sizeof(err));
+    CHECK(v == NULL && strstr(err, "unknown request"));
+    json_decref(v);
     json_t *e = msg_error("no entry '%s'", "x");
     CHECK(json_is_false(json_object_get(e, "ok")) &&
           strcmp(json_string_value(json_object_get(e, "error")), "no entry 'x'") == 0);
