@@ -63,6 +63,7 @@ static const struct {
     { "sync", sync_test },
     { "node", node_test },
     { "vectors", vectors_test },
+    { "wire", wire_test },
 };
 
 int

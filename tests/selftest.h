@@ -41,5 +41,6 @@ int msg_test(bool verbose);
 int sync_test(bool verbose);
 int node_test(bool verbose);
 int vectors_test(bool verbose);
+int wire_test(bool verbose);
 
 #endif
