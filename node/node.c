@@ -280,36 +280,32 @@ s_peers_free(node_t *self)
     self->npeers = 0;
 }
 
-/* Builds a link per member of conf, keeping the links (and their sync
- * state) of members whose key and endpoint did not change. */
+/* Builds a link per member of conf, keeping the links (their connections
+ * and sync state) of members whose key did not change: a new name or
+ * endpoint is applied to the kept link. */
 static void
 s_peers_apply(node_t *self, const conf_t *conf)
 {
     peer_t **old = self->peers;
     size_t nold = self->npeers;
+    uint64_t now = now_ms();
     self->peers = xcalloc(conf->nmembers + 1, sizeof(*self->peers));
     self->npeers = 0;
     for (size_t i = 0; i < conf->nmembers; i++) {
         const conf_member_t *m = &conf->members[i];
         peer_t *keep = NULL;
-        for (size_t j = 0; j < nold; j++) {
-            if (old[j] == NULL)
-                continue;       /* kept for an earlier member */
-            const char *ep = peer_endpoint(old[j]);
-            if (memcmp(peer_key(old[j]), m->key, ENV_PKBYTES) == 0 &&
-                strcmp(peer_name(old[j]), m->name) == 0 &&
-                ((ep == NULL && m->endpoint == NULL) ||
-                 (ep && m->endpoint && strcmp(ep, m->endpoint) == 0))) {
+        for (size_t j = 0; j < nold && keep == NULL; j++) {
+            if (old[j] != NULL && memcmp(peer_key(old[j]), m->key, ENV_PKBYTES) == 0) {
                 keep = old[j];
-                old[j] = NULL;
-                break;
+                old[j] = NULL;          /* kept for this member */
+                peer_set_member(keep, m, now);
             }
         }
         if (keep == NULL) {
             sync_peer_t *sp = sync_peer_new(self->sync, m->key, m->name);
             keep = peer_new(self->zctx, m, &self->curve, sp, (int)i);
-            store_origin(self->store, m->key, m->name);
         }
+        store_origin(self->store, m->key, m->name);
         self->peers[self->npeers++] = keep;
     }
     for (size_t j = 0; j < nold; j++)

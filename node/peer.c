@@ -230,6 +230,18 @@ s_link_changed(peer_t *self, bool was_up, uint64_t now)
     }
 }
 
+/* Closes our DEALER and dials the endpoint again (if there is one now):
+ * a new connection, greeted anew. */
+static void
+s_redial(peer_t *self, uint64_t now)
+{
+    bool was_up = peer_connected(self);
+    s_close_dealer(self);
+    s_link_changed(self, was_up, now);
+    if (now >= self->banned_until)
+        s_dial(self);
+}
+
 static void
 s_ban(peer_t *self, uint64_t now)
 {
@@ -397,5 +409,26 @@ peer_tick(peer_t *self, uint64_t now)
         if (self->dealer == NULL)
             s_dial(self);
     }
-    sync_peer_tick(self->sync, now);
+    if (sync_peer_tick(self->sync, now) && self->dealer != NULL) {
+        /* The member answered nothing for a minute on a link the transport
+         * calls up: perhaps it dropped us, or lost the greeting of our
+         * connection. A new connection starts with a new HELLO. */
+        s_redial(self, now);
+    }
+}
+
+void
+peer_set_member(peer_t *self, const conf_member_t *m, uint64_t now)
+{
+    if (strcmp(self->name, m->name) != 0) {
+        free(self->name);
+        self->name = xstrdup(m->name);
+        sync_peer_rename(self->sync, m->name);
+    }
+    const char *ep = m->endpoint;
+    if ((ep == NULL) != (self->endpoint == NULL) || (ep && strcmp(ep, self->endpoint) != 0)) {
+        free(self->endpoint);
+        self->endpoint = ep ? xstrdup(ep) : NULL;
+        s_redial(self, now);
+    }
 }

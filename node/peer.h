@@ -32,6 +32,12 @@ void peer_socket_options(void *sock);
 peer_t *peer_new(void *zctx, const conf_member_t *m, const peer_curve_t *curve, sync_peer_t *sync,
                  int index);
 void peer_destroy(peer_t **self_p);
+/* The member's config section changed (same key): takes its new name and
+ * endpoint, redialing if the endpoint changed. The ROUTER connections and
+ * the replication state stay: they belong to the member, not to the
+ * section (a member that dials us keeps its connection across our
+ * reloads, and the greeting it sent on it). */
+void peer_set_member(peer_t *self, const conf_member_t *m, uint64_t now);
 
 const char *peer_name(const peer_t *self);
 const uint8_t *peer_key(const peer_t *self);

@@ -679,6 +679,13 @@ sync_peer_key(const sync_peer_t *self)
     return self->key;
 }
 
+void
+sync_peer_rename(sync_peer_t *self, const char *name)
+{
+    free(self->name);
+    self->name = xstrdup(name);
+}
+
 const char *
 sync_peer_name(const sync_peer_t *self)
 {
@@ -781,18 +788,21 @@ sync_peer_pull(sync_peer_t *self, uint64_t now)
         self->state = s_start_pull(self, now);
 }
 
-void
+bool
 sync_peer_tick(sync_peer_t *self, uint64_t now)
 {
+    bool stalled = false;
     if (!self->up)
-        return;
+        return false;
     if (self->state != S_IDLE && now - self->last_progress > SYNC_EXPIRE_MS) {
         log_warnx("peer %s: %s stalled, dropped", self->name, s_state_names[self->state]);
         self->state = S_IDLE;
         self->nrepair = 0;
+        stalled = true;
     }
     if (self->state == S_IDLE && now >= self->next_pull)
         self->state = s_start_pull(self, now);
+    return stalled;
 }
 
 void

@@ -66,6 +66,8 @@ sync_peer_t *sync_peer_new(sync_node_t *node, const uint8_t key[ENV_PKBYTES], co
 void sync_peer_destroy(sync_peer_t **self_p);
 
 const uint8_t *sync_peer_key(const sync_peer_t *self);
+/* The member's name in the config changed. */
+void sync_peer_rename(sync_peer_t *self, const char *name);
 const char *sync_peer_name(const sync_peer_t *self);
 const sync_stats_t *sync_peer_stats(const sync_peer_t *self);
 bool sync_peer_up(const sync_peer_t *self);
@@ -93,8 +95,11 @@ int sync_peer_recv(sync_peer_t *self, const void *buf, size_t len, bool greeted,
 /* Starts a pull now if none is running. */
 void sync_peer_pull(sync_peer_t *self, uint64_t now);
 
-/* Timers: periodic pulls, expiry of stalled ones. */
-void sync_peer_tick(sync_peer_t *self, uint64_t now);
+/* Timers: periodic pulls, expiry of stalled ones. Returns true when a
+ * request stalled and was dropped: the link it went on may be broken in a
+ * way the transport does not see (PROTOCOL.md 4.3), so the caller
+ * reconnects what it can. */
+bool sync_peer_tick(sync_peer_t *self, uint64_t now);
 
 /* Queues a version for the next PUSH; sync_peer_flush sends the queue. */
 void sync_peer_push(sync_peer_t *self, const uint8_t *env, size_t len);

@@ -708,6 +708,47 @@ s_test_store_errors(void)
     s_free(&b);
 }
 
+/* A request that gets no answer is dropped after SYNC_EXPIRE_MS, and the
+ * tick that drops it says so, once: the caller then reconnects (a member
+ * that lost the greeting of our connection answers nothing on it). */
+static void
+s_test_stall(void)
+{
+    struct side a, b;
+    s_nmembers = 0;
+    s_side(&a, "a", 12);
+    s_side(&b, "b", 13);
+    s_link(&a, &b);
+    s_publish_n(&a, "a", 3, "Eintrag");
+    s_connect(&a, &b);
+    s_pump(&a, &b);
+    CHECK(s_same(&a, &b));
+    /* b's next pull goes out and is lost on the way. */
+    s_now += 10001;
+    CHECK(!sync_peer_tick(b.peer, s_now));
+    CHECK(a.qn > 0);
+    for (size_t i = 0; i < a.qn; i++)
+        free(a.q[i].buf);
+    a.qn = 0;
+    s_now += SYNC_EXPIRE_MS / 2;
+    CHECK(!sync_peer_tick(b.peer, s_now));
+    s_now += SYNC_EXPIRE_MS / 2 + 1;
+    CHECK(sync_peer_tick(b.peer, s_now));
+    /* A pull that is answered is no stall. */
+    s_publish(&a, "late", false, "Neu");
+    s_pump(&a, &b);
+    s_now += 10001;
+    CHECK(!sync_peer_tick(b.peer, s_now));
+    s_pump(&a, &b);
+    CHECK(s_same(&a, &b));
+    s_now += SYNC_EXPIRE_MS + 1;
+    CHECK(!sync_peer_tick(b.peer, s_now));
+    s_pump(&a, &b);
+    s_disconnect(&a, &b);
+    s_free(&a);
+    s_free(&b);
+}
+
 int
 sync_test(bool verbose)
 {
@@ -717,5 +758,6 @@ sync_test(bool verbose)
     s_test_refusals();
     s_test_holes();
     s_test_store_errors();
+    s_test_stall();
     return 0;
 }
