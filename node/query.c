@@ -4,8 +4,8 @@
  */
 #include "log.h"
 #include "msg.h"
-#include "node.h"
 #include "query.h"
+#include "util.h"
 
 #include <ctype.h>
 #include <math.h>
@@ -80,7 +80,7 @@ s_collect(void *arg, const store_row_t *row)
 /* ---- reads ---- */
 
 json_t *
-query_get(node_t *node, const json_t *req)
+query_get(store_t *st, const uint8_t own[ENV_PKBYTES], const json_t *req)
 {
     const char *ref = json_string_value(json_object_get(req, "ref"));
     uint8_t origin[ENV_PKBYTES];
@@ -104,16 +104,16 @@ query_get(node_t *node, const json_t *req)
     }
     int n;
     if (slash != NULL) {
-        n = store_get(node_store(node), origin, id, s_collect, &rows);
+        n = store_get(st, origin, id, s_collect, &rows);
     } else {
         /* ID alone: this node's own entry, else the only one with that id. */
-        n = store_get(node_store(node), ident_pk(node_ident(node)), id, s_collect, &rows);
+        n = store_get(st, own, id, s_collect, &rows);
         if (n == 0)
-            n = store_get(node_store(node), NULL, id, s_collect, &rows);
+            n = store_get(st, NULL, id, s_collect, &rows);
     }
     if (n < 0) {
         json_decref(rows.list);
-        return msg_error("store: %s", store_errmsg(node_store(node)));
+        return msg_error("store: %s", store_errmsg(st));
     }
     if (json_array_size(rows.list) == 0) {
         json_decref(rows.list);
@@ -343,21 +343,21 @@ s_facet_json(void *arg, const char *value, int64_t count)
 /* The search's answer once q is complete: a page of entries, or with
  * count_by the facets over every match. */
 static json_t *
-s_search_run(node_t *node, const store_query_t *q)
+s_search_run(store_t *st, const store_query_t *q)
 {
     int64_t total = 0;
     if (q->count_by != STORE_FACET_NONE) {
         json_t *facets = json_array();
-        if (store_facets(node_store(node), q, s_facet_json, facets, &total) != 0) {
+        if (store_facets(st, q, s_facet_json, facets, &total) != 0) {
             json_decref(facets);
-            return msg_error("search: %s", store_errmsg(node_store(node)));
+            return msg_error("search: %s", store_errmsg(st));
         }
         return json_pack("{s:b, s:I, s:o}", "ok", 1, "total", (json_int_t)total, "facets", facets);
     }
     struct rows rows = { .list = json_array(), .with_score = true };
-    if (store_search(node_store(node), q, s_collect, &rows, &total) != 0) {
+    if (store_search(st, q, s_collect, &rows, &total) != 0) {
         json_decref(rows.list);
-        return msg_error("search: %s", store_errmsg(node_store(node)));
+        return msg_error("search: %s", store_errmsg(st));
     }
     return json_pack("{s:b, s:I, s:o}", "ok", 1, "total", (json_int_t)total, "entries", rows.list);
 }
@@ -372,7 +372,7 @@ s_explain_json(void *arg, const char *sql, const char *plan)
  * reply says how long the node took (took_ms) and, when asked (explain),
  * the SQL it ran with SQLite's plan for each statement. */
 json_t *
-query_search(node_t *node, const json_t *req)
+query_search(store_t *st, const json_t *req)
 {
     uint64_t t0 = mono_us();
     store_query_t q = { 0 };
@@ -426,7 +426,7 @@ query_search(node_t *node, const json_t *req)
         q.explain = s_explain_json;
         q.explain_arg = explain;
     }
-    reply = s_search_run(node, &q);
+    reply = s_search_run(st, &q);
     if (json_is_true(json_object_get(reply, "ok"))) {
         json_object_set_new(reply, "took_ms", json_real((double)(mono_us() - t0) / 1000.0));
         if (explain != NULL)
@@ -441,7 +441,7 @@ out:
 }
 
 json_t *
-query_export(node_t *node, const json_t *req)
+query_export(store_t *st, const json_t *req)
 {
     struct rows rows = { .list = json_array() };
     json_int_t after = json_integer_value(json_object_get(req, "after"));
@@ -449,10 +449,10 @@ query_export(node_t *node, const json_t *req)
 
     if (limit <= 0 || limit > MSG_PAGE_MAX)
         limit = MSG_PAGE_MAX;
-    int n = store_scan(node_store(node), after, limit, s_collect, &rows);
+    int n = store_scan(st, after, limit, s_collect, &rows);
     if (n < 0) {
         json_decref(rows.list);
-        return msg_error("export: %s", store_errmsg(node_store(node)));
+        return msg_error("export: %s", store_errmsg(st));
     }
     json_t *next = n == limit ? json_integer(rows.last_rowid) : json_null();
     return json_pack("{s:b, s:o, s:o}", "ok", 1, "entries", rows.list, "next", next);

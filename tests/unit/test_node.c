@@ -77,7 +77,7 @@ s_publish(node_t *n, const char *prefix, int count)
                                               "organisation", "name", "en", id, "country", "AT"));
     }
     json_t *req = json_pack("{s:s, s:o}", "op", "publish", "entries", list);
-    json_t *reply = ctl_handle(n, MSG_PUBLISH, req, true);
+    json_t *reply = node_handle(n, MSG_PUBLISH, req);
     json_decref(req);
     return reply;
 }
@@ -86,7 +86,7 @@ static int64_t
 s_entries(node_t *n)
 {
     json_t *req = json_pack("{s:s}", "op", "status");
-    json_t *st = ctl_handle(n, MSG_STATUS, req, true);
+    json_t *st = node_handle(n, MSG_STATUS, req);
     int64_t e = json_integer_value(json_object_get(st, "versions"));
     json_decref(st);
     json_decref(req);
@@ -146,9 +146,8 @@ s_test_write_faults(void)
 static void
 s_finish_pull(node_t *n, uint64_t req, uint64_t max_seq)
 {
-    peer_t **peers;
-    CHECK(node_peers(n, &peers) == 1);
-    sync_peer_t *sp = peer_sync(peers[0]);
+    CHECK(links_count(node_links(n)) == 1);
+    sync_peer_t *sp = peer_sync(links_peer(node_links(n), 0));
     wire_mark_t m = { .complete = max_seq, .max_seq = max_seq, .count = max_seq };
     memcpy(m.origin, ident_pk(node_ident(n)), ENV_PKBYTES);
     msgpack_sbuffer f;
@@ -172,9 +171,7 @@ s_test_restore_faults(void)
 
     /* The member is reached and its pull ends, but the store cannot record
      * that the restore is over: the node stays restoring. */
-    peer_t **peers;
-    node_peers(n, &peers);
-    sync_peer_t *sp = peer_sync(peers[0]);
+    sync_peer_t *sp = peer_sync(links_peer(node_links(n), 0));
     sync_peer_connected(sp, now_ms());          /* sends SYNC req 1 (nowhere) */
     store_fault(node_store(n), "meta", 0);
     s_finish_pull(n, 1, 20);
