@@ -44,13 +44,12 @@
  * Durability: WAL with synchronous=FULL, so a committed write survives a
  * crash of the process or the machine.
  */
-#include "store.h"
+#include "storeInt.h"
 #include "log.h"
 #include "util.h"
 
 #include <ctype.h>
 #include <math.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,18 +87,6 @@ static const char s_schema[] =
     "CREATE UNIQUE INDEX IF NOT EXISTS forks_one ON forks(origin, seq);";
 
 static void s_sql_km(sqlite3_context *ctx, int argc, sqlite3_value **argv);
-
-/* Prepared once in store_open, finalized in store_close. */
-enum {
-    Q_ORIGIN_GET, Q_ORIGIN_ADD, Q_ORIGIN_NAME, Q_ORIGIN_MAX, Q_ORIGIN_UPDATE, Q_ORIGIN_SUM,
-    Q_CUR, Q_INSERT, Q_UPDATE, Q_ENV_PUT, Q_ATTR_ADD, Q_ATTR_DEL, Q_FTS_ADD, Q_FTS_DEL,
-    Q_GEO_ADD, Q_GEO_DEL, Q_GET_ORIGIN, Q_GET_ANY, Q_SCAN, Q_SUMMARY,
-    Q_META_GET, Q_META_SET, Q_BEGIN, Q_COMMIT, Q_ROLLBACK,
-    Q_SINCE, Q_MARKS, Q_COMPLETE, Q_HAS_SEQ, Q_SEQ_OTHER, Q_ORIGIN_KEY, Q_FORK_GET, Q_FORK_ADD,
-    Q_FORK_SET,
-    Q_FORKS,
-    Q_GET_COMPLETE, Q_VIDS, Q_SAVEPOINT, Q_RELEASE, Q_ROLLBACK_TO, Q_COUNT
-};
 
 static const char *const s_sql[Q_COUNT] = {
     [Q_ORIGIN_GET] = "SELECT ix FROM origins WHERE key = ?1",
@@ -171,27 +158,19 @@ static const char *const s_sql[Q_COUNT] = {
     [Q_ROLLBACK] = "ROLLBACK",
 };
 
-struct store {
-    sqlite3 *db;                    /* the connection, for the store's life */
-    sqlite3_stmt *q[Q_COUNT];       /* prepared statements, see s_sql */
-    char errmsg[512];               /* last error, for store_errmsg */
-    const char *fault_what;         /* store_fault: the write to fail, or NULL */
-    int fault_skip;                 /* how many of them still succeed first */
-};
-
 static int s_index_stored(store_t *self, int64_t rowid, const void *buf, size_t len, bool add,
                           bool fts_only);
 
-static int
-s_fail(store_t *self, const char *what)
+int
+store_fail(store_t *self, const char *what)
 {
     snprintf(self->errmsg, sizeof(self->errmsg), "%s: %s", what, sqlite3_errmsg(self->db));
     return -1;
 }
 
 /* Resets and clears a statement so it is ready for the next use. */
-static sqlite3_stmt *
-s_stmt(store_t *self, int q)
+sqlite3_stmt *
+store_stmt(store_t *self, int q)
 {
     sqlite3_stmt *st = self->q[q];
     sqlite3_reset(st);
@@ -200,8 +179,8 @@ s_stmt(store_t *self, int q)
 }
 
 /* Runs a statement that returns no rows. */
-static int
-s_exec(store_t *self, sqlite3_stmt *st, const char *what)
+int
+store_exec(store_t *self, sqlite3_stmt *st, const char *what)
 {
     if (self->fault_what != NULL && strcmp(self->fault_what, what) == 0 && self->fault_skip-- == 0) {
         self->fault_what = NULL;
@@ -211,7 +190,7 @@ s_exec(store_t *self, sqlite3_stmt *st, const char *what)
     }
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
-    return rc == SQLITE_DONE ? 0 : s_fail(self, what);
+    return rc == SQLITE_DONE ? 0 : store_fail(self, what);
 }
 
 void
@@ -254,12 +233,12 @@ s_reindex_fts(store_t *self)
              SCHEMA_VERSION);
     if (sqlite3_prepare_v2(self->db, "SELECT e.rowid, x.env FROM entries e JOIN envs x"
                            " ON x.rowid = e.rowid WHERE e.deleted = 0", -1, &st, NULL) != SQLITE_OK)
-        return s_fail(self, "reindex");
+        return store_fail(self, "reindex");
     while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW)
         rc = s_index_stored(self, sqlite3_column_int64(st, 0), sqlite3_column_blob(st, 1),
                             (size_t)sqlite3_column_bytes(st, 1), true, true);
     if (rc == 0 && step != SQLITE_DONE)
-        rc = s_fail(self, "reindex");
+        rc = store_fail(self, "reindex");
     sqlite3_finalize(st);
     return rc;
 }
@@ -358,40 +337,40 @@ store_errmsg(store_t *self)
 int
 store_begin(store_t *self)
 {
-    return s_exec(self, s_stmt(self, Q_BEGIN), "begin");
+    return store_exec(self, store_stmt(self, Q_BEGIN), "begin");
 }
 
 int
 store_commit(store_t *self)
 {
-    return s_exec(self, s_stmt(self, Q_COMMIT), "commit");
+    return store_exec(self, store_stmt(self, Q_COMMIT), "commit");
 }
 
 void
 store_rollback(store_t *self)
 {
     if (!sqlite3_get_autocommit(self->db))
-        s_exec(self, s_stmt(self, Q_ROLLBACK), "rollback");
+        store_exec(self, store_stmt(self, Q_ROLLBACK), "rollback");
 }
 
 int
 store_item_begin(store_t *self)
 {
-    return s_exec(self, s_stmt(self, Q_SAVEPOINT), "savepoint");
+    return store_exec(self, store_stmt(self, Q_SAVEPOINT), "savepoint");
 }
 
 int
 store_item_end(store_t *self, bool keep)
 {
-    if (!keep && s_exec(self, s_stmt(self, Q_ROLLBACK_TO), "rollback to savepoint") != 0)
+    if (!keep && store_exec(self, store_stmt(self, Q_ROLLBACK_TO), "rollback to savepoint") != 0)
         return -1;
-    return s_exec(self, s_stmt(self, Q_RELEASE), "release savepoint");
+    return store_exec(self, store_stmt(self, Q_RELEASE), "release savepoint");
 }
 
 int64_t
 store_origin(store_t *self, const uint8_t key[ENV_PKBYTES], const char *name)
 {
-    sqlite3_stmt *st = s_stmt(self, Q_ORIGIN_GET);
+    sqlite3_stmt *st = store_stmt(self, Q_ORIGIN_GET);
     int64_t ix = -1;
 
     sqlite3_bind_blob(st, 1, key, ENV_PKBYTES, SQLITE_STATIC);
@@ -400,21 +379,21 @@ store_origin(store_t *self, const uint8_t key[ENV_PKBYTES], const char *name)
         ix = sqlite3_column_int64(st, 0);
         sqlite3_reset(st);
         if (name != NULL) {
-            st = s_stmt(self, Q_ORIGIN_NAME);
+            st = store_stmt(self, Q_ORIGIN_NAME);
             sqlite3_bind_int64(st, 1, ix);
             sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-            if (s_exec(self, st, "origin name") != 0)
+            if (store_exec(self, st, "origin name") != 0)
                 return -1;
         }
         return ix;
     }
     sqlite3_reset(st);
     if (rc != SQLITE_DONE)
-        return s_fail(self, "origin lookup");
-    st = s_stmt(self, Q_ORIGIN_ADD);
+        return store_fail(self, "origin lookup");
+    st = store_stmt(self, Q_ORIGIN_ADD);
     sqlite3_bind_blob(st, 1, key, ENV_PKBYTES, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-    if (s_exec(self, st, "origin insert") != 0)
+    if (store_exec(self, st, "origin insert") != 0)
         return -1;
     return sqlite3_last_insert_rowid(self->db);
 }
@@ -423,7 +402,7 @@ int
 store_origin_max(store_t *self, const uint8_t key[ENV_PKBYTES], uint64_t *max_seq,
                  uint64_t *max_ts)
 {
-    sqlite3_stmt *st = s_stmt(self, Q_ORIGIN_MAX);
+    sqlite3_stmt *st = store_stmt(self, Q_ORIGIN_MAX);
     sqlite3_bind_blob(st, 1, key, ENV_PKBYTES, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     *max_seq = *max_ts = 0;
@@ -432,7 +411,7 @@ store_origin_max(store_t *self, const uint8_t key[ENV_PKBYTES], uint64_t *max_se
         *max_ts = (uint64_t)sqlite3_column_int64(st, 1);
     }
     sqlite3_reset(st);
-    return (rc == SQLITE_ROW || rc == SQLITE_DONE) ? 0 : s_fail(self, "origin max");
+    return (rc == SQLITE_ROW || rc == SQLITE_DONE) ? 0 : store_fail(self, "origin max");
 }
 
 /* ---- filter tokens ----
@@ -529,7 +508,7 @@ s_tokens(int kind, const entry_index_t *ix)
 static int
 s_index_fts(store_t *self, int64_t rowid, int kind, const entry_index_t *ix, bool add)
 {
-    sqlite3_stmt *st = s_stmt(self, add ? Q_FTS_ADD : Q_FTS_DEL);
+    sqlite3_stmt *st = store_stmt(self, add ? Q_FTS_ADD : Q_FTS_DEL);
     char *tokens = s_tokens(kind, ix);
     sqlite3_bind_int64(st, 1, rowid);
     sqlite3_bind_text(st, 2, ix->text_name, -1, SQLITE_STATIC);
@@ -537,7 +516,7 @@ s_index_fts(store_t *self, int64_t rowid, int kind, const entry_index_t *ix, boo
     sqlite3_bind_text(st, 4, ix->text_description, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 5, ix->text_tags, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 6, tokens, -1, SQLITE_STATIC);
-    int rc = s_exec(self, st, "full-text index");
+    int rc = store_exec(self, st, "full-text index");
     sqlite3_free(tokens);
     return rc;
 }
@@ -550,21 +529,21 @@ s_index(store_t *self, int64_t rowid, int kind, const entry_index_t *ix, bool ad
     if (s_index_fts(self, rowid, kind, ix, add) != 0)
         return -1;
     for (size_t i = 0; i < ix->nattrs; i++) {
-        st = s_stmt(self, add ? Q_ATTR_ADD : Q_ATTR_DEL);
+        st = store_stmt(self, add ? Q_ATTR_ADD : Q_ATTR_DEL);
         sqlite3_bind_int(st, 1, ix->attrs[i].field);
         sqlite3_bind_text(st, 2, ix->attrs[i].value, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 3, rowid);
-        if (s_exec(self, st, "attribute index") != 0)
+        if (store_exec(self, st, "attribute index") != 0)
             return -1;
     }
     if (ix->has_geo) {
-        st = s_stmt(self, add ? Q_GEO_ADD : Q_GEO_DEL);
+        st = store_stmt(self, add ? Q_GEO_ADD : Q_GEO_DEL);
         sqlite3_bind_int64(st, 1, rowid);
         if (add) {
             sqlite3_bind_double(st, 2, ix->lat);
             sqlite3_bind_double(st, 3, ix->lon);
         }
-        if (s_exec(self, st, "geo index") != 0)
+        if (store_exec(self, st, "geo index") != 0)
             return -1;
     }
     return 0;
@@ -633,7 +612,7 @@ s_fork_log(store_t *self, int64_t origin, uint64_t seq, const struct version *ke
            const struct version *other)
 {
     char id[NODEID_LEN + 1] = "?", kv[2 * ENV_VIDBYTES + 1], ov[2 * ENV_VIDBYTES + 1];
-    sqlite3_stmt *st = s_stmt(self, Q_ORIGIN_KEY);
+    sqlite3_stmt *st = store_stmt(self, Q_ORIGIN_KEY);
     sqlite3_bind_int64(st, 1, origin);
     if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_bytes(st, 0) == ENV_PKBYTES)
         key_to_id(sqlite3_column_blob(st, 0), id);
@@ -658,7 +637,7 @@ s_fork(store_t *self, int64_t origin, uint64_t seq, const struct version *a,
     size_t n = 2;
     int rc = -1;
 
-    sqlite3_stmt *st = s_stmt(self, Q_FORK_GET);
+    sqlite3_stmt *st = store_stmt(self, Q_FORK_GET);
     sqlite3_bind_int64(st, 1, origin);
     sqlite3_bind_int64(st, 2, (int64_t)seq);
     int step = sqlite3_step(st);
@@ -676,7 +655,7 @@ s_fork(store_t *self, int64_t origin, uint64_t seq, const struct version *a,
     }
     sqlite3_reset(st);
     if (step != SQLITE_ROW && step != SQLITE_DONE) {
-        s_fail(self, "fork lookup");
+        store_fail(self, "fork lookup");
         goto out;
     }
     qsort(all, n, sizeof(all[0]), s_version_desc);
@@ -689,13 +668,13 @@ s_fork(store_t *self, int64_t origin, uint64_t seq, const struct version *a,
         rc = 0;                 /* nothing new: the record stands */
         goto out;
     }
-    st = s_stmt(self, exists ? Q_FORK_SET : Q_FORK_ADD);
+    st = store_stmt(self, exists ? Q_FORK_SET : Q_FORK_ADD);
     sqlite3_bind_int64(st, 1, origin);
     sqlite3_bind_int64(st, 2, (int64_t)seq);
     sqlite3_bind_blob(st, 3, all[0].env, (int)all[0].len, SQLITE_TRANSIENT);
     sqlite3_bind_blob(st, 4, all[second].env, (int)all[second].len, SQLITE_TRANSIENT);
     sqlite3_bind_int64(st, 5, (int64_t)now_ms());
-    rc = s_exec(self, st, "fork evidence");
+    rc = store_exec(self, st, "fork evidence");
     if (rc == 0)
         s_fork_log(self, origin, seq, &all[0], &all[second]);
 out:
@@ -708,7 +687,7 @@ out:
 static int
 s_fork_other_entry(store_t *self, int64_t origin, const struct version *nv, const char *id)
 {
-    sqlite3_stmt *st = s_stmt(self, Q_SEQ_OTHER);
+    sqlite3_stmt *st = store_stmt(self, Q_SEQ_OTHER);
     sqlite3_bind_int64(st, 1, origin);
     sqlite3_bind_int64(st, 2, (int64_t)nv->v.seq);
     sqlite3_bind_blob(st, 3, nv->v.vid, ENV_VIDBYTES, SQLITE_STATIC);
@@ -725,19 +704,19 @@ s_fork_other_entry(store_t *self, int64_t origin, const struct version *nv, cons
         return out;
     }
     sqlite3_reset(st);
-    return rc == SQLITE_DONE ? 0 : s_fail(self, "fork check");
+    return rc == SQLITE_DONE ? 0 : store_fail(self, "fork check");
 }
 
 static int
 s_origin_sum(store_t *self, int64_t origin, uint8_t vsum[ENV_VIDBYTES])
 {
-    sqlite3_stmt *st = s_stmt(self, Q_ORIGIN_SUM);
+    sqlite3_stmt *st = store_stmt(self, Q_ORIGIN_SUM);
     sqlite3_bind_int64(st, 1, origin);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW && sqlite3_column_bytes(st, 0) == ENV_VIDBYTES)
         memcpy(vsum, sqlite3_column_blob(st, 0), ENV_VIDBYTES);
     sqlite3_reset(st);
-    return rc == SQLITE_ROW ? 0 : s_fail(self, "origin sum");
+    return rc == SQLITE_ROW ? 0 : store_fail(self, "origin sum");
 }
 
 static void
@@ -757,7 +736,7 @@ s_write_row(store_t *self, int64_t origin, int64_t *rowid, const uint8_t *buf, s
             const entry_index_t *ix)
 {
     bool insert = *rowid == 0;
-    sqlite3_stmt *st = s_stmt(self, insert ? Q_INSERT : Q_UPDATE);
+    sqlite3_stmt *st = store_stmt(self, insert ? Q_INSERT : Q_UPDATE);
     if (insert) {
         sqlite3_bind_int64(st, 1, origin);
         sqlite3_bind_text(st, 2, env->hdr.id, -1, SQLITE_STATIC);
@@ -779,14 +758,14 @@ s_write_row(store_t *self, int64_t origin, int64_t *rowid, const uint8_t *buf, s
         sqlite3_bind_int64(st, 14, ix->start_ms);
     if (ix->disadvantaged_share >= 0)
         sqlite3_bind_double(st, 15, ix->disadvantaged_share);
-    if (s_exec(self, st, "entry write") != 0)
+    if (store_exec(self, st, "entry write") != 0)
         return -1;
     if (insert)
         *rowid = sqlite3_last_insert_rowid(self->db);
-    st = s_stmt(self, Q_ENV_PUT);
+    st = store_stmt(self, Q_ENV_PUT);
     sqlite3_bind_int64(st, 1, *rowid);
     sqlite3_bind_blob(st, 2, buf, (int)len, SQLITE_STATIC);
-    if (s_exec(self, st, "envelope write") != 0)
+    if (store_exec(self, st, "envelope write") != 0)
         return -1;
     return env->hdr.deleted ? 0 : s_index(self, *rowid, env->hdr.kind, ix, true);
 }
@@ -813,7 +792,7 @@ store_put(store_t *self, const uint8_t *buf, size_t len, const envelope_t *env, 
         return -1;
     envelope_version(env, &nv);
 
-    sqlite3_stmt *st = s_stmt(self, Q_CUR);
+    sqlite3_stmt *st = store_stmt(self, Q_CUR);
     sqlite3_bind_int64(st, 1, origin);
     sqlite3_bind_text(st, 2, env->hdr.id, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
@@ -852,7 +831,7 @@ store_put(store_t *self, const uint8_t *buf, size_t len, const envelope_t *env, 
     } else {
         sqlite3_reset(st);
         if (rc != SQLITE_DONE)
-            return s_fail(self, "version lookup");
+            return store_fail(self, "version lookup");
     }
     if (s_origin_sum(self, origin, vsum) != 0)
         return -1;
@@ -869,14 +848,14 @@ store_put(store_t *self, const uint8_t *buf, size_t len, const envelope_t *env, 
     if (rc != 0)
         return -1;
 
-    st = s_stmt(self, Q_ORIGIN_UPDATE);
+    st = store_stmt(self, Q_ORIGIN_UPDATE);
     sqlite3_bind_int64(st, 1, origin);
     sqlite3_bind_int(st, 2, result == STORE_NEW ? 1 : 0);
     sqlite3_bind_int(st, 3, (env->hdr.deleted ? 0 : 1) - was_live);
     sqlite3_bind_int64(st, 4, (int64_t)env->hdr.seq);
     sqlite3_bind_int64(st, 5, (int64_t)env->hdr.ts);
     sqlite3_bind_blob(st, 6, vsum, ENV_VIDBYTES, SQLITE_STATIC);
-    if (s_exec(self, st, "origin counters") != 0)
+    if (store_exec(self, st, "origin counters") != 0)
         return -1;
     return result;
 }
@@ -885,15 +864,15 @@ int
 store_version(store_t *self, const uint8_t origin[ENV_PKBYTES], const char *id,
               entry_version_t *v)
 {
-    sqlite3_stmt *st = s_stmt(self, Q_ORIGIN_GET);
+    sqlite3_stmt *st = store_stmt(self, Q_ORIGIN_GET);
     sqlite3_bind_blob(st, 1, origin, ENV_PKBYTES, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     int64_t ix = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
     sqlite3_reset(st);
     if (rc != SQLITE_ROW)
-        return rc == SQLITE_DONE ? 0 : s_fail(self, "origin lookup");
+        return rc == SQLITE_DONE ? 0 : store_fail(self, "origin lookup");
 
-    st = s_stmt(self, Q_CUR);
+    st = store_stmt(self, Q_CUR);
     sqlite3_bind_int64(st, 1, ix);
     sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
     rc = sqlite3_step(st);
@@ -906,7 +885,7 @@ store_version(store_t *self, const uint8_t origin[ENV_PKBYTES], const char *id,
         return 1;
     }
     sqlite3_reset(st);
-    return rc == SQLITE_DONE ? 0 : s_fail(self, "version lookup");
+    return rc == SQLITE_DONE ? 0 : store_fail(self, "version lookup");
 }
 
 /* Steps st and hands each row (columns: rowid, env, received, via key,
@@ -939,7 +918,7 @@ s_rows(store_t *self, sqlite3_stmt *st, int extra, store_row_fn fn, void *arg, i
         }
     }
     if (rc != SQLITE_DONE)
-        n = s_fail(self, "query");
+        n = store_fail(self, "query");
     sqlite3_reset(st);
     return n;
 }
@@ -949,11 +928,11 @@ store_get(store_t *self, const uint8_t *origin, const char *id, store_row_fn fn,
 {
     sqlite3_stmt *st;
     if (origin != NULL) {
-        st = s_stmt(self, Q_GET_ORIGIN);
+        st = store_stmt(self, Q_GET_ORIGIN);
         sqlite3_bind_blob(st, 1, origin, ENV_PKBYTES, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
     } else {
-        st = s_stmt(self, Q_GET_ANY);
+        st = store_stmt(self, Q_GET_ANY);
         sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     }
     return s_rows(self, st, EXTRA_NONE, fn, arg, NULL);
@@ -962,7 +941,7 @@ store_get(store_t *self, const uint8_t *origin, const char *id, store_row_fn fn,
 int
 store_scan(store_t *self, int64_t after, int64_t limit, store_row_fn fn, void *arg)
 {
-    sqlite3_stmt *st = s_stmt(self, Q_SCAN);
+    sqlite3_stmt *st = store_stmt(self, Q_SCAN);
     sqlite3_bind_int64(st, 1, after);
     sqlite3_bind_int64(st, 2, limit);
     return s_rows(self, st, EXTRA_NONE, fn, arg, NULL);
@@ -1475,7 +1454,7 @@ s_prepare_bound(store_t *self, const store_query_t *q, const char *sql, const st
                 sqlite3_stmt **st)
 {
     if (sqlite3_prepare_v2(self->db, sql, -1, st, NULL) != SQLITE_OK)
-        return s_fail(self, "search");
+        return store_fail(self, "search");
     for (int i = 0; i < b->n; i++) {
         switch (b->v[i].type) {
         case B_INT:
@@ -1600,7 +1579,7 @@ s_count(store_t *self, const store_query_t *q, const struct plan *p, int64_t *to
     char *sql = sqlite3_mprintf("SELECT count(*) FROM %s %s", p->from, p->where);
     int rc = s_prepare_bound(self, q, sql, &p->b, &st);
     if (rc == 0 && sqlite3_step(st) != SQLITE_ROW)
-        rc = s_fail(self, "search count");
+        rc = store_fail(self, "search count");
     if (rc == 0)
         *total = sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);
@@ -1761,7 +1740,7 @@ store_facets(store_t *self, const store_query_t *q, store_facet_fn fn, void *arg
         if (value != NULL && fn(arg, value, sqlite3_column_int64(st, 1)) != 0)
             break;
     }
-    rc = (step == SQLITE_ROW || step == SQLITE_DONE) ? 0 : s_fail(self, "facets");
+    rc = (step == SQLITE_ROW || step == SQLITE_DONE) ? 0 : store_fail(self, "facets");
 out:
     sqlite3_finalize(st);
     sqlite3_free(sql);
@@ -1778,7 +1757,7 @@ store_summary(store_t *self, store_origin_fn fn, void *arg, char digest_hex[65])
     int rc;
 
     crypto_generichash_init(&h, NULL, 0, sizeof(digest));
-    sqlite3_stmt *st = s_stmt(self, Q_SUMMARY);
+    sqlite3_stmt *st = store_stmt(self, Q_SUMMARY);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         store_origin_t o = { .name = (const char *)sqlite3_column_text(st, 1) };
         if (sqlite3_column_bytes(st, 0) != ENV_PKBYTES || sqlite3_column_bytes(st, 5) != ENV_VIDBYTES)
@@ -1799,7 +1778,7 @@ store_summary(store_t *self, store_origin_fn fn, void *arg, char digest_hex[65])
     }
     sqlite3_reset(st);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return s_fail(self, "summary");
+        return store_fail(self, "summary");
     crypto_generichash_final(&h, digest, sizeof(digest));
     to_hex(digest, sizeof(digest), digest_hex);
     return 0;
@@ -1808,7 +1787,7 @@ store_summary(store_t *self, store_origin_fn fn, void *arg, char digest_hex[65])
 int
 store_meta_get(store_t *self, const char *k, char *v, size_t vlen)
 {
-    sqlite3_stmt *st = s_stmt(self, Q_META_GET);
+    sqlite3_stmt *st = store_stmt(self, Q_META_GET);
     sqlite3_bind_text(st, 1, k, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW)
@@ -1820,10 +1799,10 @@ store_meta_get(store_t *self, const char *k, char *v, size_t vlen)
 int
 store_meta_set(store_t *self, const char *k, const char *v)
 {
-    sqlite3_stmt *st = s_stmt(self, Q_META_SET);
+    sqlite3_stmt *st = store_stmt(self, Q_META_SET);
     sqlite3_bind_text(st, 1, k, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, v, -1, SQLITE_STATIC);
-    return s_exec(self, st, "meta");
+    return store_exec(self, st, "meta");
 }
 
 /* ---- replication ---- */
@@ -1832,7 +1811,7 @@ int
 store_since(store_t *self, const uint8_t key[ENV_PKBYTES], uint64_t after, uint64_t before,
             int64_t limit, store_row_fn fn, void *arg)
 {
-    sqlite3_stmt *st = s_stmt(self, Q_SINCE);
+    sqlite3_stmt *st = store_stmt(self, Q_SINCE);
     sqlite3_bind_blob(st, 1, key, ENV_PKBYTES, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, (int64_t)(after > INT64_MAX ? INT64_MAX : after));
     sqlite3_bind_int64(st, 3, (int64_t)(before > INT64_MAX ? INT64_MAX : before));
@@ -1843,7 +1822,7 @@ store_since(store_t *self, const uint8_t key[ENV_PKBYTES], uint64_t after, uint6
 int
 store_marks(store_t *self, wire_mark_t **out, size_t *n)
 {
-    sqlite3_stmt *st = s_stmt(self, Q_MARKS);
+    sqlite3_stmt *st = store_stmt(self, Q_MARKS);
     size_t cap = 0;
     int rc;
 
@@ -1868,7 +1847,7 @@ store_marks(store_t *self, wire_mark_t **out, size_t *n)
         free(*out);
         *out = NULL;
         *n = 0;
-        return s_fail(self, "marks");
+        return store_fail(self, "marks");
     }
     return 0;
 }
@@ -1878,16 +1857,16 @@ store_set_complete(store_t *self, const uint8_t key[ENV_PKBYTES], uint64_t compl
 {
     if (store_origin(self, key, NULL) < 0)
         return -1;
-    sqlite3_stmt *st = s_stmt(self, Q_COMPLETE);
+    sqlite3_stmt *st = store_stmt(self, Q_COMPLETE);
     sqlite3_bind_blob(st, 1, key, ENV_PKBYTES, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, (int64_t)complete);
-    return s_exec(self, st, "watermark");
+    return store_exec(self, st, "watermark");
 }
 
 uint64_t
 store_complete(store_t *self, const uint8_t key[ENV_PKBYTES])
 {
-    sqlite3_stmt *st = s_stmt(self, Q_GET_COMPLETE);
+    sqlite3_stmt *st = store_stmt(self, Q_GET_COMPLETE);
     sqlite3_bind_blob(st, 1, key, ENV_PKBYTES, SQLITE_STATIC);
     uint64_t c = sqlite3_step(st) == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(st, 0) : 0;
     sqlite3_reset(st);
@@ -1899,14 +1878,14 @@ store_advance(store_t *self, const uint8_t key[ENV_PKBYTES])
 {
     uint64_t c = store_complete(self, key), start = c;
     for (;;) {
-        sqlite3_stmt *st = s_stmt(self, Q_HAS_SEQ);
+        sqlite3_stmt *st = store_stmt(self, Q_HAS_SEQ);
         sqlite3_bind_blob(st, 1, key, ENV_PKBYTES, SQLITE_STATIC);
         sqlite3_bind_int64(st, 2, (int64_t)(c + 1));
         int rc = sqlite3_step(st);
         bool has = rc == SQLITE_ROW && sqlite3_column_int64(st, 0) > 0;
         sqlite3_reset(st);
         if (rc != SQLITE_ROW)
-            return s_fail(self, "advance");
+            return store_fail(self, "advance");
         if (!has)
             break;
         c++;
@@ -1918,7 +1897,7 @@ int
 store_buckets(store_t *self, const uint8_t key[ENV_PKBYTES], unsigned shift, wire_fp_t **out,
               size_t *n)
 {
-    sqlite3_stmt *st = s_stmt(self, Q_VIDS);
+    sqlite3_stmt *st = store_stmt(self, Q_VIDS);
     size_t cap = 0;
     int rc;
 
@@ -1945,7 +1924,7 @@ store_buckets(store_t *self, const uint8_t key[ENV_PKBYTES], unsigned shift, wir
         free(*out);
         *out = NULL;
         *n = 0;
-        return s_fail(self, "buckets");
+        return store_fail(self, "buckets");
     }
     return 0;
 }
@@ -1953,7 +1932,7 @@ store_buckets(store_t *self, const uint8_t key[ENV_PKBYTES], unsigned shift, wir
 int
 store_forks(store_t *self, store_fork_fn fn, void *arg)
 {
-    sqlite3_stmt *st = s_stmt(self, Q_FORKS);
+    sqlite3_stmt *st = store_stmt(self, Q_FORKS);
     int rc, n = 0;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         store_fork_t f = {
@@ -1970,5 +1949,5 @@ store_forks(store_t *self, store_fork_fn fn, void *arg)
             break;
     }
     sqlite3_reset(st);
-    return (rc == SQLITE_ROW || rc == SQLITE_DONE) ? n : s_fail(self, "forks");
+    return (rc == SQLITE_ROW || rc == SQLITE_DONE) ? n : store_fail(self, "forks");
 }

@@ -1,0 +1,47 @@
+/*
+ * storeInt.h: what the store's own files share, included by them alone
+ * (store.c and the store_*.c files); the rest of the node sees only
+ * store.h. It holds the connection and its
+ * prepared statements, and the helpers more than one of those files
+ * calls. Like store.c, it may include sqlite3.h.
+ */
+#ifndef SOCDIR_STOREINT_H
+#define SOCDIR_STOREINT_H
+
+#include "store.h"
+
+#include <sqlite3.h>
+
+/* Prepared once in store_open, finalized in store_close. */
+enum {
+    Q_ORIGIN_GET, Q_ORIGIN_ADD, Q_ORIGIN_NAME, Q_ORIGIN_MAX, Q_ORIGIN_UPDATE, Q_ORIGIN_SUM,
+    Q_CUR, Q_INSERT, Q_UPDATE, Q_ENV_PUT, Q_ATTR_ADD, Q_ATTR_DEL, Q_FTS_ADD, Q_FTS_DEL,
+    Q_GEO_ADD, Q_GEO_DEL, Q_GET_ORIGIN, Q_GET_ANY, Q_SCAN, Q_SUMMARY,
+    Q_META_GET, Q_META_SET, Q_BEGIN, Q_COMMIT, Q_ROLLBACK,
+    Q_SINCE, Q_MARKS, Q_COMPLETE, Q_HAS_SEQ, Q_SEQ_OTHER, Q_ORIGIN_KEY, Q_FORK_GET, Q_FORK_ADD,
+    Q_FORK_SET,
+    Q_FORKS,
+    Q_GET_COMPLETE, Q_VIDS, Q_SAVEPOINT, Q_RELEASE, Q_ROLLBACK_TO, Q_COUNT
+};
+
+struct store {
+    sqlite3 *db;                    /* the connection, for the store's life */
+    sqlite3_stmt *q[Q_COUNT];       /* prepared statements, see s_sql in store.c */
+    char errmsg[512];               /* last error, for store_errmsg */
+    const char *fault_what;         /* store_fault: the write to fail, or NULL */
+    int fault_skip;                 /* how many of them still succeed first */
+};
+
+/* ---- store.c ---- */
+
+/* Sets the error message to what and SQLite's message; returns -1. */
+int store_fail(store_t *self, const char *what);
+
+/* Statement q, reset and with its bindings cleared. */
+sqlite3_stmt *store_stmt(store_t *self, int q);
+
+/* Steps st, a statement that returns no rows, and resets it; 0, or -1 with
+ * the error message naming what (and failing there if store_fault says). */
+int store_exec(store_t *self, sqlite3_stmt *st, const char *what);
+
+#endif
