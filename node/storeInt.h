@@ -44,4 +44,19 @@ sqlite3_stmt *store_stmt(store_t *self, int q);
  * the error message naming what (and failing there if store_fault says). */
 int store_exec(store_t *self, sqlite3_stmt *st, const char *what);
 
+/* ---- store_put.c ---- */
+
+/* Appends to t the filter token tag followed by the first n characters of
+ * v, lower-cased. */
+void store_tok_lower(sqlite3_str *t, char tag, const char *v, size_t n);
+
+/* Appends the filter token of value in field (see "filter tokens" in
+ * store_put.c); for CPV and NACE, that of the digit prefix value. */
+void store_tok_attr(sqlite3_str *t, int field, const char *value);
+
+/* Adds (add) or removes the index rows of the stored envelope buf/len of
+ * row rowid: every index, or with fts_only the fts row alone. 0 or -1. */
+int store_index_stored(store_t *self, int64_t rowid, const void *buf, size_t len, bool add,
+                       bool fts_only);
+
 #endif
