@@ -59,4 +59,53 @@ void store_tok_attr(sqlite3_str *t, int field, const char *value);
 int store_index_stored(store_t *self, int64_t rowid, const void *buf, size_t len, bool add,
                        bool fts_only);
 
+/* ---- store_plan.c ---- */
+
+/* Up to this many bound values in one search. */
+#define BIND_MAX 128
+
+enum { B_INT, B_TEXT, B_REAL, B_BLOB };
+
+struct bind {
+    int type;
+    int64_t i;
+    double d;
+    const char *s;
+    size_t len;             /* blob length */
+    char *owned;            /* sqlite3_malloc'ed text or blob to free */
+};
+
+struct binds {
+    int n;
+    struct bind v[BIND_MAX];
+};
+
+/* A search's SQL parts. Free with store_plan_free.
+ *
+ * What drives (FROM):
+ *   fts     when there are words, or filters and no near point: one MATCH
+ *           of words and filter tokens gives exactly the live matches;
+ *   geo g   with a near point and no words: the box of the circle;
+ *   entries e otherwise (no filters, or --include-deleted: tombstones
+ *           have no fts or geo rows).
+ * entries e is joined (CROSS JOIN: the driver stays first) only when a
+ * condition or the order reads its columns, so counting the matches of
+ * words and filters reads the FTS index and nothing else. */
+struct plan {
+    struct binds b;
+    char *from;
+    char *where;            /* "WHERE ..." */
+    char *where_d;          /* the same with the radius on the column d */
+    char *dist;             /* the distance expression, NULL without near */
+    const char *rowid;      /* the match's rowid: fts.rowid, g.id or e.rowid */
+    char *match;            /* the FTS5 expression (bound as ?1) or NULL */
+    bool words;             /* the match has words: sd_rank ranks */
+    bool e;                 /* entries e is in from */
+};
+
+/* Plans q; need_e: the caller reads entries columns (order, facet). 0, or
+ * -1 when q has too many values. */
+int store_plan(store_t *self, const store_query_t *q, bool need_e, struct plan *p);
+void store_plan_free(struct plan *p);
+
 #endif
