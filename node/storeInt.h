@@ -108,4 +108,12 @@ struct plan {
 int store_plan(store_t *self, const store_query_t *q, bool need_e, struct plan *p);
 void store_plan_free(struct plan *p);
 
+/* ---- store_query.c ---- */
+
+/* Steps st and hands each row (columns: rowid, env, received, via key,
+ * origin name[, score or seq]) to fn. Returns the number of rows or -1. */
+enum { EXTRA_NONE, EXTRA_SCORE, EXTRA_SEQ };
+int store_rows(store_t *self, sqlite3_stmt *st, int extra, store_row_fn fn, void *arg,
+               int64_t *window);
+
 #endif
