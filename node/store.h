@@ -55,13 +55,6 @@ typedef enum {
 int store_put(store_t *self, const uint8_t *buf, size_t len, const envelope_t *env,
               int64_t via);
 
-/* The raw cost of the schema, for the benchmark's bound (tests/bench):
- * inserts a new entries row for env (origin: a store_origin index) and the
- * index rows ix derived from it, with none of store_put's version checks
- * or counters. The node never calls it. Returns 0 or -1. */
-int store_insert_raw(store_t *self, int64_t origin, const uint8_t *buf, size_t len,
-                     const envelope_t *env, const entry_index_t *ix);
-
 /* The current version of (origin, id): 1 and fills v, 0 if none, -1 on error. */
 int store_version(store_t *self, const uint8_t origin[ENV_PKBYTES], const char *id,
                   entry_version_t *v);
@@ -154,12 +147,6 @@ typedef int (*store_facet_fn)(void *arg, const char *value, int64_t count);
 int store_facets(store_t *self, const store_query_t *q, store_facet_fn fn, void *arg,
                  int64_t *total);
 
-/* Registers the SQL functions the store's statements use on a SQLite
- * connection (sd_km, and sd_rank for FTS5), so that other programs can
- * run them (tests/bench). Returns 0 or -1. */
-struct sqlite3;
-int store_sql_functions(struct sqlite3 *db);
-
 /* Great-circle distance in km between two WGS84 points (haversine on a
  * sphere of the mean Earth radius). */
 double store_distance_km(double lat1, double lon1, double lat2, double lon2);
@@ -218,11 +205,6 @@ typedef struct {
 typedef int (*store_fork_fn)(void *arg, const store_fork_t *f);
 /* Calls fn per piece of evidence; returns how many there are, or -1. */
 int store_forks(store_t *self, store_fork_fn fn, void *arg);
-
-/* For tests: the write labelled what (the label store_errmsg names, e.g.
- * "commit", "release savepoint", "watermark", "meta", "entry write") fails
- * once, after skip of them succeeded, as a full disk would make it. */
-void store_fault(store_t *self, const char *what, int skip);
 
 /* Small persistent settings. */
 int store_meta_get(store_t *self, const char *k, char *v, size_t vlen);

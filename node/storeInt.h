@@ -9,6 +9,7 @@
 #define SOCDIR_STOREINT_H
 
 #include "store.h"
+#include "store_bench.h"
 
 #include <sqlite3.h>
 

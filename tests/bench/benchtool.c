@@ -22,6 +22,7 @@
  */
 #include "ident.h"
 #include "store.h"
+#include "store_bench.h"
 #include "util.h"
 
 #include <getopt.h>

@@ -9,6 +9,7 @@
 #include "node.h"
 #include "peer.h"
 #include "selftest.h"
+#include "store_bench.h"
 #include "util.h"
 
 #include <stdlib.h>

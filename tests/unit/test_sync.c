@@ -7,6 +7,7 @@
  */
 #include "mpjson.h"
 #include "selftest.h"
+#include "store_bench.h"
 #include "sync.h"
 #include "util.h"
 
