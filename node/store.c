@@ -1,45 +1,60 @@
 /*
- * store.c: the SQLite store.
+ * store.c: the SQLite database itself: opening it, the schema and its
+ * upgrade, pragmas, transactions, origins, the summary and meta. Writing
+ * versions is store_put.c's, searching store_plan.c's and store_query.c's,
+ * replication's reads store_sync.c's; storeInt.h holds what they share.
  *
- * Schema (version 1):
+ * Schema (version 2):
  *
- *   origins(ix, key, name, count, live, max_seq, max_ts, vsum)
+ *   origins(ix, key, name, count, live, max_seq, max_ts, vsum, complete)
  *       One row per origin key. ix is the small integer the other tables
- *       use instead of the 32-byte key. count/live/max_seq/vsum are kept
- *       up to date by store_put, so status and digests never scan entries.
- *       vsum is the sum (mod 2^256) of the version ids held.
- *   entries(rowid, origin, id, seq, ts, kind, deleted, vid, env, received,
+ *       use instead of the 32-byte key. count/live/max_seq/max_ts/vsum are
+ *       kept up to date by store_put, so status and digests never scan
+ *       entries. vsum is the sum (mod 2^256) of the version ids held;
+ *       complete is the watermark (below).
+ *   entries(rowid, origin, id, seq, ts, kind, deleted, vid, received,
  *           via, name, country, region, start, share)
- *       The newest version of each (origin, id): env is the exact signed
- *       envelope; the other columns are derived from it for queries.
- *       UNIQUE(id, origin) serves both lookups by (origin, id) and by id.
- *       Indexes: (origin, seq) for replication, (country, region) for
- *       filters, and (kind, start) over the rows that have a start (events,
- *       programmes, partnerships) for date windows ("events in the next 90
- *       days" reads only the window). Added later without a schema version
- *       change: CREATE INDEX IF NOT EXISTS builds it on the first open.
+ *       The newest version of each (origin, id), as columns derived from
+ *       its envelope for queries; via is the origin ix of the peer it came
+ *       from, NULL for a local write. UNIQUE(id, origin) serves both
+ *       lookups by (origin, id) and by id. Indexes: (origin, seq) for
+ *       replication, (country, region) for filters, and (kind, start) over
+ *       the rows that have a start (events, programmes, partnerships) for
+ *       date windows; CREATE INDEX IF NOT EXISTS adds any an older
+ *       database lacks on its first open.
+ *   envs(rowid, env)
+ *       The exact signed envelope of each entries row, under its rowid.
+ *       Apart so that filters reading entries leave envelopes out of the
+ *       page cache.
  *   attrs(field, value, entry)  WITHOUT ROWID
  *       Multi-valued attributes (languages, NACE, CPV, labels...) for
  *       filters; primary key (field, value, entry) so a filter is a range.
- *   fts   FTS5, contentless, unicode61 remove_diacritics 2, over name,
- *         summary, description, tags in every language. rowid = entries.
+ *   fts   FTS5(name, summary, description, tags, f), contentless,
+ *         unicode61 remove_diacritics 2, rowid = entries rowid. The text
+ *         columns hold every language; f holds the entry's filter tokens
+ *         (store_put.c), so that words and filters are one MATCH.
  *   geo   R*Tree of entries with a point (minlat = maxlat, minlon = maxlon).
  *         Searches near a point use it as a box prefilter and then the
  *         SQL function sd_km (great-circle km), registered in store_open.
  *   forks(origin, seq, kept, other, seen)
- *       Evidence: two different envelopes of one origin with one seq. An
- *       honest origin never writes them; both are kept and reported.
+ *       Evidence that an origin signed two payloads with one seq: one row
+ *       per (origin, seq), kept the envelope ranked first, other the next
+ *       (PROTOCOL.md 4.7), seen when it last changed. An honest origin
+ *       never causes one.
  *   meta(k, v)  settings such as the schema version.
+ *
+ * Schema 1 kept env in entries and had no f; store_open upgrades it once.
  *
  * Watermarks: origins.complete is the highest seq up to which this node
  * holds, for every entry of the origin, a version at least as new as any
  * the origin wrote with a seq that low (PROTOCOL.md 4.2). It only grows.
  *
- * Invariants: an entries row exists only with its origin's counters
- * including it; the fts, attrs and geo rows of an entry are exactly those
- * derived from its current envelope, and none for a tombstone. Because fts
- * is contentless, replacing a version rebuilds the old version's index from
- * the old envelope to delete exactly what was inserted.
+ * Invariants: an entries row exists only with its envs row and with its
+ * origin's counters including it; the fts, attrs and geo rows of an entry
+ * are exactly those derived from its current envelope, and none for a
+ * tombstone. Because fts is contentless, replacing a version rebuilds the
+ * old version's index from the old envelope to delete exactly what was
+ * inserted.
  *
  * Durability: WAL with synchronous=FULL, so a committed write survives a
  * crash of the process or the machine.
