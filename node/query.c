@@ -199,8 +199,8 @@ s_code_shape(const char *s, size_t min, size_t max, const char *extra)
 }
 
 /* Countries, NUTS prefixes and NACE prefixes become filter tokens in the
- * full-text query (store.c), so their shape is checked here, whoever sent
- * them: an error reply naming the value, or NULL. */
+ * full-text query (store_plan.c), so their shape is checked here, whoever
+ * sent them: an error reply naming the value, or NULL. */
 static json_t *
 s_search_codes(const char **lists[L_COUNT])
 {

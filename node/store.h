@@ -1,9 +1,10 @@
 /*
  * store.h: the node's SQLite database, the merged view of the federation.
- * store.c is the only file that includes sqlite3.h. The store keeps the
- * exact envelope bytes of the newest version of every (origin, id) and the
- * columns and indexes that queries need; it decides which version is newer
- * through entry_version_cmp and nothing else.
+ * The store files (store.c, store_*.c, storeInt.h) are the only ones that
+ * include sqlite3.h. The store keeps the exact envelope bytes of the newest
+ * version of every (origin, id) and the columns and indexes that queries
+ * need; it decides which version is newer through entry_version_cmp and
+ * nothing else.
  */
 #ifndef SOCDIR_STORE_H
 #define SOCDIR_STORE_H

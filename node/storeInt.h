@@ -1,9 +1,9 @@
 /*
  * storeInt.h: what the store's own files share, included by them alone
  * (store.c and the store_*.c files); the rest of the node sees only
- * store.h. It holds the connection and its
- * prepared statements, and the helpers more than one of those files
- * calls. Like store.c, it may include sqlite3.h.
+ * store.h. It holds the connection and its prepared statements, and the
+ * helpers more than one of those files calls. It is where the store files
+ * get sqlite3.h.
  */
 #ifndef SOCDIR_STOREINT_H
 #define SOCDIR_STOREINT_H
