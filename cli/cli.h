@@ -1,7 +1,8 @@
 /*
  * cli.h: what the socdir commands share. main.c owns the command table,
- * the global options and the way errors and usage are printed; each
- * cmd_*.c file implements commands as `int cmd_x(int argc, char **argv)`
+ * the global options and the way errors and usage are printed; cli.c the
+ * node to talk to, the connection and the reading of per-item results;
+ * each cmd_*.c file implements commands as `int cmd_x(int argc, char **argv)`
  * (argv[0] is the command name), returning the exit status.
  */
 #ifndef SOCDIR_CLI_H
@@ -54,6 +55,12 @@ struct cli_flag {
  * on, else the exit status (0 after --help, 1 after a usage error). */
 int cli_id_args(const char *cmd, int argc, char **argv, const struct cli_flag *flags,
                 bool (*is_operand)(const char *word), int *n);
+
+/* ---- the node (cli.c) ---- */
+
+/* The node cli_connect opens (endpoint or data directory), lent, or NULL
+ * for none. main sets it from --node or $SOCDIR_NODE before any command. */
+void cli_set_node(const char *node);
 
 /* Connects to the node given by --node or $SOCDIR_NODE. Returns NULL
  * after printing the reason. */

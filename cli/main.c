@@ -116,8 +116,6 @@ static const struct cmd {
 
 #define NCMDS (sizeof(s_cmds) / sizeof(s_cmds[0]))
 
-static const char *s_node;      /* --node, else $SOCDIR_NODE */
-
 /* The table row of command name, or NULL. */
 static const struct cmd *
 s_find(const char *name)
@@ -236,77 +234,6 @@ cli_id_args(const char *cmd, int argc, char **argv, const struct cli_flag *flags
     return -1;
 }
 
-/* ---- the node ---- */
-
-/* Opened by each command only after its arguments were found good, so
- * that a usage error never waits on a node. */
-client_t *
-cli_connect(void)
-{
-    char err[512];
-    if (s_node == NULL) {
-        cli_warn("no node given: use --node ENDPOINT|DIR or set SOCDIR_NODE");
-        return NULL;
-    }
-    client_t *c = client_open(s_node, err, sizeof(err));
-    if (c == NULL)
-        cli_warn("%s", err);
-    return c;
-}
-
-json_t *
-cli_call(client_t *c, const json_t *req)
-{
-    char err[1024];
-    json_t *reply = client_call(c, req, err, sizeof(err));
-    if (reply == NULL)
-        cli_warn("%s", err);
-    return reply;
-}
-
-/* A result is {"index", "status", "seq"} or {"index", "error"}, and "id"
- * when the item had one; the index is what ties it to what was sent. */
-static int
-s_result(const json_t *r, size_t n, size_t *index, const char **status, long long *seq,
-         const char **error)
-{
-    json_t *ix = json_object_get(r, "index");
-    json_t *st = json_object_get(r, "status"), *sq = json_object_get(r, "seq");
-
-    if (!json_is_integer(ix) || json_integer_value(ix) < 0 || (size_t)json_integer_value(ix) >= n)
-        return -1;
-    *index = (size_t)json_integer_value(ix);
-    *error = json_string_value(json_object_get(r, "error"));
-    if (*error != NULL)
-        return 0;
-    if (!json_is_string(st) || !json_is_integer(sq))
-        return -1;
-    *status = json_string_value(st);
-    *seq = json_integer_value(sq);
-    return 0;
-}
-
-void
-cli_results(const json_t *reply, size_t n, bool *seen, cli_result_fn fn, void *arg)
-{
-    json_t *results = json_object_get(reply, "results"), *r;
-    size_t i;
-
-    if (!json_is_array(results))
-        cli_warn("malformed reply: no results");
-    json_array_foreach(results, i, r) {
-        size_t ix;
-        const char *status = NULL, *error = NULL;
-        long long seq = 0;
-        if (s_result(r, n, &ix, &status, &seq, &error) != 0 || seen[ix]) {
-            cli_warn("malformed reply: bad result #%zu", i);
-            continue;
-        }
-        seen[ix] = true;
-        fn(arg, ix, status, seq, error);
-    }
-}
-
 /* Global options; returns the index of the command word, or -1 after
  * setting *rc (usage error or --help). */
 static int
@@ -317,14 +244,14 @@ s_global_options(int argc, char **argv, int *rc)
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 }
     };
+    const char *node = getenv("SOCDIR_NODE");   /* --node wins */
     int ch;
 
-    s_node = getenv("SOCDIR_NODE");
     /* '+': stop at the command word, whose options are its own. */
     while ((ch = getopt_long(argc, argv, "+:n:h", opts, NULL)) != -1) {
         switch (ch) {
         case 'n':
-            s_node = optarg;
+            node = optarg;
             break;
         case 'h':
             s_usage(stdout);
@@ -341,8 +268,7 @@ s_global_options(int argc, char **argv, int *rc)
         }
         }
     }
-    if (s_node != NULL && *s_node == '\0')
-        s_node = NULL;
+    cli_set_node(node != NULL && *node == '\0' ? NULL : node);
     if (optind >= argc) {
         s_usage(stderr);
         return *rc = 1, -1;
