@@ -79,47 +79,4 @@ typedef void (*cli_result_fn)(void *arg, size_t index, const char *status, long 
                               const char *error);
 void cli_results(const json_t *reply, size_t n, bool *seen, cli_result_fn fn, void *arg);
 
-/* ---- sending entries in batches (cmd_publish.c), for publish and import ----
- * A publish_t checks each entry it is given (entry_validate, nesting, size)
- * and sends the good ones to the node in batches within the request size
- * limits, counting what the node made of them. */
-typedef struct publish publish_t;
-
-/* Reports an entry that was not stored: label says where it was read,
- * id is NULL when it has none, why is the reason. */
-typedef void (*publish_reject_fn)(void *arg, const char *label, const char *id,
-                                  const char *why);
-
-typedef struct {
-    size_t total;       /* entries taken or rejected */
-    size_t checked;     /* passed the local checks (queued or, dry run, not sent) */
-    size_t n_new, n_updated, n_unchanged, rejected;
-} publish_counts_t;
-
-/* A new sender to client c (borrowed), or with c NULL a dry run that only
- * checks. file names the input in messages. Rejected entries go to
- * on_reject(arg, ...), or with on_reject NULL to stderr as publish prints
- * them. Nothing is printed on stdout. Caller destroys it. */
-publish_t *publish_new(client_t *c, const char *file, publish_reject_fn on_reject, void *arg);
-
-/* Takes entry e (reference stolen) read at label: checks it and queues it,
- * sending the batch when full. Returns 0 if it passed the local checks, -1
- * if it was rejected (reported). After the node failed, every entry is
- * counted as rejected without a report (see publish_stopped). */
-int publish_take(publish_t *p, json_t *e, const char *label);
-
-/* Counts and reports an entry rejected before publish_take (unreadable). */
-void publish_reject(publish_t *p, const char *label, const char *id, const char *why);
-
-/* Sends what is queued and waits for the node's answer. */
-void publish_flush(publish_t *p);
-
-/* True once a call to the node failed as a whole (it said why on stderr). */
-bool publish_stopped(const publish_t *p);
-
-void publish_counts(const publish_t *p, publish_counts_t *out);
-
-/* Frees the sender (unsent entries are dropped: flush first). */
-void publish_destroy(publish_t **self_p);
-
 #endif

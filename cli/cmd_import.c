@@ -8,7 +8,7 @@
  * field names: "name:de", "geo.lat", "cpv"). The entry gets an id (mapped
  * column, template, or a slug of name and city) and the mapping's default
  * kind, country and region, and is handed to the batch sender of
- * cmd_publish.c, which validates and sends it. Bad records are reported
+ * publish.c, which validates and sends it. Bad records are reported
  * as "FILE:LINE:" (the line where the CSV record or NDJSON line starts),
  * "FILE: object N:" (JSON array) or "FILE: feature N:" (GeoJSON), N from 1.
  *
@@ -25,6 +25,7 @@
  */
 #include "cli.h"
 #include "entry.h"
+#include "publish.h"
 #include "util.h"
 
 #include <csv.h>
