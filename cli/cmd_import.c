@@ -26,6 +26,7 @@
 #include "cli.h"
 #include "entry.h"
 #include "publish.h"
+#include "text.h"
 #include "util.h"
 
 #include <csv.h>
@@ -92,157 +93,6 @@ struct import {
     double size;            /* bytes in the file, 0 if not a regular file */
     bool drawn;             /* the bar is on screen now */
 };
-
-/* ---- text: folding, normalising, ids ---- */
-
-/* A new string of the first n bytes of s. */
-static char *
-s_strndup(const char *s, size_t n)
-{
-    char *out = xmalloc(n + 1);
-    memcpy(out, s, n);
-    out[n] = '\0';
-    return out;
-}
-
-/* ASCII for U+00C0..U+017F ('?': see s_fold_special, '_': not a letter). */
-static const char s_fold_tab[] =
-    "AAAAAA?CEEEEIIII" "DNOOOOO_OUUUUY??" "aaaaaa?ceeeeiiii" "dnooooo_ouuuuy?y"
-    "aaaaaaccccccccdd" "ddeeeeeeeeeegggg" "gggghhhhiiiiiiii" "ii??jjkkklllllll"
-    "lllnnnnnnnnnoooo" "oo??rrrrrrssssss" "ssttttttuuuuuuuu" "uuuuwwyyyzzzzzzs";
-
-static const char *
-s_fold_special(unsigned cp)
-{
-    switch (cp) {
-    case 0xC6: case 0xE6: return "ae";
-    case 0xDE: case 0xFE: return "th";
-    case 0xDF: return "ss";
-    case 0x132: case 0x133: return "ij";
-    case 0x152: case 0x153: return "oe";
-    default: return "";
-    }
-}
-
-/* A new string: s with Latin-1 and Latin Extended-A letters folded to
- * ASCII and, unless keep_case, ASCII lowercased. Other bytes are kept. */
-static char *
-s_fold(const char *s, bool keep_case)
-{
-    size_t n = strlen(s);
-    char *out = xmalloc(2 * n + 1), *o = out;
-    const unsigned char *p = (const unsigned char *)s;
-    while (*p) {
-        if (p[0] >= 0xC3 && p[0] <= 0xC5 && (p[1] & 0xC0) == 0x80) {
-            unsigned cp = ((p[0] & 0x1Fu) << 6) | (p[1] & 0x3Fu);
-            if (cp >= 0xC0) {
-                char c = s_fold_tab[cp - 0xC0];
-                const char *sp = c == '?' ? s_fold_special(cp) : NULL;
-                if (sp != NULL)
-                    while (*sp)
-                        *o++ = *sp++;
-                else if (c == '_')
-                    *o++ = ' ';
-                else
-                    *o++ = keep_case ? c : (char)(c | 0x20);
-                p += 2;
-                continue;
-            }
-        }
-        *o++ = keep_case || *p >= 0x80 ? (char)*p : (char)(*p >= 'A' && *p <= 'Z' ? *p | 0x20 : *p);
-        p++;
-    }
-    *o = '\0';
-    return out;
-}
-
-static bool
-s_alnum(unsigned char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c >= 0x80;
-}
-
-/* A new string: s folded, lowercased, every run of other characters one
- * space, trimmed. "Čistilni  servis, d.o.o." -> "cistilni servis d o o". */
-static char *
-s_norm(const char *s)
-{
-    char *f = s_fold(s, false), *o = f;
-    bool space = false;
-    for (const char *p = f; *p; p++) {
-        if (s_alnum((unsigned char)*p)) {
-            if (space && o > f)
-                *o++ = ' ';
-            *o++ = *p;
-            space = false;
-        } else {
-            space = true;
-        }
-    }
-    *o = '\0';
-    return f;
-}
-
-/* FNV-1a, for id suffixes and the id set. */
-static uint32_t
-s_hash(const char *s)
-{
-    uint32_t h = 2166136261u;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 16777619u;
-    return h;
-}
-
-/* A new id from prefix and raw text: folded, every run of characters
- * outside [A-Za-z0-9._-] one '-', lowercased when lower. Longer than
- * ENTRY_ID_MAX: cut, with a hash of the whole to keep it unique. Empty
- * text (a name in a script that does not fold): a hash of it. */
-static char *
-s_make_id(const char *prefix, const char *raw, bool lower)
-{
-    char *f = s_fold(raw, !lower);
-    size_t n = strlen(prefix), cap = n + strlen(f) + 16;
-    char *id = xmalloc(cap), *o = id + n;
-    memcpy(id, prefix, n);
-    for (const char *p = f; *p; p++) {
-        char c = *p;
-        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                  c == '.' || c == '_' || c == '-';
-        if (!ok)
-            c = '-';
-        if (c == '-' && (o == id + n || o[-1] == '-'))
-            continue;
-        *o++ = c;
-    }
-    while (o > id + n && o[-1] == '-')
-        o--;
-    *o = '\0';
-    if (o == id + n)
-        o += sprintf(o, "x%08x", (unsigned)s_hash(raw));
-    if (strlen(id) > ENTRY_ID_MAX)
-        sprintf(id + ENTRY_ID_MAX - 9, "-%08x", (unsigned)s_hash(f));
-    free(f);
-    return id;
-}
-
-/* A new normalised website: lowercase, no scheme, no "www.", no
- * trailing '/'; NULL for an empty one. */
-static char *
-s_norm_site(const char *url)
-{
-    char *s = s_fold(url, false), *p = s;
-    char *scheme = strstr(p, "://");
-    if (scheme != NULL)
-        p = scheme + 3;
-    if (strncmp(p, "www.", 4) == 0)
-        p += 4;
-    size_t n = strlen(p);
-    while (n > 0 && (p[n - 1] == '/' || p[n - 1] == ' '))
-        n--;
-    char *out = n ? s_strndup(p, n) : NULL;
-    free(s);
-    return out;
-}
 
 /* ---- the mapping ---- */
 
@@ -397,17 +247,6 @@ s_text(const json_t *v, char *buf, size_t len)
     return buf;
 }
 
-/* A new string: text without surrounding white space. */
-static char *
-s_trim(const char *s, size_t n)
-{
-    while (n > 0 && strchr(" \t\r\n", *s))
-        s++, n--;
-    while (n > 0 && strchr(" \t\r\n", s[n - 1]))
-        n--;
-    return s_strndup(s, n);
-}
-
 /* The value map's value for text (exact, else folded and trimmed), or
  * NULL when it has none. */
 static const json_t *
@@ -419,10 +258,10 @@ s_lookup(const json_t *values, const char *text)
         return NULL;
     if ((v = json_object_get(values, text)) != NULL)
         return v;
-    char *want = s_norm(text);
+    char *want = text_norm(text);
     const json_t *found = NULL;
     json_object_foreach((json_t *)values, key, v) {
-        char *k = s_norm(key);
+        char *k = text_norm(key);
         bool eq = strcmp(k, want) == 0;
         free(k);
         if (eq) {
@@ -481,7 +320,7 @@ s_expand(const char *tmpl, const json_t *row)
         const char *piece = p;
         size_t len = 1;
         if (close != NULL) {
-            char *col = s_strndup(p + 1, (size_t)(close - p - 1));
+            char *col = text_strndup(p + 1, (size_t)(close - p - 1));
             piece = s_text(json_object_get(row, col), buf, sizeof(buf));
             free(col);
             piece = piece ? piece : "";
@@ -509,7 +348,7 @@ s_set(json_t *e, const char *target, json_t *v)
         json_object_set_new(e, target, v);
         return;
     }
-    char *outer = s_strndup(target, (size_t)(sep - target));
+    char *outer = text_strndup(target, (size_t)(sep - target));
     json_t *o = json_object_get(e, outer);
     if (!json_is_object(o)) {
         o = json_object();
@@ -554,7 +393,7 @@ s_field(const struct spec *sp, const json_t *row, char *err, size_t len)
             return json_deep_copy(src);
         }
         const char *t = s_text(src, buf, sizeof(buf));
-        text = s_trim(t ? t : "", t ? strlen(t) : 0);
+        text = text_trim(t ? t : "", t ? strlen(t) : 0);
     }
     if (*text == '\0') {
         free(text);
@@ -566,7 +405,7 @@ s_field(const struct spec *sp, const json_t *row, char *err, size_t len)
         out = json_array();
         for (char *p = text; *p;) {
             size_t n = strcspn(p, sp->split);
-            char *item = s_trim(p, n);
+            char *item = text_trim(p, n);
             if (*item != '\0')
                 json_array_append_new(out, s_convert_one(sp, T_LIST, item, err, len));
             free(item);
@@ -665,7 +504,7 @@ s_give_id(struct import *im, json_t *e, const json_t *row, char *err, size_t len
         snprintf(raw, n, "%s%s%s", first, city ? "-" : "", city ? city : "");
         lower = true;
     }
-    char *id = s_make_id(im->id_prefix, raw, lower);
+    char *id = text_make_id(im->id_prefix, raw, lower);
     json_object_set_new(e, "id", json_string(id));
     free(id);
     free(raw);
@@ -729,7 +568,7 @@ s_idset(struct import *im, const char *id, size_t add)
         size_t *set = xcalloc(cap, sizeof(*set));
         for (size_t i = 0; i < im->capset; i++)
             if (im->idset[i]) {
-                size_t h = s_hash(im->seen[im->idset[i] - 1].id) & (cap - 1);
+                size_t h = text_hash(im->seen[im->idset[i] - 1].id) & (cap - 1);
                 while (set[h])
                     h = (h + 1) & (cap - 1);
                 set[h] = im->idset[i];
@@ -740,7 +579,7 @@ s_idset(struct import *im, const char *id, size_t add)
     }
     if (im->capset == 0)
         return NULL;
-    size_t h = s_hash(id) & (im->capset - 1);
+    size_t h = text_hash(id) & (im->capset - 1);
     for (; im->idset[h]; h = (h + 1) & (im->capset - 1))
         if (strcmp(im->seen[im->idset[h] - 1].id, id) == 0)
             return &im->seen[im->idset[h] - 1];
@@ -760,16 +599,16 @@ s_remember(struct import *im, const json_t *e, const char *label)
     s->id = xstrdup(json_string_value(json_object_get(e, "id")));
     s->label = xstrdup(label);
     const char *site = json_string_value(json_object_get(e, "website"));
-    s->website = site ? s_norm_site(site) : NULL;
+    s->website = site ? text_norm_site(site) : NULL;
     const char *city = json_string_value(json_object_get(json_object_get(e, "address"), "city"));
-    s->city = city ? s_norm(city) : NULL;
+    s->city = city ? text_norm(city) : NULL;
     json_t *name = json_object_get(e, "name"), *v, *geo = json_object_get(e, "geo");
     const char *key;
     size_t n = 0;
     s->names = xcalloc(json_object_size(name) + 1, sizeof(char *));
     json_object_foreach(name, key, v)
         if (json_is_string(v))
-            s->names[n++] = s_norm(json_string_value(v));
+            s->names[n++] = text_norm(json_string_value(v));
     if (json_is_number(json_object_get(geo, "lat")) && json_is_number(json_object_get(geo, "lon"))) {
         s->has_geo = true;
         s->lat = json_number_value(json_object_get(geo, "lat"));
@@ -901,7 +740,7 @@ s_same_name(const json_t *e, char **names)
     json_object_foreach((json_t *)json_object_get(e, "name"), key, v) {
         if (!json_is_string(v))
             continue;
-        char *n = s_norm(json_string_value(v));
+        char *n = text_norm(json_string_value(v));
         for (char **m = names; *n && *m && !same; m++)
             same = strcmp(n, *m) == 0;
         free(n);
@@ -1002,7 +841,7 @@ s_csv_field(void *s, size_t len, void *data)
     struct import *im = data;
     if (im->nfields == im->capfields)
         im->fields = xrealloc(im->fields, (im->capfields = im->capfields ? 2 * im->capfields : 32) * sizeof(char *));
-    im->fields[im->nfields++] = s_strndup(s ? s : "", s ? len : 0);
+    im->fields[im->nfields++] = text_strndup(s ? s : "", s ? len : 0);
 }
 
 /* End of a CSV record: the first is the header, the others rows. */
@@ -1017,7 +856,7 @@ s_csv_record(int c, void *data)
     if (im->header == NULL) {
         im->header = json_array();
         for (size_t i = 0; i < im->nfields; i++) {
-            char *h = s_trim(im->fields[i], strlen(im->fields[i]));
+            char *h = text_trim(im->fields[i], strlen(im->fields[i]));
             json_t *name = json_string(h);   /* NULL: not UTF-8 */
             json_array_append_new(im->header, name ? name : json_string(""));
             free(h);
