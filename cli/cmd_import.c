@@ -13,17 +13,12 @@
  * "FILE: object N:" (JSON array) or "FILE: feature N:" (GeoJSON), N from 1.
  *
  * Memory: CSV and NDJSON are streamed (one batch held); JSON and GeoJSON
- * documents are parsed whole. For every good record the id, normalised
- * names, website, city and position are kept to refuse a second record
- * with the same id (it would overwrite the first, and a re-import would
- * then not be a no-op) and to list possible duplicates at the end: within
- * the file (same website, or same name nearby or in the same city), then
- * against the node's entries (same name within DUP_METRES: one search
- * round trip per record with a position, after the records were sent;
- * the file's own rows stored on this node do not count). Websites are
- * compared within the file only: the node has no website filter.
+ * documents are parsed whole. For every good record dedup.c keeps what it
+ * takes to refuse a second record with the same id and to list possible
+ * duplicates at the end, within the file and against the node's entries.
  */
 #include "cli.h"
+#include "dedup.h"
 #include "entry.h"
 #include "import_map.h"
 #include "publish.h"
@@ -44,27 +39,11 @@
 
 enum { F_NONE, F_CSV, F_JSON, F_NDJSON, F_GEOJSON };
 
-#define DUP_METRES 100.0
-#define DUP_NODE_LIMIT 50   /* node entries looked at around one record */
-
-/* What one good record leaves behind, for duplicate ids and duplicates. */
-struct seen {
-    char *id, *label;       /* owned */
-    char *website, *city;   /* normalised, owned, NULL if none */
-    char **names;           /* normalised names, owned, NULL-terminated */
-    bool has_geo;
-    double lat, lon;
-};
-
 struct import {
     const char *file;       /* for messages */
     import_map_t *map;      /* the mapping, or column names as field names */
     publish_t *pub;
-    /* good records */
-    struct seen *seen;
-    size_t nseen, capseen;
-    size_t *idset;          /* open addressing: index+1 into seen, 0 free */
-    size_t capset;
+    dedup_t *seen;          /* the good records */
     /* CSV */
     char **fields;          /* fields of the record being read, owned */
     size_t nfields, capfields;
@@ -125,248 +104,6 @@ s_report(void *arg, const char *label, const char *id, const char *why)
         fprintf(stderr, "socdir import: %s: %s\n", label, why);
 }
 
-/* ---- good records: the id set and what duplicates are found by ---- */
-
-/* The seen record with id, or NULL; with add, adds index ix for it. */
-static struct seen *
-s_idset(struct import *im, const char *id, size_t add)
-{
-    if (add && (im->nseen + 1) * 2 > im->capset) {
-        size_t cap = im->capset ? im->capset * 2 : 1024;
-        size_t *set = xcalloc(cap, sizeof(*set));
-        for (size_t i = 0; i < im->capset; i++)
-            if (im->idset[i]) {
-                size_t h = text_hash(im->seen[im->idset[i] - 1].id) & (cap - 1);
-                while (set[h])
-                    h = (h + 1) & (cap - 1);
-                set[h] = im->idset[i];
-            }
-        free(im->idset);
-        im->idset = set;
-        im->capset = cap;
-    }
-    if (im->capset == 0)
-        return NULL;
-    size_t h = text_hash(id) & (im->capset - 1);
-    for (; im->idset[h]; h = (h + 1) & (im->capset - 1))
-        if (strcmp(im->seen[im->idset[h] - 1].id, id) == 0)
-            return &im->seen[im->idset[h] - 1];
-    if (add)
-        im->idset[h] = add;
-    return NULL;
-}
-
-/* Remembers good entry e read at label. */
-static void
-s_remember(struct import *im, const json_t *e, const char *label)
-{
-    if (im->nseen == im->capseen)
-        im->seen = xrealloc(im->seen, (im->capseen = im->capseen ? 2 * im->capseen : 256) * sizeof(*im->seen));
-    struct seen *s = &im->seen[im->nseen];
-    memset(s, 0, sizeof(*s));
-    s->id = xstrdup(json_string_value(json_object_get(e, "id")));
-    s->label = xstrdup(label);
-    const char *site = json_string_value(json_object_get(e, "website"));
-    s->website = site ? text_norm_site(site) : NULL;
-    const char *city = json_string_value(json_object_get(json_object_get(e, "address"), "city"));
-    s->city = city ? text_norm(city) : NULL;
-    json_t *name = json_object_get(e, "name"), *v, *geo = json_object_get(e, "geo");
-    const char *key;
-    size_t n = 0;
-    s->names = xcalloc(json_object_size(name) + 1, sizeof(char *));
-    json_object_foreach(name, key, v)
-        if (json_is_string(v))
-            s->names[n++] = text_norm(json_string_value(v));
-    if (json_is_number(json_object_get(geo, "lat")) && json_is_number(json_object_get(geo, "lon"))) {
-        s->has_geo = true;
-        s->lat = json_number_value(json_object_get(geo, "lat"));
-        s->lon = json_number_value(json_object_get(geo, "lon"));
-    }
-    im->nseen++;
-    s_idset(im, s->id, im->nseen);
-}
-
-/* Metres between two points (haversine). */
-static double
-s_metres(double lat1, double lon1, double lat2, double lon2)
-{
-    double r = M_PI / 180, dlat = (lat2 - lat1) * r, dlon = (lon2 - lon1) * r;
-    double a = sin(dlat / 2) * sin(dlat / 2) + cos(lat1 * r) * cos(lat2 * r) * sin(dlon / 2) * sin(dlon / 2);
-    return 2 * 6371000.0 * asin(sqrt(a < 1 ? a : 1));
-}
-
-struct key {
-    const char *text;   /* a normalised name or website */
-    size_t ix;          /* the record */
-};
-
-static int
-s_key_cmp(const void *a, const void *b)
-{
-    const struct key *x = a, *y = b;
-    int c = strcmp(x->text, y->text);
-    return c ? c : (x->ix > y->ix) - (x->ix < y->ix);
-}
-
-struct pair {
-    size_t a, b;        /* records, a < b */
-    int why;            /* 1: same website, 2: same name nearby, 4: same name and city */
-    double metres;
-};
-
-static int
-s_pair_cmp(const void *x, const void *y)
-{
-    const struct pair *p = x, *q = y;
-    if (p->a != q->a)
-        return (p->a > q->a) - (p->a < q->a);
-    return (p->b > q->b) - (p->b < q->b);
-}
-
-/* Adds the pairs of records sharing a key (sorted keys, one run each). A
- * name counts when both records are within DUP_METRES, or, when either
- * has no position, in the same city. */
-static void
-s_pairs(struct import *im, struct key *keys, size_t n, bool site, struct pair **pairs, size_t *np,
-        size_t *cap)
-{
-    qsort(keys, n, sizeof(*keys), s_key_cmp);
-    for (size_t i = 0; i < n; i++)
-        for (size_t j = i + 1; j < n && strcmp(keys[i].text, keys[j].text) == 0; j++) {
-            struct seen *a = &im->seen[keys[i].ix], *b = &im->seen[keys[j].ix];
-            struct pair p = { keys[i].ix, keys[j].ix, 1, 0 };
-            if (p.a == p.b)
-                continue;
-            if (!site && a->has_geo && b->has_geo) {
-                p.metres = s_metres(a->lat, a->lon, b->lat, b->lon);
-                if (p.metres > DUP_METRES)
-                    continue;
-                p.why = 2;
-            } else if (!site) {
-                if (a->city == NULL || b->city == NULL || strcmp(a->city, b->city) != 0)
-                    continue;
-                p.why = 4;
-            }
-            if (*np == *cap)
-                *pairs = xrealloc(*pairs, (*cap = *cap ? 2 * *cap : 64) * sizeof(**pairs));
-            (*pairs)[(*np)++] = p;
-        }
-}
-
-/* Lists possible duplicates among the good records on stderr. */
-static void
-s_duplicates(struct import *im)
-{
-    size_t nkeys = 0, np = 0, cap = 0;
-    struct pair *pairs = NULL;
-    struct key *keys = xcalloc(im->nseen + 1, sizeof(*keys));
-
-    for (size_t i = 0; i < im->nseen; i++)
-        if (im->seen[i].website != NULL)
-            keys[nkeys++] = (struct key){ im->seen[i].website, i };
-    s_pairs(im, keys, nkeys, true, &pairs, &np, &cap);
-    nkeys = 0;
-    for (size_t i = 0; i < im->nseen; i++)
-        for (char **n = im->seen[i].names; *n; n++) {
-            if (nkeys % 256 == 0)
-                keys = xrealloc(keys, (nkeys + 256) * sizeof(*keys));
-            if (**n)
-                keys[nkeys++] = (struct key){ *n, i };
-        }
-    s_pairs(im, keys, nkeys, false, &pairs, &np, &cap);
-    if (np > 0)
-        qsort(pairs, np, sizeof(*pairs), s_pair_cmp);
-    for (size_t i = 0; i < np;) {
-        struct pair p = pairs[i];
-        for (i++; i < np && pairs[i].a == p.a && pairs[i].b == p.b; i++) {
-            p.why |= pairs[i].why;
-            if (pairs[i].why == 2)
-                p.metres = pairs[i].metres;
-        }
-        char why[128] = "";
-        if (p.why & 2)
-            snprintf(why, sizeof(why), "same name within %.0f m", p.metres);
-        else if (p.why & 4)
-            snprintf(why, sizeof(why), "same name and city");
-        if (p.why & 1)
-            snprintf(why + strlen(why), sizeof(why) - strlen(why), "%ssame website", *why ? ", " : "");
-        s_unbar(im);
-        fprintf(stderr, "socdir import: possible duplicate: %s and %s (%s)\n", im->seen[p.a].id,
-                im->seen[p.b].id, why);
-    }
-    free(pairs);
-    free(keys);
-}
-
-/* True if node entry e has a name that, normalised, is one of names. */
-static bool
-s_same_name(const json_t *e, char **names)
-{
-    const char *key;
-    json_t *v;
-    bool same = false;
-    json_object_foreach((json_t *)json_object_get(e, "name"), key, v) {
-        if (!json_is_string(v))
-            continue;
-        char *n = text_norm(json_string_value(v));
-        for (char **m = names; *n && *m && !same; m++)
-            same = strcmp(n, *m) == 0;
-        free(n);
-        if (same)
-            break;
-    }
-    return same;
-}
-
-/* Lists possible duplicates between the good records with a position and
- * the entries on the node c: same name within DUP_METRES. This node's own
- * entries ("via": "local") with an id of the file are the file's rows
- * (sent just now, or by an earlier import of it) and do not count. */
-static void
-s_node_duplicates(struct import *im, client_t *c)
-{
-    char err[1024];
-    for (size_t i = 0; i < im->nseen; i++) {
-        struct seen *s = &im->seen[i];
-        if (!s->has_geo || s->names[0] == NULL)
-            continue;
-        /* A little more than DUP_METRES: the node's and s_metres' Earth
-         * radius differ; s_metres decides. */
-        json_t *req = json_pack("{s:s, s:{s:f, s:f}, s:f, s:i}", "op", "search", "near", "lat", s->lat,
-                                "lon", s->lon, "km", DUP_METRES / 1000 * 1.01, "limit", DUP_NODE_LIMIT);
-        json_t *reply = client_call(c, req, err, sizeof(err));
-        json_decref(req);
-        if (reply == NULL) {
-            s_unbar(im);
-            fprintf(stderr, "socdir import: possible duplicates on the node not checked: %s\n", err);
-            return;
-        }
-        size_t j;
-        json_t *e;
-        json_array_foreach(json_object_get(reply, "entries"), j, e) {
-            const char *id = json_string_value(json_object_get(e, "id"));
-            const char *via = json_string_value(json_object_get(e, "via"));
-            const char *origin = json_string_value(json_object_get(e, "origin_name"));
-            json_t *geo = json_object_get(e, "geo");
-            json_t *lat = json_object_get(geo, "lat"), *lon = json_object_get(geo, "lon");
-            if (origin == NULL)
-                origin = json_string_value(json_object_get(e, "origin"));
-            if (id == NULL || origin == NULL || !json_is_number(lat) || !json_is_number(lon))
-                continue;
-            if (via != NULL && strcmp(via, "local") == 0 && s_idset(im, id, 0) != NULL)
-                continue;
-            double m = s_metres(s->lat, s->lon, json_number_value(lat), json_number_value(lon));
-            if (m > DUP_METRES || !s_same_name(e, s->names))
-                continue;
-            s_unbar(im);
-            fprintf(stderr, "socdir import: possible duplicate: %s and %s/%s on the node "
-                    "(same name within %.0f m)\n",
-                    s->id, origin, id, m);
-        }
-        json_decref(reply);
-    }
-}
-
 /* ---- one record ---- */
 
 /* Turns record row (borrowed), read at label, into an entry and hands it
@@ -388,16 +125,16 @@ s_record(struct import *im, const json_t *row, const char *label, double geo_lat
         return;
     }
     const char *id = json_string_value(json_object_get(e, "id"));
-    struct seen *twin = id != NULL ? s_idset(im, id, 0) : NULL;
+    const char *twin = id != NULL ? dedup_find(im->seen, id) : NULL;
     if (twin != NULL) {
-        snprintf(err, sizeof(err), "has the same id as %s (give each row its own id)", twin->label);
+        snprintf(err, sizeof(err), "has the same id as %s (give each row its own id)", twin);
         publish_reject(im->pub, label, id, err);
         json_decref(e);
         return;
     }
     json_incref(e);
     if (publish_take(im->pub, e, label) == 0)
-        s_remember(im, e, label);
+        dedup_add(im->seen, e, label);
     json_decref(e);
 }
 
@@ -673,15 +410,6 @@ s_format(const char *s, bool by_name)
 static void
 s_free(struct import *im)
 {
-    for (size_t i = 0; i < im->nseen; i++) {
-        struct seen *s = &im->seen[i];
-        for (char **n = s->names; *n; n++)
-            free(*n);
-        free(s->names);
-        free(s->id), free(s->label), free(s->website), free(s->city);
-    }
-    free(im->seen);
-    free(im->idset);
     free(im->fields);
     json_decref(im->header);
     import_map_destroy(&im->map);
@@ -694,6 +422,7 @@ static int
 s_run(struct import *im, client_t *c, client_t *nc, FILE *f, int fmt, char sep)
 {
     im->pub = publish_new(c, im->file, s_report, im);
+    im->seen = dedup_new();
     int read_rc = fmt == F_CSV ? s_csv(im, f, sep) : fmt == F_NDJSON ? s_ndjson(im, f) : s_json(im, f);
     if (ferror(f)) {
         cli_warn("%s: read error: %s", im->file, strerror(errno));
@@ -701,9 +430,9 @@ s_run(struct import *im, client_t *c, client_t *nc, FILE *f, int fmt, char sep)
     }
     publish_flush(im->pub);
     s_unbar(im);
-    s_duplicates(im);
+    dedup_list(im->seen);
     if (nc != NULL && !publish_stopped(im->pub))
-        s_node_duplicates(im, nc);
+        dedup_list_node(im->seen, nc);
 
     publish_counts_t pc;
     publish_counts(im->pub, &pc);
@@ -719,6 +448,7 @@ s_run(struct import *im, client_t *c, client_t *nc, FILE *f, int fmt, char sep)
         cli_warn("%s: no rows", im->file);
     int rc = read_rc == 0 && pc.rejected == 0 && pc.total > 0 && !publish_stopped(im->pub) ? 0 : 1;
     publish_destroy(&im->pub);
+    dedup_destroy(&im->seen);
     return rc;
 }
 
