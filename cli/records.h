@@ -1,0 +1,53 @@
+/*
+ * records.h: import's readers of CSV, JSON, NDJSON and GeoJSON (records.c).
+ */
+#ifndef SOCDIR_RECORDS_H
+#define SOCDIR_RECORDS_H
+
+#include "publish.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+enum { RECORDS_NONE, RECORDS_CSV, RECORDS_JSON, RECORDS_NDJSON, RECORDS_GEOJSON };
+
+/* Where a reader hands what it reads, and what it needs to know. */
+typedef struct {
+    const char *file;       /* the input's name, in labels and messages */
+    bool mapped;            /* a mapping file is used: a GeoJSON feature's own
+                             * "id" does not become the record's "id" */
+    double size;            /* bytes in the file, 0 if not a regular file */
+    publish_t *pub;         /* counts and reports unreadable records; once it
+                             * has stopped, nothing more is read */
+    /* A record: row (borrowed), read at label; lat/lon a GeoJSON Point, else NAN. */
+    void (*record)(void *arg, const json_t *row, const char *label, double lat, double lon);
+    /* CSV: the header (array of column names, borrowed) was read; returns
+     * 0 to go on, or -1 to stop after saying why. */
+    int (*header)(void *arg, const json_t *header);
+    /* done is the fraction read (0..1), rows the records so far. */
+    void (*progress)(void *arg, double done, size_t rows);
+    void *arg;              /* for the three above */
+} records_sink_t;
+
+/* Each reads f to its end (or until to->pub stopped) and returns 0, or -1
+ * when the file could not be read in that format at all (said why). */
+
+/* CSV with separator sep, or with sep 0 the one of ';' ',' TAB that the
+ * header line uses most outside quotes. */
+int records_csv(const records_sink_t *to, FILE *f, char sep);
+
+/* A JSON document: an array of objects, one object, or a GeoJSON Feature
+ * or FeatureCollection; parsed whole. */
+int records_json(const records_sink_t *to, FILE *f);
+
+/* NDJSON: one object per line, blank lines ignored; streamed. */
+int records_ndjson(const records_sink_t *to, FILE *f);
+
+/* The format named by s (csv, json, ndjson, geojson), or with by_name the
+ * one of the file name s by its extension (also tsv, txt, jsonl); RECORDS_NONE
+ * when there is none. */
+int records_format(const char *s, bool by_name);
+
+#endif
