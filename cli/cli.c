@@ -7,6 +7,8 @@
  */
 #include "cli.h"
 
+#include <stdio.h>
+
 static const char *s_node;      /* --node, else $SOCDIR_NODE; NULL: none */
 
 void
@@ -15,17 +17,23 @@ cli_set_node(const char *node)
     s_node = node;
 }
 
+client_t *
+cli_open(char *err, size_t len)
+{
+    if (s_node == NULL) {
+        snprintf(err, len, "no node given: use --node ENDPOINT|DIR or set SOCDIR_NODE");
+        return NULL;
+    }
+    return client_open(s_node, err, len);
+}
+
 /* Opened by each command only after its arguments were found good, so
  * that a usage error never waits on a node. */
 client_t *
 cli_connect(void)
 {
     char err[512];
-    if (s_node == NULL) {
-        cli_warn("no node given: use --node ENDPOINT|DIR or set SOCDIR_NODE");
-        return NULL;
-    }
-    client_t *c = client_open(s_node, err, sizeof(err));
+    client_t *c = cli_open(err, sizeof(err));
     if (c == NULL)
         cli_warn("%s", err);
     return c;

@@ -62,8 +62,13 @@ int cli_id_args(const char *cmd, int argc, char **argv, const struct cli_flag *f
  * for none. main sets it from --node or $SOCDIR_NODE before any command. */
 void cli_set_node(const char *node);
 
-/* Connects to the node given by --node or $SOCDIR_NODE. Returns NULL
- * after printing the reason. */
+/* Connects to the node given by --node or $SOCDIR_NODE. Returns a new
+ * client (caller closes it), or NULL with err set to the reason (no node
+ * given, or client_open's); prints nothing, for callers to whom a node
+ * is optional. */
+client_t *cli_open(char *err, size_t len);
+
+/* cli_open that prints "socdir: <reason>" when it returns NULL. */
 client_t *cli_connect(void);
 
 /* client_call that prints "socdir: <error>" when it returns NULL. */

@@ -28,7 +28,6 @@
 #include "util.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdlib.h>
@@ -187,26 +186,6 @@ s_run(struct import *im, client_t *c, client_t *nc, FILE *f, int fmt, char sep)
     return rc;
 }
 
-/* cli_connect without its complaint: a dry run needs no node, and checks
- * for duplicates on one only when it is reachable. */
-static client_t *
-s_connect_quietly(void)
-{
-    fflush(stderr);
-    int saved = dup(STDERR_FILENO), null = open("/dev/null", O_WRONLY | O_CLOEXEC);
-    if (saved >= 0 && null >= 0)
-        dup2(null, STDERR_FILENO);
-    client_t *c = cli_connect();
-    fflush(stderr);
-    if (saved >= 0) {
-        dup2(saved, STDERR_FILENO);
-        close(saved);
-    }
-    if (null >= 0)
-        close(null);
-    return c;
-}
-
 /* Exit status 0 when every record was stored (or, dry run, passed). */
 int
 cmd_import(int argc, char **argv)
@@ -268,7 +247,10 @@ cmd_import(int argc, char **argv)
     im.tty = isatty(STDERR_FILENO);
     im.start = s_now();
     client_t *c = dry ? NULL : cli_connect();
-    client_t *nc = dry && node_dups ? s_connect_quietly() : NULL;
+    /* A dry run needs no node, and checks for duplicates on one only when
+     * it is reachable: no complaint when it is not. */
+    char err[512];
+    client_t *nc = dry && node_dups ? cli_open(err, sizeof(err)) : NULL;
     if (dry || c != NULL)
         rc = s_run(&im, c, dry ? nc : node_dups ? c : NULL, f, fmt, sep);
     client_close(&c);
