@@ -6,11 +6,13 @@
  * separator given or sniffed; a record may span lines, and its label is
  * the line it starts on), a JSON array of objects or one object ("FILE:
  * object N"), NDJSON ("FILE:LINE", streamed), and GeoJSON features
- * ("FILE: feature N", properties plus a Point as lat/lon). A UTF-8 byte
- * order mark at the start is skipped. What cannot be a record (broken
+ * ("FILE: feature N", properties plus a Point as lat/lon); and for
+ * publish, entries as one object, an array ("FILE: entry #N") or NDJSON,
+ * told apart by their first line. A UTF-8 byte order mark at the start is
+ * skipped. What cannot be a record (broken
  * line, not an object, not UTF-8) is rejected through the sink's
  * publish_t, so the counts add up; the readers stop once it has stopped.
- * They know nothing of mappings or entries.
+ * They know nothing of mappings, nor what makes a good entry.
  */
 #include "records.h"
 #include "cli.h"
@@ -173,6 +175,76 @@ s_json_record(const records_sink_t *to, const json_t *v, const char *label)
         to->record(to->arg, v, label, NAN, NAN);
 }
 
+/* The progress of reading: done (0..1) and the records so far. */
+static void
+s_progress(const records_sink_t *to, double done, size_t rows)
+{
+    if (to->progress != NULL)
+        to->progress(to->arg, done, rows);
+}
+
+/* One NDJSON line, not blank (lineno from 1): a record or a reject. */
+static void
+s_ndjson_line(const records_sink_t *to, const char *line, size_t len, long lineno)
+{
+    json_error_t jerr;
+    char label[512];
+
+    snprintf(label, sizeof(label), "%s:%ld", to->file, lineno);
+    json_t *v = json_loadb(line, len, 0, &jerr);
+    if (v == NULL) {
+        char why[300];
+        snprintf(why, sizeof(why), "invalid JSON: %s", jerr.text);
+        publish_reject(to->pub, label, NULL, why);
+    } else {
+        s_json_record(to, v, label);
+    }
+    json_decref(v);
+}
+
+/* NDJSON from f, the lines before lineno already read; blank lines are
+ * skipped and, with bom, a UTF-8 byte order mark on line 1. */
+static void
+s_ndjson(const records_sink_t *to, FILE *f, long lineno, bool bom)
+{
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+
+    while (!publish_stopped(to->pub) && (len = getline(&line, &cap, f)) >= 0) {
+        char *p = line;
+        if (++lineno == 1 && bom && strncmp(p, "\xEF\xBB\xBF", 3) == 0)
+            p += 3, len -= 3;
+        if (strspn(p, " \t\r\n") == (size_t)len)
+            continue;
+        s_ndjson_line(to, p, (size_t)len, lineno);
+        if (to->size > 0) {
+            publish_counts_t pc;
+            publish_counts(to->pub, &pc);
+            s_progress(to, (double)ftell(f) / to->size, pc.total);
+        }
+    }
+    free(line);
+}
+
+/* The items of a JSON array, each a record labelled "FILE: object N", or
+ * with entries (publish's input) "FILE: entry #N". */
+static void
+s_array(const records_sink_t *to, const json_t *doc, bool entries)
+{
+    char label[512];
+    const json_t *v;
+    size_t i, n = json_array_size(doc);
+
+    json_array_foreach(doc, i, v) {
+        snprintf(label, sizeof(label), entries ? "%s: entry #%zu" : "%s: object %zu", to->file, i + 1);
+        s_json_record(to, v, label);
+        s_progress(to, (double)(i + 1) / n, i + 1);
+        if (publish_stopped(to->pub))
+            break;
+    }
+}
+
 /* One GeoJSON feature: its properties, its Point as geo and, without a
  * mapping, its "id" member when the properties have none. */
 static void
@@ -226,7 +298,7 @@ records_json(const records_sink_t *to, FILE *f)
         json_array_foreach(features, i, v) {
             snprintf(label, sizeof(label), "%s: feature %zu", to->file, i + 1);
             s_feature(to, v, label);
-            to->progress(to->arg, (double)(i + 1) / n, i + 1);
+            s_progress(to, (double)(i + 1) / n, i + 1);
             if (publish_stopped(to->pub))
                 break;
         }
@@ -234,14 +306,7 @@ records_json(const records_sink_t *to, FILE *f)
         snprintf(label, sizeof(label), "%s: feature 1", to->file);
         s_feature(to, doc, label);
     } else if (json_is_array(doc)) {
-        n = json_array_size(doc);
-        json_array_foreach(doc, i, v) {
-            snprintf(label, sizeof(label), "%s: object %zu", to->file, i + 1);
-            s_json_record(to, v, label);
-            to->progress(to->arg, (double)(i + 1) / n, i + 1);
-            if (publish_stopped(to->pub))
-                break;
-        }
+        s_array(to, doc, false);
     } else {
         s_json_record(to, doc, to->file);
     }
@@ -249,38 +314,114 @@ records_json(const records_sink_t *to, FILE *f)
     return 0;
 }
 
-/* NDJSON: one object per line, blank lines ignored. */
 int
 records_ndjson(const records_sink_t *to, FILE *f)
 {
-    char *line = NULL, label[512];
+    s_ndjson(to, f, 0, true);
+    return 0;
+}
+
+/* ---- publish's input: entries as one object, an array or NDJSON ----
+ * Every entry read reaches the sink exactly once, and everything
+ * unreadable is counted in total and rejected, so the summary adds up.
+ */
+
+/* Appends the rest of f to buf (len bytes held); returns the buffer, grown
+ * and NUL-terminated, with *len updated. Read errors show in ferror(f). */
+static char *
+s_slurp(FILE *f, char *buf, size_t *len)
+{
+    size_t cap = *len + 65536;
+    buf = xrealloc(buf, cap);
+    size_t got;
+    while ((got = fread(buf + *len, 1, cap - *len - 1, f)) > 0) {
+        *len += got;
+        if (cap - *len < 4096)
+            buf = xrealloc(buf, cap *= 2);
+    }
+    buf[*len] = '\0';
+    return buf;
+}
+
+/* True if some line after the first parses alone as a JSON object. The
+ * lines of a pretty-printed document almost never do ("{", "\"id\": ..."),
+ * so this tells NDJSON with a broken first line from a broken document. */
+static bool
+s_looks_ndjson(const char *buf)
+{
+    const char *nl = strchr(buf, '\n');
+    while (nl != NULL) {
+        const char *line = nl + 1;
+        nl = strchr(line, '\n');
+        size_t len = nl ? (size_t)(nl - line) : strlen(line);
+        json_t *v = json_loadb(line, len, 0, NULL);
+        bool obj = json_is_object(v);
+        json_decref(v);
+        if (obj)
+            return true;
+    }
+    return false;
+}
+
+/* The whole input in buf: an array, one object, or NDJSON after all.
+ * skipped is the number of blank lines before buf, for line numbers. */
+static void
+s_document(const records_sink_t *to, char *buf, size_t len, long skipped)
+{
+    json_error_t jerr;
+    json_t *doc = json_loadb(buf, len, 0, &jerr);
+
+    if (json_is_array(doc)) {
+        publish_set_numbered(to->pub, true);    /* the labels say "entry #N" */
+        s_array(to, doc, true);
+    } else if (json_is_object(doc)) {
+        to->record(to->arg, doc, to->file, NAN, NAN);
+    } else if (doc != NULL) {
+        publish_reject(to->pub, to->file, NULL, "expected a JSON object, an array of objects, or NDJSON");
+    } else if (s_looks_ndjson(buf)) {
+        FILE *f = fmemopen(buf, len, "r");
+        if (f == NULL)
+            abort();
+        s_ndjson(to, f, skipped, false);
+        fclose(f);
+    } else {
+        publish_add_counts(to->pub, 1, 1);
+        cli_warn("%s:%d:%d: invalid JSON: %s", to->file, jerr.line + (int)skipped, jerr.column, jerr.text);
+    }
+    json_decref(doc);
+}
+
+/* The first line with something on it decides the format. */
+int
+records_entries(const records_sink_t *to, FILE *f)
+{
+    char *line = NULL;
     size_t cap = 0;
     ssize_t len;
-    json_error_t jerr;
     long lineno = 0;
 
-    while (!publish_stopped(to->pub) && (len = getline(&line, &cap, f)) >= 0) {
-        char *p = line;
-        if (++lineno == 1 && strncmp(p, "\xEF\xBB\xBF", 3) == 0)
-            p += 3, len -= 3;
-        if (strspn(p, " \t\r\n") == (size_t)len)
-            continue;
-        snprintf(label, sizeof(label), "%s:%ld", to->file, lineno);
-        json_t *v = json_loadb(p, (size_t)len, 0, &jerr);
-        if (v == NULL) {
-            char why[300];
-            snprintf(why, sizeof(why), "invalid JSON: %s", jerr.text);
-            publish_reject(to->pub, label, NULL, why);
-        } else {
-            s_json_record(to, v, label);
-        }
-        json_decref(v);
-        if (to->size > 0) {
-            publish_counts_t pc;
-            publish_counts(to->pub, &pc);
-            to->progress(to->arg, (double)ftell(f) / to->size, pc.total);
-        }
+    while ((len = getline(&line, &cap, f)) >= 0) {
+        lineno++;
+        if (lineno == 1 && strncmp(line, "\xEF\xBB\xBF", 3) == 0)
+            memmove(line, line + 3, (size_t)(len -= 3) + 1);
+        if (strspn(line, " \t\r\n") != (size_t)len)
+            break;
     }
+    if (len < 0) {
+        free(line);
+        return 0;
+    }
+    json_t *first = line[strspn(line, " \t\r")] == '[' ? NULL : json_loadb(line, (size_t)len, 0, NULL);
+    if (first != NULL) {
+        json_decref(first);
+        s_ndjson_line(to, line, (size_t)len, lineno);
+        free(line);
+        s_ndjson(to, f, lineno, false);
+        return 0;
+    }
+    size_t n = (size_t)len;
+    line = s_slurp(f, line, &n);
+    s_document(to, line, n, lineno - 1);
     free(line);
     return 0;
 }

@@ -1,5 +1,6 @@
 /*
- * records.h: import's readers of CSV, JSON, NDJSON and GeoJSON (records.c).
+ * records.h: the readers of CSV, JSON, NDJSON and GeoJSON for import, and
+ * of JSON or NDJSON entries for publish (records.c).
  */
 #ifndef SOCDIR_RECORDS_H
 #define SOCDIR_RECORDS_H
@@ -24,9 +25,9 @@ typedef struct {
     /* A record: row (borrowed), read at label; lat/lon a GeoJSON Point, else NAN. */
     void (*record)(void *arg, const json_t *row, const char *label, double lat, double lon);
     /* CSV: the header (array of column names, borrowed) was read; returns
-     * 0 to go on, or -1 to stop after saying why. */
+     * 0 to go on, or -1 to stop after saying why. NULL for other formats. */
     int (*header)(void *arg, const json_t *header);
-    /* done is the fraction read (0..1), rows the records so far. */
+    /* done is the fraction read (0..1), rows the records so far; or NULL. */
     void (*progress)(void *arg, double done, size_t rows);
     void *arg;              /* for the three above */
 } records_sink_t;
@@ -44,6 +45,17 @@ int records_json(const records_sink_t *to, FILE *f);
 
 /* NDJSON: one object per line, blank lines ignored; streamed. */
 int records_ndjson(const records_sink_t *to, FILE *f);
+
+/* publish's input: one JSON object, an array of objects, or NDJSON (one
+ * object per line, blank lines ignored). Input starting with '[' is an
+ * array; else if the first non-blank line is a JSON value by itself the
+ * input is NDJSON and is streamed; else it is read whole as one
+ * (pretty-printed) object. When that fails too, NDJSON whose first line
+ * is broken is told apart by a later line that parses alone; failing
+ * that, the document's error is reported with its line and column. An
+ * array's items are labelled "FILE: entry #N", and to->pub is told so
+ * (publish_set_numbered). Returns 0. */
+int records_entries(const records_sink_t *to, FILE *f);
 
 /* The format named by s (csv, json, ndjson, geojson), or with by_name the
  * one of the file name s by its extension (also tsv, txt, jsonl); RECORDS_NONE
