@@ -10,7 +10,7 @@
  * entry; publish has it print a line per stored entry and rejects on
  * stderr, import has it print nothing per entry and report rejects
  * through a callback, and with no client it only checks (--dry-run). It
- * reads no files (cmd_publish.c, records.c do).
+ * reads no files (records.c does).
  */
 #include "publish.h"
 #include "cli.h"
