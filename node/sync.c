@@ -13,73 +13,28 @@
  *   REPAIRING --SYNC_END--> REPAIRING (next origin) or IDLE
  *   any      --no progress for SYNC_EXPIRE_MS or link down-->  IDLE
  *
- * The server keeps one job per peer: the ranges of (origin, seq) to send,
- * a cursor, and the credit the requester granted. It sends ENTRIES while
- * it has credit and SYNC_END when the ranges are exhausted. A new SYNC or
- * REPAIR replaces the job. Nothing here is needed for correctness across
+ * The server (sync_serve.c) keeps one job per peer: the ranges of
+ * (origin, seq) to send, a cursor, and the credit the requester granted.
+ * It sends ENTRIES while it has credit and SYNC_END when the ranges are
+ * exhausted. A new SYNC or REPAIR replaces the job. Nothing here is needed for correctness across
  * restarts: a lost exchange is simply asked for again.
  *
  * The transitions are in s_table; s_dispatch looks up (state, message) and
  * calls the handler, which returns the next state.
  */
-#include "sync.h"
+#include "syncInt.h"
 #include "log.h"
 #include "util.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum { S_IDLE, S_PULLING, S_REPAIRING, S_ANY } state_t;
-
 static const char *const s_state_names[] = { "idle", "pulling", "repairing" };
-
-struct sync_node {
-    store_t *store;                 /* the merged view */
-    uint8_t self[ENV_PKBYTES];      /* this node's key */
-    sync_hooks_t hooks;             /* how to reach the outside */
-    char *name;                     /* this node's name, sent in HELLO */
-    uint64_t interval;              /* ms between periodic pulls */
-};
-
-/* One range of versions to send: origin's seqs in (after, before). */
-struct range {
-    uint8_t origin[ENV_PKBYTES];
-    uint64_t after, before;
-};
-
-struct sync_peer {
-    sync_node_t *node;
-    uint8_t key[ENV_PKBYTES];       /* the peer's node key */
-    char *name;                     /* its member name */
-    bool up;                        /* link established */
-    /* requester */
-    state_t state;
-    uint64_t req;                   /* id of the exchange in flight */
-    uint64_t pull_t0;               /* mono_us when the current pull began */
-    uint64_t pull_rounds;           /* its round trips so far */
-    uint64_t last_progress;         /* ms: last frame of that exchange */
-    uint64_t next_pull;             /* ms: when the periodic pull is due */
-    uint8_t (*repair)[ENV_PKBYTES]; /* origins still to repair */
-    size_t nrepair;
-    /* server */
-    bool serving;                   /* a job is active */
-    uint64_t job_req;               /* its request id */
-    uint64_t job_credit;            /* batches the requester still accepts */
-    struct range *ranges;           /* what to send, in order */
-    size_t nranges, cur;            /* ranges and the one being sent */
-    wire_mark_t *job_marks;         /* marks when the job started */
-    size_t njob_marks;
-    /* push queue */
-    msgpack_sbuffer *pushq;         /* envelopes to push, packed as bin */
-    size_t npush;
-    uint64_t rate_second, rate_count;
-    sync_stats_t stats;
-};
 
 /* ---- small helpers ---- */
 
-static int
-s_send(sync_peer_t *p, msgpack_sbuffer *buf)
+int
+sync_send(sync_peer_t *p, msgpack_sbuffer *buf)
 {
     p->stats.bytes_out += buf->size;
     int rc = p->node->hooks.send(p->node->hooks.arg, p, buf->data, buf->size);
@@ -87,15 +42,15 @@ s_send(sync_peer_t *p, msgpack_sbuffer *buf)
     return rc;
 }
 
-static bool
-s_accepts(sync_peer_t *p, const uint8_t key[ENV_PKBYTES])
+bool
+sync_accepts(sync_peer_t *p, const uint8_t key[ENV_PKBYTES])
 {
     return memcmp(key, p->node->self, ENV_PKBYTES) == 0 ||
            p->node->hooks.accepts(p->node->hooks.arg, key);
 }
 
-static const wire_mark_t *
-s_find_mark(const wire_mark_t *marks, size_t n, const uint8_t key[ENV_PKBYTES])
+const wire_mark_t *
+sync_find_mark(const wire_mark_t *marks, size_t n, const uint8_t key[ENV_PKBYTES])
 {
     for (size_t i = 0; i < n; i++)
         if (memcmp(marks[i].origin, key, ENV_PKBYTES) == 0)
@@ -133,7 +88,7 @@ s_precheck(sync_peer_t *p, const uint8_t *buf, size_t len, struct incoming *in, 
         return false;
     }
     in->opened = true;
-    if (!s_accepts(p, in->env.hdr.origin)) {
+    if (!sync_accepts(p, in->env.hdr.origin)) {
         p->stats.refused_origin++;
         return false;
     }
@@ -270,7 +225,7 @@ s_start_pull(sync_peer_t *p, uint64_t now)
     wire_sync(&buf, p->req, SYNC_CREDIT, marks, n);
     free(marks);
     p->last_progress = now;
-    s_send(p, &buf);
+    sync_send(p, &buf);
     return S_PULLING;
 }
 
@@ -288,7 +243,7 @@ s_start_repair(sync_peer_t *p, uint64_t now)
     unsigned shift = 0;
     if (store_marks(p->node->store, &marks, &n) != 0)
         return S_IDLE;
-    const wire_mark_t *mine = s_find_mark(marks, n, origin);
+    const wire_mark_t *mine = sync_find_mark(marks, n, origin);
     uint64_t max_seq = mine ? mine->max_seq : 0;
     free(marks);
     while (shift < 40 && (max_seq >> shift) > 1024)
@@ -303,7 +258,7 @@ s_start_repair(sync_peer_t *p, uint64_t now)
     p->nrepair--;
     p->pull_rounds++;
     p->last_progress = now;
-    s_send(p, &buf);
+    sync_send(p, &buf);
     return S_REPAIRING;
 }
 
@@ -328,7 +283,7 @@ h_entries(sync_peer_t *p, const wire_msg_t *m, uint64_t now)
         return s_abandon(p, now, "a batch could not be stored");
     p->last_progress = now;
     wire_credit(&buf, p->req, 1);
-    s_send(p, &buf);
+    sync_send(p, &buf);
     return p->state;
 }
 
@@ -342,8 +297,8 @@ s_plan_repairs(sync_peer_t *p, const wire_mark_t *theirs, size_t ntheirs)
     if (store_marks(p->node->store, &mine, &nmine) != 0)
         return;
     for (size_t i = 0; i < ntheirs; i++) {
-        const wire_mark_t *t = &theirs[i], *m = s_find_mark(mine, nmine, t->origin);
-        if (m == NULL || !s_accepts(p, t->origin))
+        const wire_mark_t *t = &theirs[i], *m = sync_find_mark(mine, nmine, t->origin);
+        if (m == NULL || !sync_accepts(p, t->origin))
             continue;
         if (m->max_seq == t->max_seq && m->complete == t->complete &&
             (m->count != t->count || memcmp(m->vsum, t->vsum, ENV_VIDBYTES) != 0)) {
@@ -364,7 +319,7 @@ h_sync_end(sync_peer_t *p, const wire_msg_t *m, uint64_t now)
      * otherwise), so the watermarks may rise: all of them, or none. */
     int rc = store_begin(n->store);
     for (size_t i = 0; i < m->nmarks && rc == 0; i++)
-        if (s_accepts(p, m->marks[i].origin))
+        if (sync_accepts(p, m->marks[i].origin))
             rc = store_set_complete(n->store, m->marks[i].origin, m->marks[i].complete);
     if (rc == 0)
         rc = store_commit(n->store);
@@ -390,187 +345,6 @@ h_sync_end(sync_peer_t *p, const wire_msg_t *m, uint64_t now)
     if (n->hooks.pulled)
         n->hooks.pulled(n->hooks.arg, p, m->marks, m->nmarks);
     return S_IDLE;
-}
-
-/* ---- server ---- */
-
-static void
-s_job_clear(sync_peer_t *p)
-{
-    free(p->ranges);
-    free(p->job_marks);
-    p->ranges = NULL;
-    p->job_marks = NULL;
-    p->nranges = p->cur = p->njob_marks = 0;
-    p->serving = false;
-}
-
-static void
-s_job_add(sync_peer_t *p, const uint8_t origin[ENV_PKBYTES], uint64_t after, uint64_t before)
-{
-    p->ranges = xrealloc(p->ranges, (p->nranges + 1) * sizeof(*p->ranges));
-    struct range *r = &p->ranges[p->nranges++];
-    memcpy(r->origin, origin, ENV_PKBYTES);
-    r->after = after;
-    r->before = before;
-}
-
-struct batch {
-    msgpack_sbuffer buf;            /* envelopes packed as bin, no header */
-    msgpack_packer pk;
-    size_t n;
-    uint64_t last_seq;
-};
-
-static int
-s_batch_row(void *arg, const store_row_t *row)
-{
-    struct batch *b = arg;
-    wire_batch_add(&b->pk, row->env, row->env_len);
-    b->n++;
-    b->last_seq = row->seq;
-    return (b->n >= WIRE_BATCH_MAX || b->buf.size >= SYNC_BATCH_BYTES) ? 1 : 0;
-}
-
-/* Sends SYNC_END for the job and ends it: the marks of the job's start
- * (complete) and of now (the rest). */
-static void
-s_job_end(sync_peer_t *p)
-{
-    wire_mark_t *now_marks;
-    size_t nnow;
-    msgpack_sbuffer out;
-    if (store_marks(p->node->store, &now_marks, &nnow) == 0) {
-        for (size_t i = 0; i < nnow; i++) {
-            const wire_mark_t *start = s_find_mark(p->job_marks, p->njob_marks, now_marks[i].origin);
-            now_marks[i].complete = start ? start->complete : 0;
-        }
-        wire_sync_end(&out, p->job_req, now_marks, nnow);
-        s_send(p, &out);
-        free(now_marks);
-    } else {
-        log_warnx("store: %s", store_errmsg(p->node->store));
-    }
-    s_job_clear(p);
-}
-
-/* Fills one batch from the job's ranges. Returns its size; advances past
- * each range it exhausts. */
-static size_t
-s_fill(sync_peer_t *p, struct batch *b)
-{
-    while (p->cur < p->nranges && b->n < WIRE_BATCH_MAX && b->buf.size < SYNC_BATCH_BYTES) {
-        struct range *r = &p->ranges[p->cur];
-        size_t before = b->n;
-        int limit = WIRE_BATCH_MAX - (int)b->n;
-        int got = store_since(p->node->store, r->origin, r->after, r->before, limit, s_batch_row, b);
-        if (got < 0) {
-            log_warnx("store: %s", store_errmsg(p->node->store));
-            p->cur = p->nranges;
-            break;
-        }
-        if (b->n > before)
-            r->after = b->last_seq;
-        if (b->n - before < (size_t)limit && b->buf.size < SYNC_BATCH_BYTES)
-            p->cur++;           /* range exhausted */
-    }
-    return b->n;
-}
-
-/* Sends ENTRIES while the job has credit; SYNC_END, which needs no
- * credit, as soon as the ranges are exhausted. */
-static void
-s_serve(sync_peer_t *p)
-{
-    while (p->serving) {
-        if (p->cur < p->nranges && p->job_credit == 0)
-            return;             /* wait for CREDIT */
-        struct batch b = { .n = 0 };
-        msgpack_sbuffer_init(&b.buf);
-        msgpack_packer_init(&b.pk, &b.buf, msgpack_sbuffer_write);
-        if (s_fill(p, &b) > 0) {
-            msgpack_sbuffer out;
-            msgpack_packer pk;
-            wire_batch_begin(&out, &pk, WIRE_ENTRIES, p->job_req, b.n);
-            msgpack_sbuffer_write(&out, b.buf.data, b.buf.size);
-            s_send(p, &out);
-            p->job_credit--;
-        }
-        msgpack_sbuffer_destroy(&b.buf);
-        if (p->cur >= p->nranges)
-            s_job_end(p);
-    }
-}
-
-static int
-s_job_start(sync_peer_t *p, uint64_t req, uint64_t credit)
-{
-    s_job_clear(p);
-    if (store_marks(p->node->store, &p->job_marks, &p->njob_marks) != 0)
-        return -1;
-    p->serving = true;
-    p->job_req = req;
-    p->job_credit = credit;
-    return 0;
-}
-
-static state_t
-h_sync(sync_peer_t *p, const wire_msg_t *m, uint64_t now)
-{
-    (void)now;
-    if (s_job_start(p, m->req, m->credit) != 0)
-        return p->state;
-    for (size_t i = 0; i < p->njob_marks; i++) {
-        const wire_mark_t *mine = &p->job_marks[i];
-        const wire_mark_t *theirs = s_find_mark(m->marks, m->nmarks, mine->origin);
-        uint64_t after = theirs ? theirs->complete : 0;
-        if (mine->count > 0 && mine->max_seq > after && s_accepts(p, mine->origin))
-            s_job_add(p, mine->origin, after, UINT64_MAX);
-    }
-    s_serve(p);
-    return p->state;
-}
-
-static state_t
-h_repair(sync_peer_t *p, const wire_msg_t *m, uint64_t now)
-{
-    wire_fp_t *mine;
-    size_t nmine;
-    (void)now;
-    if (s_job_start(p, m->req, m->credit) != 0)
-        return p->state;
-    if (s_accepts(p, m->origin) &&
-        store_buckets(p->node->store, m->origin, (unsigned)m->shift, &mine, &nmine) == 0) {
-        size_t j = 0;
-        for (size_t i = 0; i < nmine; i++) {
-            while (j < m->nfps && m->fps[j].bucket < mine[i].bucket)
-                j++;
-            bool same = j < m->nfps && m->fps[j].bucket == mine[i].bucket &&
-                        m->fps[j].count == mine[i].count &&
-                        memcmp(m->fps[j].vsum, mine[i].vsum, ENV_VIDBYTES) == 0;
-            if (!same) {
-                /* seqs < 2^53, so no bucket boundary overflows */
-                uint64_t lo = mine[i].bucket << m->shift, hi = (mine[i].bucket + 1) << m->shift;
-                s_job_add(p, m->origin, lo > 0 ? lo - 1 : 0, hi);
-            }
-        }
-        free(mine);
-    }
-    s_serve(p);
-    return p->state;
-}
-
-static state_t
-h_credit(sync_peer_t *p, const wire_msg_t *m, uint64_t now)
-{
-    (void)now;
-    if (p->serving && m->req == p->job_req) {
-        p->job_credit += m->credit;
-        if (p->job_credit > 4 * SYNC_CREDIT)
-            p->job_credit = 4 * SYNC_CREDIT;
-        s_serve(p);
-    }
-    return p->state;
 }
 
 static state_t
@@ -603,9 +377,9 @@ static const struct transition {
     { S_REPAIRING, WIRE_ENTRIES,  h_entries },
     { S_PULLING,   WIRE_SYNC_END, h_sync_end },
     { S_REPAIRING, WIRE_SYNC_END, h_sync_end },
-    { S_ANY,       WIRE_SYNC,     h_sync },
-    { S_ANY,       WIRE_REPAIR,   h_repair },
-    { S_ANY,       WIRE_CREDIT,   h_credit },
+    { S_ANY,       WIRE_SYNC,     serve_sync },
+    { S_ANY,       WIRE_REPAIR,   serve_repair },
+    { S_ANY,       WIRE_CREDIT,   serve_credit },
     { S_ANY,       WIRE_PUSH,     h_push },
     { S_ANY,       WIRE_HELLO,    h_hello },
 };
@@ -663,7 +437,7 @@ sync_peer_destroy(sync_peer_t **self_p)
 {
     if (*self_p) {
         sync_peer_t *p = *self_p;
-        s_job_clear(p);
+        serve_clear(p);
         free(p->repair);
         if (p->pushq)
             msgpack_sbuffer_free(p->pushq);
@@ -737,7 +511,7 @@ sync_peer_disconnected(sync_peer_t *self)
     self->up = false;
     self->state = S_IDLE;
     self->nrepair = 0;
-    s_job_clear(self);
+    serve_clear(self);
 }
 
 int
@@ -830,5 +604,5 @@ sync_peer_flush(sync_peer_t *self)
     msgpack_sbuffer_write(&out, self->pushq->data, self->pushq->size);
     msgpack_sbuffer_clear(self->pushq);
     self->npush = 0;
-    s_send(self, &out);
+    sync_send(self, &out);
 }
