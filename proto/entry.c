@@ -2,15 +2,15 @@
  * entry.c: validation and indexing of entries.
  *
  * Validation is a table: one row per known field, naming the kinds that may
- * carry it, the kinds that must, and the check that applies. Classification
- * codes (NUTS, NACE, CPV, ISO 3166, ISO 639-1) are checked for shape only,
- * never looked up: code lists change between editions and a node must not
- * refuse an entry because its own list is older. Controlled vocabularies
- * (org types, target groups, partnership types...) are closed lists here.
+ * carry it, the kinds that must, and the check that applies. The shapes of
+ * classification codes (NUTS, NACE, CPV, ISO 3166, ISO 639-1) and the
+ * closed vocabularies (org types, target groups, partnership types...)
+ * are in codes.c, shared with the node's search and the CLI.
  * Unknown fields are allowed: they ride along signed and untouched, so a
  * newer node can add fields without breaking older ones.
  */
 #include "entry.h"
+#include "codes.h"
 #include "util.h"
 
 #include <ctype.h>
@@ -51,91 +51,6 @@ entry_id_valid(const char *id)
     return true;
 }
 
-/* ---- vocabularies (PROTOCOL.md 2.2) ---- */
-
-static const char *const v_org_types[] = { "wise", "social_cooperative",
-    "sheltered_workshop", "social_business", "support_org", "network",
-    "public_body", "company", NULL };
-static const char *const v_target_groups[] = { "pwd", "pwd_mental", "ltu",
-    "youth_neet", "older_50plus", "low_skilled", "migrant_refugee", "roma",
-    "ex_offender", "homeless", "addiction_recovery", "other", NULL };
-static const char *const v_partnership_types[] = { "b2b_supply", "outsourcing",
-    "insourcing", "subcontracting", "reserved_contract", "joint_bid",
-    "internship_host", "mentoring", "municipal_programme", NULL };
-static const char *const v_offer_types[] = { "product", "service", "staffing",
-    "internship", "space", NULL };
-static const char *const v_customer_types[] = { "public_buyer", "business",
-    "consumer", NULL };
-static const char *const v_roles[] = { "buyer", "supplier", "subcontractor",
-    "host", "mentor", "funder", NULL };
-static const char *const v_event_types[] = { "matchmaking_day", "fair",
-    "seminar", "workshop", "study_visit", "conference", NULL };
-static const char *const v_programme_types[] = { "accelerator", "mentoring",
-    "funding_call", "training", "internship_exchange", "info_point", NULL };
-
-/* ---- shape checks: each returns true when s has the shape ---- */
-
-static bool
-s_in(const char *const *vocab, const char *s)
-{
-    for (; *vocab; vocab++)
-        if (strcmp(*vocab, s) == 0)
-            return true;
-    return false;
-}
-
-static bool
-s_pattern(const char *s, const char *pat)
-{
-    /* pat: 'A' upper letter, 'a' lower letter, '9' digit, 'X' upper or digit,
-     * anything else literal. Lengths must match. */
-    for (; *pat; pat++, s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '\0')
-            return false;
-        switch (*pat) {
-        case 'A': if (!isupper(c)) return false; break;
-        case 'a': if (!islower(c)) return false; break;
-        case '9': if (!isdigit(c)) return false; break;
-        case 'X': if (!isupper(c) && !isdigit(c)) return false; break;
-        default:  if (c != (unsigned char)*pat) return false;
-        }
-    }
-    return *s == '\0';
-}
-
-static bool
-s_is_lang(const char *s)
-{
-    return s_pattern(s, "aa");
-}
-
-static bool
-s_is_country(const char *s)
-{
-    return s_pattern(s, "AA");
-}
-
-static bool
-s_is_nuts(const char *s)
-{
-    return s_pattern(s, "AA") || s_pattern(s, "AAX") || s_pattern(s, "AAXX") ||
-           s_pattern(s, "AAXXX");
-}
-
-static bool
-s_is_nace(const char *s)
-{
-    return s_pattern(s, "A") || s_pattern(s, "99") || s_pattern(s, "99.9") ||
-           s_pattern(s, "99.99");
-}
-
-static bool
-s_is_cpv(const char *s)
-{
-    return s_pattern(s, "99999999") || s_pattern(s, "99999999-9");
-}
-
 int
 entry_parse_time(const char *s, int64_t *ms)
 {
@@ -146,7 +61,7 @@ entry_parse_time(const char *s, int64_t *ms)
 
     char date[11];
     snprintf(date, sizeof(date), "%s", s);
-    if (!s_pattern(date, "9999-99-99") || (s[10] != '\0' && strlen(s) < 20))
+    if (!code_pattern(date, "9999-99-99") || (s[10] != '\0' && strlen(s) < 20))
         return -1;      /* sscanf alone would take "2027-+1-05" */
     if (sscanf(s, "%4d-%2d-%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday) != 3)
         return -1;
@@ -173,7 +88,7 @@ entry_parse_time(const char *s, int64_t *ms)
         }
         if (*p == 'Z' || *p == 'z') {
             p++;
-        } else if ((*p == '+' || *p == '-') && s_pattern(p + 1, "99:99")) {
+        } else if ((*p == '+' || *p == '-') && code_pattern(p + 1, "99:99")) {
             int h = (p[1] - '0') * 10 + (p[2] - '0');
             int m = (p[4] - '0') * 10 + (p[5] - '0');
             if (h > 23 || m > 59)
@@ -221,11 +136,11 @@ static int
 c_shape(const json_t *v, const void *arg, char *err, size_t errlen)
 {
     bool (*ok)(const char *) = (bool (*)(const char *))arg;
-    const char *what = ok == s_is_country ? "an ISO 3166-1 alpha-2 code (e.g. AT)" :
-                       ok == s_is_lang    ? "an ISO 639-1 code (e.g. de)" :
-                       ok == s_is_nuts    ? "a NUTS code (e.g. AT123)" :
-                       ok == s_is_nace    ? "a NACE code (e.g. 81.21)" :
-                       ok == s_is_cpv     ? "a CPV code (e.g. 90910000-9)" : "valid";
+    const char *what = ok == code_country ? "an ISO 3166-1 alpha-2 code (e.g. AT)" :
+                       ok == code_lang    ? "an ISO 639-1 code (e.g. de)" :
+                       ok == code_nuts    ? "a NUTS code (e.g. AT123)" :
+                       ok == code_nace    ? "a NACE code (e.g. 81.21)" :
+                       ok == code_cpv     ? "a CPV code (e.g. 90910000-9)" : "valid";
     if (!json_is_string(v))
         return seterr(err, errlen, -1, "must be a string, %s", what);
     if (!ok(json_string_value(v)))
@@ -239,7 +154,7 @@ c_vocab(const json_t *v, const void *arg, char *err, size_t errlen)
     const char *const *vocab = arg;
     if (!json_is_string(v))
         return seterr(err, errlen, -1, "must be a string");
-    if (!s_in(vocab, json_string_value(v))) {
+    if (!code_in(vocab, json_string_value(v))) {
         char list[160] = "";
         for (size_t n = 0; *vocab; vocab++) {
             n += (size_t)snprintf(list + n, n < sizeof(list) ? sizeof(list) - n : 0,
@@ -272,7 +187,7 @@ c_langmap(const json_t *v, const void *arg, char *err, size_t errlen)
     if (!json_is_object(v) || json_object_size(v) == 0)
         return seterr(err, errlen, -1, "must be an object of language code to text, e.g. {\"en\": \"...\"}");
     json_object_foreach((json_t *)v, lang, text) {
-        if (!s_is_lang(lang))
+        if (!code_lang(lang))
             return seterr(err, errlen, -1, "key '%.20s' is not an ISO 639-1 code (e.g. de)", lang);
         if (c_string(text, NULL, err, errlen) != 0) {
             char inner[128];
@@ -409,9 +324,9 @@ c_partner(const json_t *v, const void *arg, char *err, size_t errlen)
         return seterr(err, errlen, -1, "ref %s", inner);
     if (name != NULL && c_string(name, NULL, inner, sizeof(inner)) != 0)
         return seterr(err, errlen, -1, "name %s", inner);
-    if (country != NULL && c_shape(country, (const void *)s_is_country, inner, sizeof(inner)) != 0)
+    if (country != NULL && c_shape(country, (const void *)code_country, inner, sizeof(inner)) != 0)
         return seterr(err, errlen, -1, "country %s", inner);
-    if (role != NULL && c_vocab(role, v_roles, inner, sizeof(inner)) != 0)
+    if (role != NULL && c_vocab(role, code_roles, inner, sizeof(inner)) != 0)
         return seterr(err, errlen, -1, "role %s", inner);
     return 0;
 }
@@ -426,14 +341,14 @@ c_partner(const json_t *v, const void *arg, char *err, size_t errlen)
 #define EVENT K(KIND_EVENT)
 #define PROG  K(KIND_PROGRAMME)
 
-static const struct list_arg l_lang = { c_shape, (const void *)s_is_lang };
-static const struct list_arg l_nace = { c_shape, (const void *)s_is_nace };
-static const struct list_arg l_cpv = { c_shape, (const void *)s_is_cpv };
+static const struct list_arg l_lang = { c_shape, (const void *)code_lang };
+static const struct list_arg l_nace = { c_shape, (const void *)code_nace };
+static const struct list_arg l_cpv = { c_shape, (const void *)code_cpv };
 static const struct list_arg l_string = { c_string, NULL };
-static const struct list_arg l_org_types = { c_vocab, v_org_types };
-static const struct list_arg l_target_groups = { c_vocab, v_target_groups };
-static const struct list_arg l_partnership_types = { c_vocab, v_partnership_types };
-static const struct list_arg l_customer_types = { c_vocab, v_customer_types };
+static const struct list_arg l_org_types = { c_vocab, code_org_types };
+static const struct list_arg l_target_groups = { c_vocab, code_target_groups };
+static const struct list_arg l_partnership_types = { c_vocab, code_partnership_types };
+static const struct list_arg l_customer_types = { c_vocab, code_customer_types };
 static const struct list_arg l_partners = { c_partner, NULL };
 
 static const struct field {
@@ -447,8 +362,8 @@ static const struct field {
     { "name",              ALL,          ALL,   c_langmap, NULL, false },
     { "summary",           ALL,          0,     c_langmap, NULL, false },
     { "description",       ALL,          0,     c_langmap, NULL, false },
-    { "country",           ALL,          ORG,   c_shape, (const void *)s_is_country, false },
-    { "region",            ALL,          0,     c_shape, (const void *)s_is_nuts, false },
+    { "country",           ALL,          ORG,   c_shape, (const void *)code_country, false },
+    { "region",            ALL,          0,     c_shape, (const void *)code_nuts, false },
     { "address",           ALL,          0,     c_address, NULL, false },
     { "geo",               ALL,          0,     c_geo, NULL, false },
     { "website",           ALL,          0,     c_string, NULL, false },
@@ -465,18 +380,18 @@ static const struct field {
     { "target_groups",     ORG | OFFER | PROG, 0, c_list, &l_target_groups, false },
     { "partnership_types", ORG | PART,   PART,  c_list, &l_partnership_types, true },
     { "organisation",      OFFER,        OFFER, c_ref, NULL, false },
-    { "offer_type",        OFFER,        OFFER, c_vocab, v_offer_types, false },
+    { "offer_type",        OFFER,        OFFER, c_vocab, code_offer_types, false },
     { "capacity",          OFFER,        0,     c_string, NULL, false },
     { "lead_time_days",    OFFER,        0,     c_count, NULL, false },
     { "customer_types",    OFFER,        0,     c_list, &l_customer_types, false },
     { "partners",          PART,         PART,  c_list, &l_partners, true },
     { "outcome",           PART,         0,     c_langmap, NULL, false },
-    { "event_type",        EVENT,        EVENT, c_vocab, v_event_types, false },
+    { "event_type",        EVENT,        EVENT, c_vocab, code_event_types, false },
     { "start",             EVENT | PART | PROG, EVENT, c_time, NULL, false },
     { "end",               EVENT | PART | PROG, 0, c_time, NULL, false },
     { "online_url",        EVENT,        0,     c_string, NULL, false },
     { "registration_url",  EVENT | PROG, 0,     c_string, NULL, false },
-    { "programme_type",    PROG,         PROG,  c_vocab, v_programme_types, false },
+    { "programme_type",    PROG,         PROG,  c_vocab, code_programme_types, false },
     { "deadline",          PROG,         0,     c_time, NULL, false },
     { "eligibility",       PROG,         0,     c_langmap, NULL, false },
     { NULL, 0, 0, NULL, NULL, false }
@@ -676,15 +591,7 @@ entry_index_build(const json_t *body, entry_index_t *ix)
      * sorted; a local request's need not be), so that every node derives
      * the same sort key. */
     json_t *name = json_object_get(body, "name");
-    const char *display = json_string_value(json_object_get(name, "en"));
-    if (display == NULL && json_is_object(name)) {
-        const char *key, *first = NULL;
-        json_t *v;
-        json_object_foreach(name, key, v)
-            if (json_is_string(v) && (first == NULL || strcmp(key, first) < 0))
-                first = key;
-        display = first ? json_string_value(json_object_get(name, first)) : NULL;
-    }
+    const char *display = code_text(name, NULL, NULL);
     ix->name = xstrdup(display ? display : "");
     ix->country = s_dup_field(body, "country");
     ix->region = s_dup_field(body, "region");

@@ -54,6 +54,7 @@ static const struct {
     int (*fn)(bool verbose);
 } s_tests[] = {
     { "mpjson", mpjson_test },
+    { "codes", codes_test },
     { "entry", entry_test },
     { "envelope", envelope_test },
     { "order", order_test },
