@@ -13,6 +13,7 @@
  * print them, as they are part of the view.
  */
 #include "cli.h"
+#include "codes.h"
 #include "msg.h"
 #include "render.h"
 
@@ -34,22 +35,11 @@ struct export {
 /* ---- shared by the mappings ---- */
 
 /* A text field (a map of language to text) in English if present, else
- * in its first language (keys come in byte order: stable); NULL if none. */
+ * in its first language in code order; NULL if none. */
 static const char *
 s_text(const json_t *e, const char *field)
 {
-    json_t *map = json_object_get(e, field), *v;
-    const char *lang, *s;
-
-    if (!json_is_object(map))
-        return NULL;
-    if ((s = json_string_value(json_object_get(map, "en"))) != NULL)
-        return s;
-    json_object_foreach(map, lang, v) {
-        if (json_is_string(v))
-            return json_string_value(v);
-    }
-    return NULL;
+    return code_text(json_object_get(e, field), NULL, NULL);
 }
 
 /* The longer text of an entry: its description in English, else its

@@ -8,6 +8,7 @@
  * as JSON, NDJSON or CSV for scripts.
  */
 #include "cli.h"
+#include "codes.h"
 #include "entry.h"
 #include "msg.h"
 #include "render.h"
@@ -64,22 +65,15 @@ s_check_country(char *s)
 {
     for (char *p = s; *p; p++)
         *p = (char)toupper((unsigned char)*p);
-    return strlen(s) == 2 && isupper((unsigned char)s[0]) && isupper((unsigned char)s[1]);
+    return code_country(s);
 }
 
-/* A NUTS code or prefix: two letters, then up to three letters or digits. */
 static bool
 s_check_region(char *s)
 {
-    size_t n = strlen(s);
     for (char *p = s; *p; p++)
         *p = (char)toupper((unsigned char)*p);
-    if (n < 2 || n > 5 || !isupper((unsigned char)s[0]) || !isupper((unsigned char)s[1]))
-        return false;
-    for (size_t i = 2; i < n; i++)
-        if (!isupper((unsigned char)s[i]) && !isdigit((unsigned char)s[i]))
-            return false;
-    return true;
+    return code_nuts(s);
 }
 
 static bool
@@ -87,22 +81,16 @@ s_check_lang(char *s)
 {
     for (char *p = s; *p; p++)
         *p = (char)tolower((unsigned char)*p);
-    return strlen(s) == 2 && islower((unsigned char)s[0]) && islower((unsigned char)s[1]);
+    return code_lang(s);
 }
 
-/* A NACE code or prefix: a section letter, or "81", "81.2", "81.21". */
+/* A section letter in either case, or "81", "81.2", "81.21". */
 static bool
 s_check_nace(char *s)
 {
-    size_t n = strlen(s);
-    if (n == 1) {
+    if (strlen(s) == 1)
         *s = (char)toupper((unsigned char)*s);
-        return *s >= 'A' && *s <= 'U';
-    }
-    if (n < 2 || n == 3 || n > 5 || !isdigit((unsigned char)s[0]) || !isdigit((unsigned char)s[1]))
-        return false;
-    return n == 2 || (s[2] == '.' && isdigit((unsigned char)s[3]) &&
-                      (n == 4 || isdigit((unsigned char)s[4])));
+    return code_nace(s);
 }
 
 /* A CPV code or prefix of 2 to 8 digits; a "-D" check digit after all 8
@@ -110,50 +98,36 @@ s_check_nace(char *s)
 static bool
 s_check_cpv(char *s)
 {
-    size_t n = strspn(s, "0123456789");
-    if (n == 8 && s[8] == '-' && isdigit((unsigned char)s[9]) && s[10] == '\0')
-        s[8] = '\0';
-    return n >= 2 && n <= 8 && s[n] == '\0';
+    size_t n = code_cpv_prefix(s);
+    s[n] = '\0';
+    return n > 0;
 }
 
-/* The vocabularies of PROTOCOL.md 2.2. They mirror proto/entry.c, which keeps
- * them static; checked here so that a typo is not a silent empty result. */
-static const char *const s_target_groups[] = { "pwd", "pwd_mental", "ltu", "youth_neet",
-    "older_50plus", "low_skilled", "migrant_refugee", "roma", "ex_offender", "homeless",
-    "addiction_recovery", "other", NULL };
-static const char *const s_partnership_types[] = { "b2b_supply", "outsourcing", "insourcing",
-    "subcontracting", "reserved_contract", "joint_bid", "internship_host", "mentoring",
-    "municipal_programme", NULL };
-static const char *const s_org_types[] = { "wise", "social_cooperative", "sheltered_workshop",
-    "social_business", "support_org", "network", "public_body", "company", NULL };
-
+/* A word of vocab, in either case. */
 static bool
 s_in_vocab(const char *const *vocab, char *s)
 {
     for (char *p = s; *p; p++)
         *p = (char)tolower((unsigned char)*p);
-    for (int i = 0; vocab[i]; i++)
-        if (strcmp(vocab[i], s) == 0)
-            return true;
-    return false;
+    return code_in(vocab, s);
 }
 
 static bool
 s_check_target_group(char *s)
 {
-    return s_in_vocab(s_target_groups, s);
+    return s_in_vocab(code_target_groups, s);
 }
 
 static bool
 s_check_partnership(char *s)
 {
-    return s_in_vocab(s_partnership_types, s);
+    return s_in_vocab(code_partnership_types, s);
 }
 
 static bool
 s_check_org_type(char *s)
 {
-    return s_in_vocab(s_org_types, s);
+    return s_in_vocab(code_org_types, s);
 }
 
 /* A label such as EU-ART20: letters, digits, '-', '_' and '.'. */
@@ -181,26 +155,21 @@ static const struct list_opt {
     const char *name;       /* option name */
     const char *field;      /* request field */
     item_check_fn check;
-    const char *what;       /* "is not ..." */
+    const char *what;       /* "is not ...", or NULL: one of vocab */
+    const char *const *vocab;
 } s_lists[] = {
     { 'k', "kind", "kind", s_check_kind,
-      "one of organisation, offer, partnership, event, programme" },
-    { 'c', "country", "country", s_check_country, "an ISO 3166-1 alpha-2 code" },
-    { 'r', "region", "region", s_check_region, "a NUTS code or prefix (e.g. AT12)" },
-    { 'A', "nace", "nace", s_check_nace, "a NACE code or prefix (e.g. 81 or 81.21)" },
-    { 'P', "cpv", "cpv", s_check_cpv, "a CPV code or prefix of 2-8 digits (e.g. 9091 or 90910000-9)" },
-    { 'T', "target-group", "target_group", s_check_target_group,
-      "one of pwd, pwd_mental, ltu, youth_neet, older_50plus, low_skilled, migrant_refugee,"
-      " roma, ex_offender, homeless, addiction_recovery, other" },
-    { 'S', "partnership", "partnership", s_check_partnership,
-      "one of b2b_supply, outsourcing, insourcing, subcontracting, reserved_contract,"
-      " joint_bid, internship_host, mentoring, municipal_programme" },
-    { 'L', "label", "label", s_check_label, "a label such as EU-ART20" },
-    { 'O', "org-type", "org_type", s_check_org_type,
-      "one of wise, social_cooperative, sheltered_workshop, social_business, support_org,"
-      " network, public_body, company" },
-    { 'G', "origin", "origin", s_check_origin, "a node id or name" },
-    { 0, NULL, NULL, NULL, NULL }
+      "one of organisation, offer, partnership, event, programme", NULL },
+    { 'c', "country", "country", s_check_country, "an ISO 3166-1 alpha-2 code", NULL },
+    { 'r', "region", "region", s_check_region, "a NUTS code or prefix (e.g. AT12)", NULL },
+    { 'A', "nace", "nace", s_check_nace, "a NACE code or prefix (e.g. 81 or 81.21)", NULL },
+    { 'P', "cpv", "cpv", s_check_cpv, "a CPV code or prefix of 2-8 digits (e.g. 9091 or 90910000-9)", NULL },
+    { 'T', "target-group", "target_group", s_check_target_group, NULL, code_target_groups },
+    { 'S', "partnership", "partnership", s_check_partnership, NULL, code_partnership_types },
+    { 'L', "label", "label", s_check_label, "a label such as EU-ART20", NULL },
+    { 'O', "org-type", "org_type", s_check_org_type, NULL, code_org_types },
+    { 'G', "origin", "origin", s_check_origin, "a node id or name", NULL },
+    { 0, NULL, NULL, NULL, NULL, NULL }
 };
 
 /* Splits a comma list into arr (no duplicates, empty items skipped).
@@ -208,13 +177,17 @@ static const struct list_opt {
 static int
 s_add_list(const struct list_opt *lo, const char *arg, json_t *arr)
 {
-    char item[ARG_MAX_LEN + 1];
+    char item[ARG_MAX_LEN + 1], words[256];
     while (*arg) {
         size_t n = strcspn(arg, ",");
         snprintf(item, sizeof(item), "%.*s", (int)(n < ARG_MAX_LEN ? n : ARG_MAX_LEN), arg);
-        if (n > 0 && (n > ARG_MAX_LEN || !lo->check(item)))
-            return cli_usage_error("search", "--%s '%.*s' is not %s", lo->name,
-                                   (int)(n < 80 ? n : 80), arg, lo->what);
+        if (n > 0 && (n > ARG_MAX_LEN || !lo->check(item))) {
+            if (lo->vocab != NULL)
+                code_join(lo->vocab, words, sizeof(words));
+            return cli_usage_error("search", "--%s '%.*s' is not %s%s", lo->name,
+                                   (int)(n < 80 ? n : 80), arg, lo->what ? lo->what : "one of ",
+                                   lo->what ? "" : words);
+        }
         bool dup = false;
         for (size_t i = 0; i < json_array_size(arr); i++)
             dup = dup || strcmp(json_string_value(json_array_get(arr, i)), item) == 0;
@@ -295,8 +268,6 @@ s_near_option(struct search *s, const char *arg)
 static int
 s_value_option(struct search *s, int ch, const char *arg)
 {
-    static const char *const sorts[] = { "relevance", "name", "updated", "distance", NULL };
-    static const char *const facets[] = { "region", "country", "cpv", "nace", "label", "kind", NULL };
     double v;
     long long d;
 
@@ -322,7 +293,7 @@ s_value_option(struct search *s, int ch, const char *arg)
         return 0;
     case 'z':
     case 'b':
-        for (const char *const *w = ch == 'z' ? sorts : facets; *w; w++) {
+        for (const char *const *w = ch == 'z' ? code_sorts : code_facets; *w; w++) {
             if (strcmp(*w, arg) == 0) {
                 json_object_set_new(s->req, ch == 'z' ? "sort" : "count_by", json_string(arg));
                 s->facets = s->facets || ch == 'b';
@@ -358,11 +329,10 @@ s_search_combination(const struct search *s)
         return cli_usage_error("search", "--sort relevance needs words to rank by");
     if (depth != NULL) {
         json_int_t d = json_integer_value(depth);
+        int dmin = 0, dmax = -1;
         if (by == NULL)
             return cli_usage_error("search", "--depth needs --count-by region, cpv or nace");
-        if (strcmp(by, "region") == 0 ? d > 3
-            : strcmp(by, "cpv") == 0 ? d < 2 || d > 8
-            : strcmp(by, "nace") == 0 ? d < 2 || d > 4 : true)
+        if (!code_facet_depth(by, &dmin, &dmax) || d < dmin || d > dmax)
             return cli_usage_error("search", "--depth %lld does not fit --count-by %s (region: NUTS"
                                    " level 0-3, cpv: 2-8 digits, nace: 2-4 digits)", (long long)d, by);
     }

@@ -13,6 +13,7 @@
  * possible duplicate: ..."; nothing here refuses a record for being
  * alike, only for a repeated id.
  */
+#include "codes.h"
 #include "dedup.h"
 #include "text.h"
 #include "util.h"
@@ -113,13 +114,11 @@ dedup_add(dedup_t *d, const json_t *e, const char *label)
     s_idset(d, s->id, d->nseen);
 }
 
-/* Metres between two points (haversine). */
+/* Metres between two points. */
 static double
 s_metres(double lat1, double lon1, double lat2, double lon2)
 {
-    double r = M_PI / 180, dlat = (lat2 - lat1) * r, dlon = (lon2 - lon1) * r;
-    double a = sin(dlat / 2) * sin(dlat / 2) + cos(lat1 * r) * cos(lat2 * r) * sin(dlon / 2) * sin(dlon / 2);
-    return 2 * 6371000.0 * asin(sqrt(a < 1 ? a : 1));
+    return code_distance_km(lat1, lon1, lat2, lon2) * 1000;
 }
 
 struct key {
@@ -256,10 +255,9 @@ dedup_list_node(dedup_t *d, client_t *c)
         struct seen *s = &d->seen[i];
         if (!s->has_geo || s->names[0] == NULL)
             continue;
-        /* A little more than DUP_METRES: the node's and s_metres' Earth
-         * radius differ; s_metres decides. */
+        /* The node measures as s_metres does (code_distance_km). */
         json_t *req = json_pack("{s:s, s:{s:f, s:f}, s:f, s:i}", "op", "search", "near", "lat", s->lat,
-                                "lon", s->lon, "km", DUP_METRES / 1000 * 1.01, "limit", DUP_NODE_LIMIT);
+                                "lon", s->lon, "km", DUP_METRES / 1000, "limit", DUP_NODE_LIMIT);
         json_t *reply = client_call(c, req, err, sizeof(err));
         json_decref(req);
         if (reply == NULL) {

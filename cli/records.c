@@ -125,8 +125,10 @@ records_csv(const records_sink_t *to, FILE *f, char sep)
     r->between = true;
     while (rc == 0 && !publish_stopped(to->pub) && (len = getline(&line, &cap, f)) >= 0) {
         char *p = line;
-        if (++r->lineno == 1 && strncmp(p, "\xEF\xBB\xBF", 3) == 0)
-            p += 3, len -= 3;
+        if (++r->lineno == 1) {
+            size_t skip = bom_len(p, (size_t)len);
+            p += skip, len -= (ssize_t)skip;
+        }
         if (sep == 0)
             sep = s_sniff(p);
         csv_set_delim(&csv, (unsigned char)sep);
@@ -213,8 +215,10 @@ s_ndjson(const records_sink_t *to, FILE *f, long lineno, bool bom)
 
     while (!publish_stopped(to->pub) && (len = getline(&line, &cap, f)) >= 0) {
         char *p = line;
-        if (++lineno == 1 && bom && strncmp(p, "\xEF\xBB\xBF", 3) == 0)
-            p += 3, len -= 3;
+        if (++lineno == 1 && bom) {
+            size_t skip = bom_len(p, (size_t)len);
+            p += skip, len -= (ssize_t)skip;
+        }
         if (strspn(p, " \t\r\n") == (size_t)len)
             continue;
         s_ndjson_line(to, p, (size_t)len, lineno);
@@ -402,8 +406,9 @@ records_entries(const records_sink_t *to, FILE *f)
 
     while ((len = getline(&line, &cap, f)) >= 0) {
         lineno++;
-        if (lineno == 1 && strncmp(line, "\xEF\xBB\xBF", 3) == 0)
-            memmove(line, line + 3, (size_t)(len -= 3) + 1);
+        size_t skip = lineno == 1 ? bom_len(line, (size_t)len) : 0;
+        if (skip > 0)
+            memmove(line, line + skip, (size_t)(len -= (ssize_t)skip) + 1);
         if (strspn(line, " \t\r\n") != (size_t)len)
             break;
     }

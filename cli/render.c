@@ -11,6 +11,7 @@
  * as the same double for every real in the document: 48.2047 prints as
  * 48.2047, not 48.204700000000003, and export -> publish stays unchanged.
  */
+#include "codes.h"
 #include "render.h"
 #include "util.h"
 
@@ -77,27 +78,13 @@ render_env_lang(void)
     return NULL;
 }
 
-/* Names come back from the node with their keys in byte order, so "the
- * first one" is stable: the same entry always shows the same name. */
+/* The name in lang, else in the locale's language, else as code_text
+ * chooses: the same entry always shows the same name. */
 const char *
 render_name(const json_t *e, const char *lang)
 {
-    json_t *name = json_object_get(e, "name"), *text;
-    const char *s, *key, *env = render_env_lang();
-
-    if (!json_is_object(name))
-        return "";
-    if (lang != NULL && (s = json_string_value(json_object_get(name, lang))) != NULL)
-        return s;
-    if (env != NULL && (s = json_string_value(json_object_get(name, env))) != NULL)
-        return s;
-    if ((s = json_string_value(json_object_get(name, "en"))) != NULL)
-        return s;
-    json_object_foreach(name, key, text) {
-        if (json_is_string(text))
-            return json_string_value(text);
-    }
-    return "";
+    const char *s = code_text(json_object_get(e, "name"), lang, render_env_lang());
+    return s ? s : "";
 }
 
 /* ---- tables ----

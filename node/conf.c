@@ -11,6 +11,7 @@
  * length reaches inih as an empty line, and any other line that does not
  * fit stops the parse with an error naming its line.
  */
+#include "codes.h"
 #include "conf.h"
 #include "entry.h"
 #include "util.h"
@@ -69,17 +70,12 @@ s_text(struct parse *p, char **dst, const char *v)
     return 0;
 }
 
+/* A code of the shape ok, described by what. */
 static int
-s_code(struct parse *p, char **dst, const char *v, const char *field)
+s_code(struct parse *p, char **dst, const char *v, bool (*ok)(const char *), const char *what)
 {
-    /* Reuse the entry validator so that config and entries agree on shapes. */
-    json_t *probe = json_pack("{s:{s:s}, s:s}", "name", "en", "x", field, v);
-    char err[ENTRY_ERR_MAX];
-    int rc = entry_validate_body(KIND_EVENT, probe, err, sizeof(err));
-    json_decref(probe);
-    if (rc != 0 && strstr(err, "required") == NULL) {
-        const char *colon = strstr(err, ": ");
-        snprintf(p->msg, sizeof(p->msg), "%s", colon ? colon + 2 : err);
+    if (*v != '\0' && !ok(v)) {
+        snprintf(p->msg, sizeof(p->msg), "'%.40s' is not %s", v, what);
         return -1;
     }
     return s_text(p, dst, v);
@@ -88,13 +84,13 @@ s_code(struct parse *p, char **dst, const char *v, const char *field)
 static int
 s_country(struct parse *p, char **dst, const char *v)
 {
-    return s_code(p, dst, v, "country");
+    return s_code(p, dst, v, code_country, "an ISO 3166-1 alpha-2 code (e.g. AT)");
 }
 
 static int
 s_region(struct parse *p, char **dst, const char *v)
 {
-    return s_code(p, dst, v, "region");
+    return s_code(p, dst, v, code_nuts, "a NUTS code (e.g. AT123)");
 }
 
 /* A whole number from lo to hi, of what unit says. */
@@ -229,10 +225,8 @@ s_handler(void *user, const char *section, const char *name, const char *value)
 static bool
 s_comment_only(const char *line, size_t len, bool first)
 {
-    size_t i = 0;
+    size_t i = first ? bom_len(line, len) : 0;
 
-    if (first && len >= 3 && memcmp(line, "\xEF\xBB\xBF", 3) == 0)
-        i = 3;
     while (i < len && isspace((unsigned char)line[i]))
         i++;
     return i == len || line[i] == ';' || line[i] == '#';

@@ -2,6 +2,7 @@
  * query.c: the read requests, get, search and export, and how a stored
  * row is printed as the entry JSON users see (PROTOCOL.md 3.1).
  */
+#include "codes.h"
 #include "log.h"
 #include "msg.h"
 #include "query.h"
@@ -171,9 +172,8 @@ s_cpv_prefixes(const json_t *v, json_t **reply)
     const char **in = s_strings(v);
     json_t *out = json_array();
     for (int i = 0; in[i] && *reply == NULL; i++) {
-        size_t n = strspn(in[i], "0123456789");
-        bool check = n == 8 && in[i][8] == '-' && isdigit((unsigned char)in[i][9]) && in[i][10] == '\0';
-        if (n < 2 || n > 8 || (in[i][n] != '\0' && !check))
+        size_t n = code_cpv_prefix(in[i]);
+        if (n == 0)
             *reply = msg_error("cpv '%.40s' is not a CPV code or prefix (2 to 8 digits, e.g. 9091)", in[i]);
         else
             json_array_append_new(out, json_stringn(in[i], n));
@@ -182,20 +182,6 @@ s_cpv_prefixes(const json_t *v, json_t **reply)
     if (*reply != NULL)
         json_decref(out), out = NULL;
     return out;
-}
-
-/* True if s is min to max characters, each an upper-case letter, a digit
- * or in extra. */
-static bool
-s_code_shape(const char *s, size_t min, size_t max, const char *extra)
-{
-    size_t n = strlen(s);
-    if (n < min || n > max)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (!isupper((unsigned char)s[i]) && !isdigit((unsigned char)s[i]) && strchr(extra, s[i]) == NULL)
-            return false;
-    return true;
 }
 
 /* Countries, NUTS prefixes and NACE prefixes become filter tokens in the
@@ -212,18 +198,16 @@ s_search_codes(const char **lists[L_COUNT])
             return msg_error("%s: %zu values, more than %d", s_list_fields[i], n, SEARCH_LIST_MAX);
     }
     for (int i = 0; lists[L_COUNTRY][i]; i++)
-        if (!s_code_shape(lists[L_COUNTRY][i], 2, 2, ""))
+        if (!code_country(lists[L_COUNTRY][i]))
             return msg_error("country '%.40s' is not an ISO 3166-1 alpha-2 code (e.g. AT)",
                              lists[L_COUNTRY][i]);
     for (int i = 0; lists[L_REGION][i]; i++)
-        if (!s_code_shape(lists[L_REGION][i], 2, 5, ""))
+        if (!code_nuts(lists[L_REGION][i]))
             return msg_error("region '%.40s' is not a NUTS code or prefix (e.g. AT12)", lists[L_REGION][i]);
-    for (int i = 0; lists[L_NACE][i]; i++) {
-        const char *v = lists[L_NACE][i];
-        bool section = strlen(v) == 1 && isupper((unsigned char)v[0]);
-        if (!section && (!isdigit((unsigned char)v[0]) || !s_code_shape(v, 2, 5, ".")))
-            return msg_error("nace '%.40s' is not a NACE section, code or prefix (e.g. N, 81.21)", v);
-    }
+    for (int i = 0; lists[L_NACE][i]; i++)
+        if (!code_nace(lists[L_NACE][i]))
+            return msg_error("nace '%.40s' is not a NACE section, code or prefix (e.g. N, 81.21)",
+                             lists[L_NACE][i]);
     return NULL;
 }
 
@@ -299,35 +283,31 @@ s_search_numbers(const json_t *req, store_query_t *q, json_t **reply)
 static int
 s_search_order(const json_t *req, store_query_t *q, json_t **reply)
 {
-    static const char *const sorts[] = { "", "relevance", "name", "updated", "distance", NULL };
-    static const char *const facets[] = { "", "region", "country", "cpv", "nace", "label", "kind", NULL };
-    /* depth range per facet: NUTS level, CPV digits, NACE digits */
-    static const int dmin[] = { 0, 0, 0, 2, 2, 0, 0 }, dmax[] = { 0, 3, 0, 8, 4, 0, 0 };
     const char *sort = json_string_value(json_object_get(req, "sort"));
     const char *by = json_string_value(json_object_get(req, "count_by"));
     const json_t *depth = json_object_get(req, "depth");
 
-    for (int i = 1; sort != NULL && sorts[i] && q->sort == 0; i++)
-        if (strcmp(sort, sorts[i]) == 0)
-            q->sort = i;
+    for (int i = 0; sort != NULL && code_sorts[i] && q->sort == 0; i++)
+        if (strcmp(sort, code_sorts[i]) == 0)
+            q->sort = i + 1;
     if (sort != NULL && q->sort == 0)
         return *reply = msg_error("sort '%.32s' is not relevance, name, updated or distance", sort), -1;
     if (q->sort == STORE_SORT_DISTANCE && !q->near)
         return *reply = msg_error("sort by distance needs near"), -1;
     if (q->sort == STORE_SORT_RELEVANCE && q->words == NULL)
         return *reply = msg_error("sort by relevance needs words"), -1;
-    for (int i = 1; by != NULL && facets[i] && q->count_by == 0; i++)
-        if (strcmp(by, facets[i]) == 0)
-            q->count_by = i;
+    for (int i = 0; by != NULL && code_facets[i] && q->count_by == 0; i++)
+        if (strcmp(by, code_facets[i]) == 0)
+            q->count_by = i + 1;
     if (by != NULL && q->count_by == 0)
         return *reply = msg_error("count_by '%.32s' is not region, country, cpv, nace, label or kind", by), -1;
     if (depth != NULL && !json_is_null(depth)) {
         json_int_t d = json_integer_value(depth);
-        if (q->count_by == 0 || dmax[q->count_by] == 0)
+        int dmin, dmax;
+        if (q->count_by == 0 || !code_facet_depth(by, &dmin, &dmax))
             return *reply = msg_error("depth needs count_by region, cpv or nace"), -1;
-        if (!json_is_integer(depth) || d < dmin[q->count_by] || d > dmax[q->count_by])
-            return *reply = msg_error("depth for %s is from %d to %d", by, dmin[q->count_by],
-                                      dmax[q->count_by]), -1;
+        if (!json_is_integer(depth) || d < dmin || d > dmax)
+            return *reply = msg_error("depth for %s is from %d to %d", by, dmin, dmax), -1;
         q->depth = (int)d;
     }
     return 0;

@@ -148,10 +148,6 @@ typedef int (*store_facet_fn)(void *arg, const char *value, int64_t count);
 int store_facets(store_t *self, const store_query_t *q, store_facet_fn fn, void *arg,
                  int64_t *total);
 
-/* Great-circle distance in km between two WGS84 points (haversine on a
- * sphere of the mean Earth radius). */
-double store_distance_km(double lat1, double lon1, double lat2, double lon2);
-
 /* Every row with rowid > after, in rowid order, at most limit. Returns the
  * number of rows or -1. */
 int store_scan(store_t *self, int64_t after, int64_t limit, store_row_fn fn, void *arg);

@@ -5,6 +5,7 @@
  * storeInt.h). It also holds the SQL functions those statements call,
  * sd_km and sd_rank. Running the statements is store_query.c's.
  */
+#include "codes.h"
 #include "storeInt.h"
 #include "util.h"
 
@@ -216,20 +217,9 @@ s_where_cmp(sqlite3_str *w, struct binds *b, const char *expr, bool real, int64_
     return 0;
 }
 
-/* Mean Earth radius (IUGG), km. */
-#define EARTH_KM 6371.0088
 #define DEG (3.14159265358979323846 / 180.0)
 
-double
-store_distance_km(double lat1, double lon1, double lat2, double lon2)
-{
-    double dlat = (lat2 - lat1) * DEG, dlon = (lon2 - lon1) * DEG;
-    double a = sin(dlat / 2) * sin(dlat / 2) +
-               cos(lat1 * DEG) * cos(lat2 * DEG) * sin(dlon / 2) * sin(dlon / 2);
-    return 2 * EARTH_KM * asin(sqrt(a < 1 ? a : 1));
-}
-
-/* sd_km(lat1, lon1, lat2, lon2): store_distance_km for SQL. */
+/* sd_km(lat1, lon1, lat2, lon2): code_distance_km for SQL. */
 static void
 s_sql_km(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
@@ -241,7 +231,7 @@ s_sql_km(sqlite3_context *ctx, int argc, sqlite3_value **argv)
         }
         v[i] = sqlite3_value_double(argv[i]);
     }
-    sqlite3_result_double(ctx, store_distance_km(v[0], v[1], v[2], v[3]));
+    sqlite3_result_double(ctx, code_distance_km(v[0], v[1], v[2], v[3]));
 }
 
 /* sd_rank(fts): the rank of a full-text match, lower is better like
@@ -312,7 +302,7 @@ store_sql_functions(sqlite3 *db)
 static int
 s_where_near(sqlite3_str *w, struct binds *b, const store_query_t *q, char **dist, int *km_bind)
 {
-    double dlat = q->km / (EARTH_KM * DEG) * 1.001, dlon = 180;
+    double dlat = q->km / (CODE_EARTH_KM * DEG) * 1.001, dlon = 180;
     double lat_lo = q->lat - dlat, lat_hi = q->lat + dlat, lon_lo = -180, lon_hi = 180;
     if (lat_lo > -90 && lat_hi < 90) {
         double c = cos((fabs(q->lat) + dlat) * DEG);

@@ -39,6 +39,10 @@ void key_to_id(const uint8_t key[32], char out[NODEID_LEN + 1]);
 /* Returns 0 and fills key if s is a well-formed node id, else -1. */
 int key_from_id(const char *s, uint8_t key[32]);
 
+/* 3 if the len bytes at s begin with a UTF-8 byte-order mark, else 0:
+ * the number of bytes to skip. */
+size_t bom_len(const char *s, size_t len);
+
 /* Lower-case hex of n bytes into out (2n + 1 bytes). */
 void to_hex(const uint8_t *in, size_t n, char *out);
 
