@@ -15,6 +15,7 @@
 #include "publish.h"
 #include "cli.h"
 #include "entry.h"
+#include "envelope.h"
 #include "mpjson.h"
 #include "msg.h"
 #include "util.h"
@@ -147,10 +148,8 @@ s_flush(struct publish *p)
     p->bytes = 0;
 }
 
-/* The encoded size of an entry's payload as the node will sign it: the
- * packed body (borrowed) plus an upper bound of the envelope header
- * (format, origin key, id, kind, sequence, time, deleted flag). The bound
- * is at most a few bytes above the real size. */
+/* The encoded size of an entry's payload as the node will sign it, at
+ * most (envelope_payload_bound). */
 static size_t
 s_encoded_size(const json_t *body, const char *id, const char *kind)
 {
@@ -158,7 +157,7 @@ s_encoded_size(const json_t *body, const char *id, const char *kind)
     char err[ENTRY_ERR_MAX];
     if (mpjson_encode(body, &sb, err, sizeof(err)) != 0)
         return (size_t)-1;  /* only for nesting, which s_take checked */
-    size_t n = sb.size + 1 + 9 + 2 + 32 + 2 + strlen(id) + 1 + strlen(kind) + 9 + 9 + 1;
+    size_t n = envelope_payload_bound(id, kind, sb.size);
     msgpack_sbuffer_destroy(&sb);
     return n;
 }

@@ -15,6 +15,7 @@
 #include "mpjson.h"
 #include "util.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #define SIG_MSG_BYTES (sizeof(ENV_SIG_DOMAIN) + ENV_VIDBYTES)
@@ -34,6 +35,39 @@ s_pack_str(msgpack_packer *pk, const char *s)
     msgpack_pack_str_body(pk, s, n);
 }
 
+/* The payload's array header and its seven fields before the body. */
+static void
+s_pack_header(msgpack_packer *pk, const entry_hdr_t *h, const char *kind)
+{
+    msgpack_pack_array(pk, 8);
+    msgpack_pack_uint64(pk, ENV_FORMAT);
+    msgpack_pack_bin(pk, ENV_PKBYTES);
+    msgpack_pack_bin_body(pk, h->origin, ENV_PKBYTES);
+    s_pack_str(pk, h->id);
+    s_pack_str(pk, kind);
+    msgpack_pack_uint64(pk, h->seq);
+    msgpack_pack_uint64(pk, h->ts);
+    if (h->deleted)
+        msgpack_pack_true(pk);
+    else
+        msgpack_pack_false(pk);
+}
+
+size_t
+envelope_payload_bound(const char *id, const char *kind, size_t body_size)
+{
+    entry_hdr_t h = { .seq = ENV_SEQ_MAX, .ts = ENV_TS_MAX };
+    snprintf(h.id, sizeof(h.id), "%s", id);
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    s_pack_header(&pk, &h, kind);
+    size_t n = sb.size + body_size;
+    msgpack_sbuffer_destroy(&sb);
+    return n;
+}
+
 int
 envelope_seal(const entry_hdr_t *h, const json_t *body,
               const uint8_t sk[ENV_SKBYTES], msgpack_sbuffer *out,
@@ -49,18 +83,7 @@ envelope_seal(const entry_hdr_t *h, const json_t *body,
                       (unsigned long long)h->seq, (unsigned long long)h->ts);
     msgpack_sbuffer_init(&payload);
     msgpack_packer_init(&pk, &payload, msgpack_sbuffer_write);
-    msgpack_pack_array(&pk, 8);
-    msgpack_pack_uint64(&pk, ENV_FORMAT);
-    msgpack_pack_bin(&pk, ENV_PKBYTES);
-    msgpack_pack_bin_body(&pk, h->origin, ENV_PKBYTES);
-    s_pack_str(&pk, h->id);
-    s_pack_str(&pk, entry_kind_name(h->kind));
-    msgpack_pack_uint64(&pk, h->seq);
-    msgpack_pack_uint64(&pk, h->ts);
-    if (h->deleted)
-        msgpack_pack_true(&pk);
-    else
-        msgpack_pack_false(&pk);
+    s_pack_header(&pk, h, entry_kind_name(h->kind));
     if (mpjson_pack(&pk, body, ENTRY_DEPTH_MAX, err, errlen) != 0)
         goto out;
     if (payload.size > ENTRY_BODY_MAX) {

@@ -127,6 +127,13 @@ envelope_test(bool verbose)
     CHECK(memcmp(e.vid, vid, ENV_VIDBYTES) == 0);
     CHECK(json_equal(e.body, body));
     CHECK(envelope_verify(&e) == 0);
+    /* The bound a client checks is never below the payload, at most a
+     * few bytes above (seq and ts packed at their largest). */
+    msgpack_sbuffer packed;
+    CHECK(mpjson_encode(body, &packed, err, sizeof(err)) == 0);
+    size_t bound = envelope_payload_bound(h.id, "organisation", packed.size);
+    CHECK(bound >= e.payload_len && bound <= e.payload_len + 16);
+    msgpack_sbuffer_destroy(&packed);
     envelope_clear(&e);
     s_verify_all(sk, sk2, pk);
 
