@@ -205,7 +205,9 @@ s_ld_location(const json_t *e, bool *physical, bool *online)
     return loc;
 }
 
-/* The schema.org node of a live entry; NULL for an unknown kind. */
+/* The schema.org node of a live entry; NULL for an unknown kind. One
+ * case per kind, each a short list of property mappings: long, but read
+ * best as one table beside the schema.org types. */
 static json_t *
 s_jsonld(const json_t *e)
 {

@@ -288,7 +288,64 @@ node_handle(node_t *self, int op, const json_t *req)
 
 /* ---- the loop ---- */
 
-#define ITEMS_FIXED 4
+/* What a polled socket is, so that the loop dispatches by name. */
+enum watch_what { W_CTL, W_QUERY, W_ROUTER, W_ZAP, W_DEALER, W_MONITOR };
+
+/* The sockets to poll this turn and what each is. The arrays only grow;
+ * they are refilled each turn because a member's DEALER and monitor come
+ * and go as its link drops and is dialed again. */
+struct watch {
+    zmq_pollitem_t *items;
+    enum watch_what *what;
+    size_t *peer;               /* for W_DEALER, W_MONITOR: the member's index */
+    size_t n, cap;
+};
+
+static void
+s_watch_add(struct watch *w, void *sock, enum watch_what what, size_t peer)
+{
+    if (sock == NULL)
+        return;                 /* not open now: nothing to poll */
+    if (w->n == w->cap) {
+        w->cap = w->cap ? 2 * w->cap : 16;
+        w->items = xrealloc(w->items, w->cap * sizeof(*w->items));
+        w->what = xrealloc(w->what, w->cap * sizeof(*w->what));
+        w->peer = xrealloc(w->peer, w->cap * sizeof(*w->peer));
+    }
+    w->items[w->n] = (zmq_pollitem_t){ sock, 0, ZMQ_POLLIN, 0 };
+    w->what[w->n] = what;
+    w->peer[w->n++] = peer;
+}
+
+/* Every open socket: the fixed four, then each member's, however many
+ * members there are. */
+static void
+s_watch_fill(node_t *self, struct watch *w)
+{
+    w->n = 0;
+    s_watch_add(w, self->ctl_sock, W_CTL, 0);
+    s_watch_add(w, self->query, W_QUERY, 0);
+    s_watch_add(w, links_router(self->links), W_ROUTER, 0);
+    s_watch_add(w, links_zap(self->links), W_ZAP, 0);
+    for (size_t i = 0; i < links_count(self->links); i++) {
+        peer_t *p = links_peer(self->links, i);
+        s_watch_add(w, peer_dealer(p), W_DEALER, i);
+        s_watch_add(w, peer_monitor(p), W_MONITOR, i);
+    }
+}
+
+static void
+s_watch_serve(node_t *self, const struct watch *w, size_t k, uint64_t now)
+{
+    switch (w->what[k]) {
+    case W_CTL:     ctl_serve(self->ctl, self->ctl_sock, true); break;
+    case W_QUERY:   ctl_serve(self->ctl, self->query, false); break;
+    case W_ROUTER:  links_on_router(self->links, now); break;
+    case W_ZAP:     links_on_zap(self->links); break;
+    case W_DEALER:  peer_on_dealer(links_peer(self->links, w->peer[k]), now); break;
+    case W_MONITOR: peer_on_monitor(links_peer(self->links, w->peer[k]), now); break;
+    }
+}
 
 int
 node_run(node_t *self)
@@ -307,68 +364,29 @@ node_run(node_t *self)
              self->conf->listen ? ", peers " : "", self->conf->listen ? self->conf->listen : "",
              nmembers, nmembers == 1 ? "" : "s",
              origin_restoring(self->origin) ? ", restoring own entries" : "");
-    zmq_pollitem_t *items = NULL, *live = NULL;
-    size_t *map = NULL;
+    struct watch w = { 0 };
     while (!s_stop) {
         if (s_reload) {
             s_reload = 0;
             s_reload_members(self);
         }
-        size_t npeers = links_count(self->links);
-        size_t n = 0, size = ITEMS_FIXED + 2 * npeers;
-        items = xrealloc(items, size * sizeof(*items));
-        live = xrealloc(live, size * sizeof(*live));
-        map = xrealloc(map, size * sizeof(*map));
-        void *fixed[ITEMS_FIXED] = { self->ctl_sock, self->query, links_router(self->links),
-                                     links_zap(self->links) };
-        for (int i = 0; i < ITEMS_FIXED; i++)
-            items[n++] = (zmq_pollitem_t){ fixed[i], 0, fixed[i] ? ZMQ_POLLIN : 0, 0 };
-        for (size_t i = 0; i < npeers; i++) {
-            peer_t *p = links_peer(self->links, i);
-            void *d = peer_dealer(p), *m = peer_monitor(p);
-            items[n++] = (zmq_pollitem_t){ d, 0, d ? ZMQ_POLLIN : 0, 0 };
-            items[n++] = (zmq_pollitem_t){ m, 0, m ? ZMQ_POLLIN : 0, 0 };
-        }
-        /* Sockets that are NULL are polled with no events: skip them. The
-         * arrays are sized from npeers each turn, so every member's DEALER
-         * and monitor is polled, however many members there are. */
-        size_t nlive = 0;
-        for (size_t i = 0; i < n; i++) {
-            if (items[i].socket != NULL) {
-                map[nlive] = i;
-                live[nlive++] = items[i];
-            }
-        }
-        int rc = zmq_poll(live, (int)nlive, 200);
+        s_watch_fill(self, &w);
+        int rc = zmq_poll(w.items, (int)w.n, 200);
         if (rc < 0 && zmq_errno() != EINTR) {
             log_warnx("poll: %s", zmq_strerror(zmq_errno()));
             break;
         }
         uint64_t now = now_ms();
-        for (size_t k = 0; rc > 0 && k < nlive; k++) {
-            if (!(live[k].revents & ZMQ_POLLIN))
-                continue;
-            size_t i = map[k];
-            if (i == 0)
-                ctl_serve(self->ctl, self->ctl_sock, true);
-            else if (i == 1)
-                ctl_serve(self->ctl, self->query, false);
-            else if (i == 2)
-                links_on_router(self->links, now);
-            else if (i == 3)
-                links_on_zap(self->links);
-            else if ((i - ITEMS_FIXED) % 2 == 0)
-                peer_on_dealer(links_peer(self->links, (i - ITEMS_FIXED) / 2), now);
-            else
-                peer_on_monitor(links_peer(self->links, (i - ITEMS_FIXED) / 2), now);
-        }
+        for (size_t k = 0; rc > 0 && k < w.n; k++)
+            if (w.items[k].revents & ZMQ_POLLIN)
+                s_watch_serve(self, &w, k, now);
         links_tick(self->links, now);
         ctl_tick(self->ctl, now);
         origin_restore_check(self->origin, now);    /* restore_wait may have passed */
     }
-    free(items);
-    free(live);
-    free(map);
+    free(w.items);
+    free(w.what);
+    free(w.peer);
     log_info("stopping");
     return 0;
 }

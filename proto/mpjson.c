@@ -98,6 +98,10 @@ mpjson_encode(const json_t *v, msgpack_sbuffer *out, char *err, size_t errlen)
     return 0;
 }
 
+/* One msgpack value as JSON, checked against r. It is long because it
+ * is one switch over the msgpack types, each case a few lines of its
+ * rule (integers, floats, strings, maps); split, the rules would be
+ * harder to read against PROTOCOL.md 2.1. */
 static json_t *
 s_from(const msgpack_object *o, int level, const mpjson_rules_t *r, char *err, size_t errlen)
 {
