@@ -22,7 +22,8 @@
  * links.c (the members, the peer endpoint and ZAP), ctl.c (requests),
  * sync.c (replication), store.c (the database). This file owns them,
  * wires the replication hooks between them and drives the loop.
- */#include "node.h"
+ */
+#include "node.h"
 #include "ctl.h"
 #include "links.h"
 #include "log.h"

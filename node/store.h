@@ -101,7 +101,7 @@ typedef void (*store_explain_fn)(void *arg, const char *sql, const char *plan);
 
 /* A search. Lists are NULL-terminated arrays (may be NULL or empty: no
  * filter); within a list any value matches, and every filter given must
- * hold. Values are checked by the caller (ctl.c); the store binds them. */
+ * hold. Values are checked by the caller (query.c); the store binds them. */
 typedef struct {
     const char *words;          /* user words, or NULL */
     const int *kinds;           /* 0-terminated */
