@@ -10,6 +10,16 @@
 int selftest_failures;
 int selftest_checks;
 
+json_t *
+selftest_json(const char *text)
+{
+    json_error_t e;
+    json_t *v = json_loads(text, 0, &e);
+    if (v == NULL)
+        fprintf(stderr, "bad test JSON: %s\n", e.text);
+    return v;
+}
+
 void
 selftest_raw_envelope(msgpack_sbuffer *out, const uint8_t pk[32], const uint8_t sk[64],
                       const char *id, uint64_t seq, uint64_t ts, bool deleted, const void *body,

@@ -22,6 +22,10 @@ extern int selftest_checks;
         }                                                                   \
     } while (0)
 
+/* text parsed as JSON, or NULL after printing why (a broken test). */
+#include <jansson.h>
+json_t *selftest_json(const char *text);
+
 /* A signed envelope of raw payload fields (kind organisation; body is
  * packed msgpack bytes), into out (initialised here). Checks nothing, so
  * that tests can make what a broken origin would. */
