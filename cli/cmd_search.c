@@ -99,8 +99,10 @@ static bool
 s_check_cpv(char *s)
 {
     size_t n = code_cpv_prefix(s);
+    if (n == 0)
+        return false;
     s[n] = '\0';
-    return n > 0;
+    return true;
 }
 
 /* A word of vocab, in either case. */

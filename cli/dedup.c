@@ -18,7 +18,6 @@
 #include "text.h"
 #include "util.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -255,9 +254,12 @@ dedup_list_node(dedup_t *d, client_t *c)
         struct seen *s = &d->seen[i];
         if (!s->has_geo || s->names[0] == NULL)
             continue;
-        /* The node measures as s_metres does (code_distance_km). */
+        /* A little more than DUP_METRES: the node measures with the same
+         * formula (code_distance_km) but from its R*Tree, whose float32
+         * corners can put a point 99.9 m away at 100.02 m; s_metres, on
+         * the exact coordinates, decides. */
         json_t *req = json_pack("{s:s, s:{s:f, s:f}, s:f, s:i}", "op", "search", "near", "lat", s->lat,
-                                "lon", s->lon, "km", DUP_METRES / 1000, "limit", DUP_NODE_LIMIT);
+                                "lon", s->lon, "km", DUP_METRES / 1000 * 1.01, "limit", DUP_NODE_LIMIT);
         json_t *reply = client_call(c, req, err, sizeof(err));
         json_decref(req);
         if (reply == NULL) {
