@@ -25,8 +25,9 @@ char *render_fit(const char *s, size_t width);
 const char *render_env_lang(void);
 
 /* An entry's name to show: in lang if given and present, else in the
- * environment's language, else "en", else the first one; "" if the entry
- * has no name (a tombstone). The string is lent by e. */
+ * environment's language, else "en", else the first in code order
+ * (code_text); "" if the entry has no name (a tombstone). The string is
+ * lent by e. */
 const char *render_name(const json_t *e, const char *lang);
 
 /* ---- tables ---- */

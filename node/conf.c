@@ -13,7 +13,6 @@
  */
 #include "codes.h"
 #include "conf.h"
-#include "entry.h"
 #include "util.h"
 
 #include <ctype.h>

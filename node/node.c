@@ -19,8 +19,9 @@
  * Debian ships.
  *
  * The parts: origin.c (this node's own versions and its restore),
- * links.c (the members, the peer endpoint and ZAP), ctl.c (requests),
- * sync.c (replication), store.c (the database). This file owns them,
+ * links.c (the members, the peer endpoint and ZAP), ctl.c (the request
+ * table; write.c and query.c carry the requests out), sync.c and
+ * sync_serve.c (replication), store.c (the database). This file owns them,
  * wires the replication hooks between them and drives the loop.
  */
 #include "node.h"
@@ -294,7 +295,8 @@ enum watch_what { W_CTL, W_QUERY, W_ROUTER, W_ZAP, W_DEALER, W_MONITOR };
 
 /* The sockets to poll this turn and what each is. The arrays only grow;
  * they are refilled each turn because a member's DEALER and monitor come
- * and go as its link drops and is dialed again. */
+ * and go as its link drops and is dialed again. A member's index holds
+ * for the turn because members change only at its top (a reload). */
 struct watch {
     zmq_pollitem_t *items;
     enum watch_what *what;

@@ -8,7 +8,6 @@
 #include "query.h"
 #include "util.h"
 
-#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -155,13 +155,8 @@ c_vocab(const json_t *v, const void *arg, char *err, size_t errlen)
     if (!json_is_string(v))
         return seterr(err, errlen, -1, "must be a string");
     if (!code_in(vocab, json_string_value(v))) {
-        char list[160] = "";
-        for (size_t n = 0; *vocab; vocab++) {
-            n += (size_t)snprintf(list + n, n < sizeof(list) ? sizeof(list) - n : 0,
-                                  "%s%s", n ? ", " : "", *vocab);
-            if (n >= sizeof(list))
-                break;
-        }
+        char list[160];
+        code_join(vocab, list, sizeof(list));
         return seterr(err, errlen, -1, "'%.40s' is not one of: %s", json_string_value(v), list);
     }
     return 0;

@@ -64,14 +64,14 @@ typedef struct {
     json_t *body;
 } envelope_t;
 
+/* The size of a payload with this id (valid: entry_id_valid) and kind
+ * and a packed body of body_size bytes, at its largest (any seq and ts):
+ * what a client checks against ENV_PAYLOAD_MAX before sending. */
+size_t envelope_payload_bound(const char *id, const char *kind, size_t body_size);
+
 /* Encodes h and body into a payload, signs it with sk and packs the
  * envelope into out (initialised here; caller destroys). vid receives the
  * version id. Returns 0, or -1 with err set (body too large or too deep). */
-/* The size of a payload with this id and kind and a packed body of
- * body_size bytes, at its largest (any seq and ts): what a client checks
- * against ENV_PAYLOAD_MAX before sending. */
-size_t envelope_payload_bound(const char *id, const char *kind, size_t body_size);
-
 int envelope_seal(const entry_hdr_t *h, const json_t *body,
                   const uint8_t sk[ENV_SKBYTES], msgpack_sbuffer *out,
                   uint8_t vid[ENV_VIDBYTES], char *err, size_t errlen);

@@ -84,8 +84,8 @@ if sd a get full-0001 >/dev/null 2>&1; then fail "a holds an entry of the failed
 [ "$(origin_stat b a versions)" -eq 21 ] || fail "b after the full disk: $(cat "$T/b.status")"
 
 # (2) SIGKILL in the middle of a 1,000-entry publish, three times. This
-# part is about the kill, not the disk: 1,000 entries of 3 KB and their
-# index fill 8 MB, so A's tmpfs grows first.
+# part is about the kill, not the disk: 1,000 entries of 3 KB, their
+# index and the WAL fill 8 MB, so A's tmpfs grows first.
 mount -o remount,size=256m "$T/a" || fail "cannot grow a's tmpfs"
 big 1000 kill >"$T/kill.ndjson"
 for delay in 0.03 0.08 0.2; do

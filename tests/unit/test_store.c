@@ -4,6 +4,7 @@
  * lookups, paging and order-independent digests; every search filter,
  * distance order, sorts and facets.
  */
+#include "codes.h"
 #include "selftest.h"
 #include "store.h"
 #include "util.h"
@@ -339,6 +340,14 @@ store_test(bool verbose)
     store_query_t q;
     int64_t total;
     (void)verbose;
+
+    /* The node maps a request's sort and count_by to these by position. */
+    CHECK(strcmp(code_sorts[STORE_SORT_RELEVANCE - 1], "relevance") == 0 &&
+          strcmp(code_sorts[STORE_SORT_DISTANCE - 1], "distance") == 0 &&
+          code_sorts[STORE_SORT_DISTANCE] == NULL);
+    CHECK(strcmp(code_facets[STORE_FACET_REGION - 1], "region") == 0 &&
+          strcmp(code_facets[STORE_FACET_NACE - 1], "nace") == 0 &&
+          strcmp(code_facets[STORE_FACET_KIND - 1], "kind") == 0 && code_facets[STORE_FACET_KIND] == NULL);
 
     s_key(&a, 1);
     s_key(&b, 2);
