@@ -65,6 +65,7 @@ static const struct {
 } s_tests[] = {
     { "mpjson", mpjson_test },
     { "codes", codes_test },
+    { "fold", fold_test },
     { "entry", entry_test },
     { "envelope", envelope_test },
     { "order", order_test },

@@ -37,6 +37,7 @@ void selftest_raw_envelope(msgpack_sbuffer *out, const uint8_t pk[32], const uin
 
 int mpjson_test(bool verbose);
 int codes_test(bool verbose);
+int fold_test(bool verbose);
 int entry_test(bool verbose);
 int envelope_test(bool verbose);
 int order_test(bool verbose);
