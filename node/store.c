@@ -13,10 +13,11 @@
  *       entries. vsum is the sum (mod 2^256) of the version ids held;
  *       complete is the watermark (below).
  *   entries(rowid, origin, id, seq, ts, kind, deleted, vid, received,
- *           via, name, country, region, start, share)
+ *           via, name, country, region, start, share, nkey)
  *       The newest version of each (origin, id), as columns derived from
  *       its envelope for queries; via is the origin ix of the peer it came
- *       from, NULL for a local write. UNIQUE(id, origin) serves both
+ *       from, NULL for a local write; nkey the folded name that sorts by
+ *       name use (sd_fold, store_fold.c). UNIQUE(id, origin) serves both
  *       lookups by (origin, id) and by id. Indexes: (origin, seq) for
  *       replication, (country, region) for filters, and (kind, start) over
  *       the rows that have a start (events, programmes, partnerships) for
@@ -29,10 +30,12 @@
  *   attrs(field, value, entry)  WITHOUT ROWID
  *       Multi-valued attributes (languages, NACE, CPV, labels...) for
  *       filters; primary key (field, value, entry) so a filter is a range.
- *   fts   FTS5(name, summary, description, tags, f), contentless,
- *         unicode61 remove_diacritics 2, rowid = entries rowid. The text
- *         columns hold every language; f holds the entry's filter tokens
- *         (store_put.c), so that words and filters are one MATCH.
+ *   fts   FTS5(name, summary, description, tags, place, f), contentless,
+ *         tokenizer "socdir" (store_fold.c: unicode61's words, folded in
+ *         every script), rowid = entries rowid. The text columns hold
+ *         every language; place the address (street, postcode, city); f
+ *         the entry's filter tokens (store_put.c), so that words and
+ *         filters are one MATCH.
  *   geo   R*Tree of entries with a point (minlat = maxlat, minlon = maxlon).
  *         Searches near a point use it as a box prefilter and then the
  *         SQL function sd_km (great-circle km), registered in store_open.
@@ -43,7 +46,9 @@
  *       never causes one.
  *   meta(k, v)  settings such as the schema version.
  *
- * Schema 1 kept env in entries and had no f; store_open upgrades it once.
+ * Schema 1 kept env in entries and had no f; schema 2 tokenized with
+ * unicode61 and had no place, nkey or city attribute. store_open upgrades
+ * either once.
  *
  * Watermarks: origins.complete is the highest seq up to which this node
  * holds, for every entry of the origin, a version at least as new as any
@@ -67,7 +72,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SCHEMA_VERSION "2"
+#define SCHEMA_VERSION "3"
 
 static const char s_schema[] =
     "CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v TEXT NOT NULL);"
@@ -81,15 +86,15 @@ static const char s_schema[] =
     "  seq INTEGER NOT NULL, ts INTEGER NOT NULL, kind INTEGER NOT NULL,"
     "  deleted INTEGER NOT NULL, vid BLOB NOT NULL,"
     "  received INTEGER NOT NULL, via INTEGER, name TEXT, country TEXT,"
-    "  region TEXT, start INTEGER, share REAL, UNIQUE(id, origin));"
+    "  region TEXT, start INTEGER, share REAL, nkey TEXT, UNIQUE(id, origin));"
     "CREATE TABLE IF NOT EXISTS envs(rowid INTEGER PRIMARY KEY, env BLOB NOT NULL);"
     "CREATE INDEX IF NOT EXISTS entries_origin_seq ON entries(origin, seq);"
     "CREATE INDEX IF NOT EXISTS entries_region ON entries(country, region);"
     "CREATE INDEX IF NOT EXISTS entries_kind_start ON entries(kind, start) WHERE start IS NOT NULL;"
     "CREATE TABLE IF NOT EXISTS attrs(field INTEGER NOT NULL, value TEXT NOT NULL,"
     "  entry INTEGER NOT NULL, PRIMARY KEY(field, value, entry)) WITHOUT ROWID;"
-    "CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(name, summary, description, tags, f,"
-    "  content='', tokenize='unicode61 remove_diacritics 2');"
+    "CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(name, summary, description, tags, place, f,"
+    "  content='', tokenize='socdir');"
     "CREATE VIRTUAL TABLE IF NOT EXISTS geo USING rtree(id, minlat, maxlat, minlon, maxlon);"
     "CREATE TABLE IF NOT EXISTS forks(origin INTEGER NOT NULL, seq INTEGER NOT NULL,"
     "  kept BLOB NOT NULL, other BLOB NOT NULL, seen INTEGER NOT NULL,"
@@ -110,18 +115,18 @@ static const char *const s_sql[Q_COUNT] = {
     [Q_CUR] = "SELECT e.rowid, e.seq, e.ts, e.deleted, e.vid, x.env FROM entries e"
         " JOIN envs x ON x.rowid = e.rowid WHERE e.id = ?2 AND e.origin = ?1",
     [Q_INSERT] = "INSERT INTO entries(origin, id, seq, ts, kind, deleted, vid, received,"
-        " via, name, country, region, start, share)"
-        " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+        " via, name, country, region, start, share, nkey)"
+        " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?9, ?10, ?11, ?12, ?13, ?14, ?15, sd_fold(?11))",
     [Q_UPDATE] = "UPDATE entries SET seq = ?3, ts = ?4, kind = ?5, deleted = ?6, vid = ?7,"
         " received = ?9, via = ?10, name = ?11, country = ?12, region = ?13,"
-        " start = ?14, share = ?15 WHERE rowid = ?1",
+        " start = ?14, share = ?15, nkey = sd_fold(?11) WHERE rowid = ?1",
     [Q_ENV_PUT] = "INSERT OR REPLACE INTO envs(rowid, env) VALUES(?1, ?2)",
     [Q_ATTR_ADD] = "INSERT OR IGNORE INTO attrs(field, value, entry) VALUES(?1, ?2, ?3)",
     [Q_ATTR_DEL] = "DELETE FROM attrs WHERE field = ?1 AND value = ?2 AND entry = ?3",
-    [Q_FTS_ADD] = "INSERT INTO fts(rowid, name, summary, description, tags, f)"
-        " VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
-    [Q_FTS_DEL] = "INSERT INTO fts(fts, rowid, name, summary, description, tags, f)"
-        " VALUES('delete', ?1, ?2, ?3, ?4, ?5, ?6)",
+    [Q_FTS_ADD] = "INSERT INTO fts(rowid, name, summary, description, tags, place, f)"
+        " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [Q_FTS_DEL] = "INSERT INTO fts(fts, rowid, name, summary, description, tags, place, f)"
+        " VALUES('delete', ?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     [Q_GEO_ADD] = "INSERT INTO geo(id, minlat, maxlat, minlon, maxlon) VALUES(?1, ?2, ?2, ?3, ?3)",
     [Q_GEO_DEL] = "DELETE FROM geo WHERE id = ?1",
     [Q_GET_ORIGIN] = "SELECT e.rowid, x.env, e.received, v.key, o.name FROM entries e"
@@ -210,13 +215,21 @@ store_fault(store_t *self, const char *what, int skip)
 
 /* Schema 1 kept the envelope in the entries row, so every filter that
  * read entries dragged the envelopes through the page cache, and had no
- * filter tokens in fts. The upgrade moves envelopes to envs and rebuilds
- * fts (s_reindex_fts), in one transaction: a crash leaves schema 1. */
+ * filter tokens in fts. The upgrade moves envelopes to envs. */
 #define SCHEMA_1_TO_2 \
     "CREATE TABLE envs(rowid INTEGER PRIMARY KEY, env BLOB NOT NULL);" \
     "INSERT INTO envs(rowid, env) SELECT rowid, env FROM entries;" \
-    "ALTER TABLE entries DROP COLUMN env;" \
-    "DROP TABLE fts;"
+    "ALTER TABLE entries DROP COLUMN env;"
+/* Schema 2 indexed words with unicode61, which folds diacritics in Latin
+ * script only, had no address words and no city attribute, and sorted
+ * names by code point. The upgrade adds the sort key and empties every
+ * index derived from the envelopes; s_reindex rebuilds them from each
+ * live envelope, with the new tokenizer. Both upgrades run in one
+ * transaction with the rebuild: a crash leaves the old schema. */
+#define SCHEMA_2_TO_3 \
+    "ALTER TABLE entries ADD COLUMN nkey TEXT;" \
+    "UPDATE entries SET nkey = sd_fold(name);" \
+    "DROP TABLE fts; DELETE FROM attrs; DELETE FROM geo;"
 
 /* The schema version recorded in meta, "" for a new database. */
 static void
@@ -230,9 +243,9 @@ s_schema_version(sqlite3 *db, char *out, size_t outlen)
     sqlite3_finalize(st);
 }
 
-/* Indexes every live entry's fts row again from its envelope. */
+/* Indexes every live entry again (fts, attrs, geo) from its envelope. */
 static int
-s_reindex_fts(store_t *self)
+s_reindex(store_t *self)
 {
     sqlite3_stmt *st = NULL;
     int rc = 0, step;
@@ -244,7 +257,7 @@ s_reindex_fts(store_t *self)
         return store_fail(self, "reindex");
     while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW)
         rc = store_index_stored(self, sqlite3_column_int64(st, 0), sqlite3_column_blob(st, 1),
-                            (size_t)sqlite3_column_bytes(st, 1), true, true);
+                            (size_t)sqlite3_column_bytes(st, 1), true, false);
     if (rc == 0 && step != SQLITE_DONE)
         rc = store_fail(self, "reindex");
     sqlite3_finalize(st);
@@ -274,17 +287,20 @@ store_open(const char *path, char *err, size_t errlen)
     }
     char version[16];
     s_schema_version(self->db, version, sizeof(version));
-    if (version[0] != '\0' && strcmp(version, "1") != 0 && strcmp(version, SCHEMA_VERSION) != 0) {
+    if (version[0] != '\0' && strcmp(version, "1") != 0 && strcmp(version, "2") != 0 &&
+        strcmp(version, SCHEMA_VERSION) != 0) {
         seterr(err, errlen, -1, "%s: schema version %s, this program knows %s", path, version,
                SCHEMA_VERSION);
         goto fail;
     }
-    bool upgrade = strcmp(version, "1") == 0;
+    bool from1 = strcmp(version, "1") == 0, upgrade = from1 || strcmp(version, "2") == 0;
     if (sqlite3_exec(self->db,
                      "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
                      "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;",
                      NULL, NULL, &msg) != SQLITE_OK ||
-        (upgrade && sqlite3_exec(self->db, "BEGIN IMMEDIATE;" SCHEMA_1_TO_2, NULL, NULL, &msg) != SQLITE_OK) ||
+        (upgrade && sqlite3_exec(self->db, "BEGIN IMMEDIATE;", NULL, NULL, &msg) != SQLITE_OK) ||
+        (from1 && sqlite3_exec(self->db, SCHEMA_1_TO_2, NULL, NULL, &msg) != SQLITE_OK) ||
+        (upgrade && sqlite3_exec(self->db, SCHEMA_2_TO_3, NULL, NULL, &msg) != SQLITE_OK) ||
         sqlite3_exec(self->db, s_schema, NULL, NULL, &msg) != SQLITE_OK) {
         seterr(err, errlen, -1, "%s: %s", path, msg ? msg : sqlite3_errmsg(self->db));
         sqlite3_free(msg);
@@ -298,7 +314,7 @@ store_open(const char *path, char *err, size_t errlen)
             goto fail;
         }
     }
-    if (upgrade && (s_reindex_fts(self) != 0 || store_meta_set(self, "schema", SCHEMA_VERSION) != 0 ||
+    if (upgrade && (s_reindex(self) != 0 || store_meta_set(self, "schema", SCHEMA_VERSION) != 0 ||
                     store_commit(self) != 0)) {
         seterr(err, errlen, -1, "%s: upgrading to schema %s: %s", path, SCHEMA_VERSION, self->errmsg);
         goto fail;

@@ -114,6 +114,7 @@ typedef struct {
     const char *const *partnerships;    /* partnership types */
     const char *const *labels;
     const char *const *org_types;
+    const char *const *cities;      /* folded (fold_key) */
     const char *const *origins; /* node ids (NODEID_LEN) or origin names */
     int64_t since_ms;           /* updated (ts) at or after; 0: any */
     bool has_from, has_before;

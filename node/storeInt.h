@@ -55,6 +55,10 @@ void store_tok_lower(sqlite3_str *t, char tag, const char *v, size_t n);
  * store_put.c); for CPV and NACE, that of the digit prefix value. */
 void store_tok_attr(sqlite3_str *t, int field, const char *value);
 
+/* Registers the full-text tokenizer "socdir" (store_fold.c) and the SQL
+ * function sd_fold(text), the sort key of a name, on db. Returns 0 or -1. */
+int store_fold_register(sqlite3 *db, fts5_api *api);
+
 /* Adds (add) or removes the index rows of the stored envelope buf/len of
  * row rowid: every index, or with fts_only the fts row alone. 0 or -1. */
 int store_index_stored(store_t *self, int64_t rowid, const void *buf, size_t len, bool add,

@@ -237,20 +237,20 @@ s_sql_km(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 /* sd_rank(fts): the rank of a full-text match, lower is better like
  * bm25(): minus the sum over the query's phrases and the text columns of
  * weight(column) * tf * (k1 + 1) / (tf + k1), k1 = 1.2, with the weights
- * of name, summary, description, tags, f = 10, 4, 1, 2, 0. It is BM25
+ * of name, summary, description, tags, place, f = 10, 4, 1, 2, 2, 0. It is BM25
  * without length normalisation (b = 0) and without idf: bm25() reads each
  * match's column sizes (a lookup per row) and, once per query, counts the
  * rows of every phrase, the filter tokens' too (a scan of up to every
  * row); with every word required, neither changes much which entries
  * come first, and at a million entries they cost most of a query. */
 #define RANK_PHRASES 64
-#define RANK_COLUMNS 5
+#define RANK_COLUMNS 6
 
 static void
 s_sql_rank(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_context *ctx, int argc,
            sqlite3_value **argv)
 {
-    static const double weight[RANK_COLUMNS] = { 10.0, 4.0, 1.0, 2.0, 0.0 };
+    static const double weight[RANK_COLUMNS] = { 10.0, 4.0, 1.0, 2.0, 2.0, 0.0 };
     unsigned short tf[RANK_PHRASES][RANK_COLUMNS];
     int n = 0;
     double score = 0;
@@ -292,7 +292,9 @@ store_sql_functions(sqlite3 *db)
     sqlite3_finalize(st);
     if (fts5 == NULL || fts5->iVersion < 2)
         return -1;
-    return fts5->xCreateFunction(fts5, "sd_rank", NULL, s_sql_rank, NULL) == SQLITE_OK ? 0 : -1;
+    if (fts5->xCreateFunction(fts5, "sd_rank", NULL, s_sql_rank, NULL) != SQLITE_OK)
+        return -1;
+    return store_fold_register(db, fts5);
 }
 
 /* The near filter: the R*Tree box around the circle, then the exact
@@ -374,7 +376,8 @@ s_where(sqlite3_str *w, struct binds *b, const store_query_t *q, bool tokens, bo
         s_where_attr(w, b, ATTR_TARGET_GROUP, q->target_groups, false) != 0 ||
         s_where_attr(w, b, ATTR_PARTNERSHIP, q->partnerships, false) != 0 ||
         s_where_attr(w, b, ATTR_LABEL, q->labels, false) != 0 ||
-        s_where_attr(w, b, ATTR_ORG_TYPE, q->org_types, false) != 0)
+        s_where_attr(w, b, ATTR_ORG_TYPE, q->org_types, false) != 0 ||
+        s_where_attr(w, b, ATTR_CITY, q->cities, false) != 0)
         return -1;
     return 0;
 }
@@ -385,7 +388,7 @@ s_token_filters(const store_query_t *q)
 {
     return (q->kinds != NULL && q->kinds[0] != 0) || s_has(q->countries) || s_has(q->regions) ||
            q->lang != NULL || s_has(q->nace) || s_has(q->cpv) || s_has(q->target_groups) ||
-           s_has(q->partnerships) || s_has(q->labels) || s_has(q->org_types);
+           s_has(q->partnerships) || s_has(q->labels) || s_has(q->org_types) || s_has(q->cities);
 }
 
 /* Appends " AND f : (t1 OR t2 ...)" for one filter list: tag and lower-cased
@@ -422,7 +425,7 @@ s_match(const store_query_t *q, const char *words, bool tokens)
 {
     sqlite3_str *m = sqlite3_str_new(NULL);
     if (words != NULL && words[0] != '\0')
-        sqlite3_str_appendf(m, "{name summary description tags} : (%s)", words);
+        sqlite3_str_appendf(m, "{name summary description tags place} : (%s)", words);
     if (tokens) {
         if (q->kinds != NULL && q->kinds[0] != 0) {
             sqlite3_str_appendf(m, "%sf : (", sqlite3_str_length(m) ? " AND " : "");
@@ -440,6 +443,7 @@ s_match(const store_query_t *q, const char *words, bool tokens)
         s_match_list(m, 0, ATTR_PARTNERSHIP, q->partnerships);
         s_match_list(m, 0, ATTR_LABEL, q->labels);
         s_match_list(m, 0, ATTR_ORG_TYPE, q->org_types);
+        s_match_list(m, 0, ATTR_CITY, q->cities);
     }
     char *out = sqlite3_str_finish(m);
     return out ? out : sqlite3_mprintf("");

@@ -30,6 +30,7 @@
  *   n<digits>          every NACE digit prefix, 2 to 4 digits ("81.21": n81 n812 n8121);
  *                      a NACE section letter alone: n<letter> ("N": nn)
  *   a<field>x<hex>     any other filterable attribute: field number, value in hex
+ *                      (the city: its folded form, fold_key)
  */
 
 void
@@ -56,7 +57,7 @@ static bool
 s_tok_field(int field)
 {
     return field == ATTR_LANG || field == ATTR_TARGET_GROUP || field == ATTR_PARTNERSHIP ||
-           field == ATTR_LABEL || field == ATTR_ORG_TYPE;
+           field == ATTR_LABEL || field == ATTR_ORG_TYPE || field == ATTR_CITY;
 }
 
 /* Appends the token of value in field (one of s_tok_field's), or for CPV
@@ -116,7 +117,8 @@ s_index_fts(store_t *self, int64_t rowid, int kind, const entry_index_t *ix, boo
     sqlite3_bind_text(st, 3, ix->text_summary, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 4, ix->text_description, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 5, ix->text_tags, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 6, tokens, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 6, ix->text_place, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 7, tokens, -1, SQLITE_STATIC);
     int rc = store_exec(self, st, "full-text index");
     sqlite3_free(tokens);
     return rc;

@@ -197,14 +197,14 @@ store_search(store_t *self, const store_query_t *q, store_row_fn fn, void *arg, 
     } else {
         /* sd_rank, an FTS5 function, cannot sit beside a window. */
         sql = sqlite3_mprintf("SELECT t.r, x.env, e.received, v.key, o.name, t.s, t.d, t.c FROM"
-                              " (SELECT e.rowid AS r, %s AS s, %s AS d, e.name AS n, e.ts AS ts,"
+                              " (SELECT e.rowid AS r, %s AS s, %s AS d, e.nkey AS n, e.ts AS ts,"
                               " %s AS c"
                               " FROM %s %s ORDER BY %s, e.rowid LIMIT %lld OFFSET %lld) t%s"
                               " ORDER BY %s, t.r", score, dist, counted ? "0" : "count(*) OVER ()",
                               p.from, p.where_d,
-                              sort == STORE_SORT_UPDATED ? "e.ts DESC" : "e.name COLLATE NOCASE",
+                              sort == STORE_SORT_UPDATED ? "e.ts DESC" : "e.nkey",
                               limit, offset, tail,
-                              sort == STORE_SORT_UPDATED ? "t.ts DESC" : "t.n COLLATE NOCASE");
+                              sort == STORE_SORT_UPDATED ? "t.ts DESC" : "t.n");
     }
     if (s_prepare_bound(self, q, sql, &p.b, &st) != 0)
         goto out;

@@ -11,6 +11,7 @@
  */
 #include "entry.h"
 #include "codes.h"
+#include "fold.h"
 #include "util.h"
 
 #include <ctype.h>
@@ -568,6 +569,33 @@ s_join(entry_index_t *ix, const json_t *v)
     return out;
 }
 
+/* The address's words for the index (street, postcode and city, one per
+ * line) and its city, folded, as the city attribute. */
+static void
+s_place(entry_index_t *ix, const json_t *addr)
+{
+    static const char *const parts[] = { "street", "postcode", "city" };
+    size_t len = 0;
+    char *out = xmalloc(1);
+    for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+        json_t *v = json_object_get(addr, parts[i]);
+        if (!json_is_string(v))
+            continue;
+        size_t n = json_string_length(v);
+        out = xrealloc(out, len + n + 2);
+        memcpy(out + len, json_string_value(v), n);
+        len += n;
+        out[len++] = '\n';
+    }
+    out[len ? len - 1 : 0] = '\0';
+    ix->text_place = out;
+    json_t *city = json_object_get(addr, "city");
+    char *folded = json_is_string(city) ? fold_key(json_string_value(city)) : NULL;
+    if (folded != NULL && folded[0] != '\0')
+        s_attr_add(ix, ATTR_CITY, folded);
+    free(folded);
+}
+
 static char *
 s_dup_field(const json_t *body, const char *name)
 {
@@ -602,6 +630,7 @@ entry_index_build(const json_t *body, entry_index_t *ix)
     ix->text_summary = s_join(ix, json_object_get(body, "summary"));
     ix->text_description = s_join(ix, json_object_get(body, "description"));
     ix->text_tags = s_join(ix, json_object_get(body, "tags"));
+    s_place(ix, json_object_get(body, "address"));
 
     const char *when = json_string_value(json_object_get(body, "start"));
     if (when == NULL)
@@ -641,6 +670,7 @@ entry_index_free(entry_index_t *ix)
     free(ix->text_summary);
     free(ix->text_description);
     free(ix->text_tags);
+    free(ix->text_place);
     for (size_t i = 0; i < ix->nattrs; i++)
         free(ix->attrs[i].value);
     free(ix->attrs);

@@ -71,7 +71,8 @@ typedef enum {
     ATTR_PARTNERSHIP,
     ATTR_ORG_TYPE,
     ATTR_CUSTOMER_TYPE,
-    ATTR_REF            /* organisation / partner references */
+    ATTR_REF,           /* organisation / partner references */
+    ATTR_CITY           /* the address's city, folded (fold.h) */
 } entry_attr_field_t;
 
 typedef struct {
@@ -91,6 +92,7 @@ typedef struct {
     char *text_summary; /* for the full-text index */
     char *text_description;
     char *text_tags;
+    char *text_place;   /* the address: street, postcode, city */
     int64_t start_ms;   /* event start, programme deadline; 0 if none */
     double disadvantaged_share; /* -1 if absent */
     entry_attr_t *attrs;

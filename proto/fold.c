@@ -7,6 +7,7 @@
 #include "fold.h"
 #include "util.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <utf8proc.h>
@@ -35,7 +36,7 @@ s_plain(utf8proc_int32_t cp)
 }
 
 /* Encodes the n folded code points at cps into out; the length, or
- * (size_t)-1 if it does not fit with its NUL. */
+ * FOLD_FAIL if it does not fit with its NUL. */
 static size_t
 s_encode(const utf8proc_int32_t *cps, size_t n, char *out, size_t outlen)
 {
@@ -45,7 +46,7 @@ s_encode(const utf8proc_int32_t *cps, size_t n, char *out, size_t outlen)
         const char *plain = s_plain(cps[i]);
         size_t k = plain ? strlen(plain) : (size_t)utf8proc_encode_char(cps[i], buf);
         if (len + k >= outlen)
-            return (size_t)-1;
+            return FOLD_FAIL;
         memcpy(out + len, plain ? (const void *)plain : (const void *)buf, k);
         len += k;
     }
@@ -62,18 +63,16 @@ fold_into(const char *s, size_t n, char *out, size_t outlen)
 {
     utf8proc_int32_t cps[256];
     if (outlen == 0)
-        return 0;
+        return FOLD_FAIL;
     out[0] = '\0';
     utf8proc_ssize_t k = utf8proc_decompose((const utf8proc_uint8_t *)s, (utf8proc_ssize_t)n, cps,
                                             (utf8proc_ssize_t)(sizeof(cps) / sizeof(cps[0])),
                                             (utf8proc_option_t)FOLD_OPTIONS);
     if (k < 0 || (size_t)k > sizeof(cps) / sizeof(cps[0]))
-        return 0;
+        return FOLD_FAIL;
     size_t len = s_encode(cps, (size_t)k, out, outlen);
-    if (len == (size_t)-1) {
+    if (len == FOLD_FAIL)
         out[0] = '\0';
-        return 0;
-    }
     return len;
 }
 
@@ -90,7 +89,27 @@ fold_new(const char *s, size_t n)
     char *out = xmalloc(FOLD_BYTES((size_t)k));
     size_t len = s_encode(cps, (size_t)k, out, FOLD_BYTES((size_t)k));
     free(cps);
-    if (NEVER(len == (size_t)-1))
+    if (NEVER(len == FOLD_FAIL))
         out[0] = '\0';
+    return out;
+}
+
+char *
+fold_key(const char *s)
+{
+    char *out = fold_new(s, strlen(s));
+    if (out == NULL)
+        return NULL;
+    size_t n = 0;
+    for (const char *p = out; *p; p++) {
+        bool space = *p == ' ' || *p == '\t' || *p == '\n' || *p == '\r';
+        if (!space)
+            out[n++] = *p;
+        else if (n > 0 && out[n - 1] != ' ')
+            out[n++] = ' ';
+    }
+    if (n > 0 && out[n - 1] == ' ')
+        n--;
+    out[n] = '\0';
     return out;
 }

@@ -41,10 +41,18 @@ fold_test(bool verbose)
     CHECK(s_folds("ﬁnanz", "finanz") && s_folds("Ko\xC2\xAD" "operative", "kooperative"));
     CHECK(s_folds("Pe\xCC\x81" "cs", "pecs") && s_folds("", ""));
 
+    char *key = fold_key("  Nové \t Město\n na Moravě ");
+    CHECK(key != NULL && strcmp(key, "nove mesto na morave") == 0);
+    free(key);
+    key = fold_key(" \t ");
+    CHECK(key != NULL && key[0] == '\0');
+    free(key);
+
     char buf[8];
     CHECK(fold_into("Straße", strlen("Straße"), buf, sizeof(buf)) == 7 && strcmp(buf, "strasse") == 0);
-    CHECK(fold_into("Straßen", strlen("Straßen"), buf, sizeof(buf)) == 0 && buf[0] == '\0'); /* no room */
-    CHECK(fold_into("\xC3(", 2, buf, sizeof(buf)) == 0 && fold_new("\xC3(", 2) == NULL);   /* not UTF-8 */
-    CHECK(fold_into("ab", 2, buf, 0) == 0);
+    CHECK(fold_into("Straßen", strlen("Straßen"), buf, sizeof(buf)) == FOLD_FAIL && buf[0] == '\0');
+    CHECK(fold_into("\xC3(", 2, buf, sizeof(buf)) == FOLD_FAIL && fold_new("\xC3(", 2) == NULL);
+    CHECK(fold_into("ab", 2, buf, 0) == FOLD_FAIL);
+    CHECK(fold_into("\xCC\x81", 2, buf, sizeof(buf)) == 0 && buf[0] == '\0');    /* a lone mark */
     return 0;
 }

@@ -7,6 +7,7 @@
 #include "codes.h"
 #include "selftest.h"
 #include "store.h"
+#include "store_bench.h"
 #include "util.h"
 
 #include <sqlite3.h>
@@ -129,11 +130,14 @@ s_facets(store_t *st, store_query_t *q, int by, int depth)
     return out;
 }
 
-/* A schema 1 database (envelopes in the entries row, fts without the
- * filter tokens) opens as schema 2 with every entry kept, findable by
- * words and by filters. Schema 1 is made here from a schema 2 file. */
+/* A database of an older schema opens as schema 3 with every entry
+ * kept, findable by words (folded by the new tokenizer: "kokken" finds
+ * Køkken, which unicode61 did not fold) and by filters. The old schema is
+ * made here from a new file: schema 2 lacks nkey and the city attribute
+ * and tokenized with unicode61; schema 1 also kept the envelope in the
+ * entries row and had no filter tokens. */
 static void
-s_upgrade_test(const struct key *a, const struct key *b)
+s_upgrade_test(const struct key *a, const struct key *b, int from)
 {
     char path[] = "/tmp/socdir-store-XXXXXX", err[256], v[16] = "";
     int fd = mkstemp(path);
@@ -148,24 +152,37 @@ s_upgrade_test(const struct key *a, const struct key *b)
     s_fill(st, a, b);
     store_close(&st);
     CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+    CHECK(store_sql_functions(db) == 0);    /* to drop an fts of tokenizer socdir */
     CHECK(sqlite3_exec(db,
-                       "ALTER TABLE entries ADD COLUMN env BLOB;"
-                       "UPDATE entries SET env = (SELECT env FROM envs WHERE envs.rowid = entries.rowid);"
-                       "DROP TABLE envs; DROP TABLE fts;"
-                       "CREATE VIRTUAL TABLE fts USING fts5(name, summary, description, tags,"
+                       "DROP TABLE fts; ALTER TABLE entries DROP COLUMN nkey;"
+                       "DELETE FROM attrs WHERE field = 10;"
+                       "CREATE VIRTUAL TABLE fts USING fts5(name, summary, description, tags, f,"
                        " content='', tokenize='unicode61 remove_diacritics 2');"
-                       "UPDATE meta SET v = '1' WHERE k = 'schema';", NULL, NULL, NULL) == SQLITE_OK);
+                       "INSERT INTO fts(rowid, name) SELECT rowid, name FROM entries;"
+                       "UPDATE meta SET v = '2' WHERE k = 'schema';", NULL, NULL, NULL) == SQLITE_OK);
+    if (from == 1)
+        CHECK(sqlite3_exec(db,
+                           "ALTER TABLE entries ADD COLUMN env BLOB;"
+                           "UPDATE entries SET env = (SELECT env FROM envs WHERE envs.rowid = entries.rowid);"
+                           "DROP TABLE envs; DROP TABLE fts;"
+                           "CREATE VIRTUAL TABLE fts USING fts5(name, summary, description, tags,"
+                           " content='', tokenize='unicode61 remove_diacritics 2');"
+                           "UPDATE meta SET v = '1' WHERE k = 'schema';", NULL, NULL, NULL) == SQLITE_OK);
     sqlite3_close(db);
 
     st = store_open(path, err, sizeof(err));
     CHECK(st != NULL);
     if (st != NULL) {
-        CHECK(store_meta_get(st, "schema", v, sizeof(v)) == 0 && strcmp(v, "2") == 0);
+        CHECK(store_meta_get(st, "schema", v, sizeof(v)) == 0 && strcmp(v, "3") == 0);
         q = (store_query_t){ .words = "zivnost" };
         CHECK(strcmp(s_find(st, &q, &total), "zivnost") == 0 && total == 1);
+        q = (store_query_t){ .words = "kokken" };
+        CHECK(strcmp(s_find(st, &q, &total), "kueche") == 0 && total == 1);
         q = (store_query_t){ .regions = AT1 };
         CHECK(strcmp(s_find(st, &q, &total), "glanz,kueche") == 0 && total == 2);
-        q = (store_query_t){ 0 };
+        q = (store_query_t){ .near = true, .lat = 48.2, .lon = 15.6, .km = 1 };
+        CHECK(strcmp(s_find(st, &q, &total), "kueche") == 0 && total == 1);   /* geo rebuilt once */
+        q = (store_query_t){ 0 };    /* by name: Cleaning, Køkken, Partnerstvo, Soziale */
         CHECK(strcmp(s_find(st, &q, &total), "glanz,kueche,zivnost,kueche") == 0 && total == 4);
         store_close(&st);
     }
@@ -175,6 +192,83 @@ s_upgrade_test(const struct key *a, const struct key *b)
     unlink(side);
     snprintf(side, sizeof(side), "%s-shm", path);
     unlink(side);
+}
+
+/* Words fold in every script, on both sides: each query finds its entry
+ * in the federation's languages, and the address's words and city are
+ * searched. Names sort by their folded form. */
+static void
+s_fold_test(const struct key *a)
+{
+    static const struct {
+        const char *id, *body;
+    } e[] = {
+        { "el", "{\"name\":{\"el\":\"Κοινωνική Συνεταιριστική Επιχείρηση\"},\"country\":\"GR\"}" },
+        { "da", "{\"name\":{\"da\":\"Økologiske Grøntsager Ærø\"},\"country\":\"DK\","
+                "\"address\":{\"street\":\"Vestergade 5\",\"postcode\":\"5970\",\"city\":\"Ærøskøbing\"}}" },
+        { "de", "{\"name\":{\"de\":\"Werkstätte an der Straße\"},\"country\":\"AT\","
+                "\"address\":{\"street\":\"Wiener Straße 12\",\"city\":\"St. Pölten\"}}" },
+        { "cs", "{\"name\":{\"cs\":\"Sociální družstvo Šťastný\"},\"country\":\"CZ\","
+                "\"address\":{\"city\":\"Nové Město na Moravě\"}}" },
+        { "hu", "{\"name\":{\"hu\":\"Őrségi Szövetkezet\"},\"country\":\"HU\"}" },
+        { "sl", "{\"name\":{\"sl\":\"Zadruga Čebelica\"},\"country\":\"SI\","
+                "\"address\":{\"street\":\"Trg osvoboditve 7\",\"city\":\"Lenart v Slovenskih goricah\"}}" },
+        { "bg", "{\"name\":{\"bg\":\"Социално предприятие Ёлха\"},\"country\":\"BG\","
+                "\"address\":{\"city\":\"София\"}}" },
+        { "pl", "{\"name\":{\"pl\":\"Spółdzielnia Łódź\"},\"country\":\"PL\"}" },
+        { "hr", "{\"name\":{\"hr\":\"Zadruga Đakovo\"},\"country\":\"HR\"}" },
+        { "is", "{\"name\":{\"is\":\"Þjónusta\"},\"country\":\"IS\"}" },
+    };
+    static const struct {
+        const char *words, *found;
+    } cases[] = {
+        { "κοινωνικη", "el" }, { "ΚΟΙΝΩΝΙΚΉ", "el" }, { "κοινωνική", "el" }, { "επιχειρηση", "el" },
+        { "okologiske", "da" }, { "aero", "da" }, { "AERO", "da" }, { "grontsager", "da" },
+        { "strasse", "de" }, { "STRASSE", "de" }, { "Straße", "de" }, { "werkstatte", "de" },
+        { "wiener strasse 12", "de" }, { "polten", "de" },
+        { "socialni druzstvo", "cs" }, { "stastny", "cs" }, { "mesto", "cs" },
+        { "orsegi", "hu" }, { "szovetkezet", "hu" }, { "cebelica", "sl" }, { "lenart", "sl" },
+        { "5970", "da" }, { "aeroskobing", "da" },
+        { "елха", "bg" }, { "ёлха", "bg" }, { "софия", "bg" }, { "СОФИЯ", "bg" },
+        { "lodz", "pl" }, { "spoldzielnia", "pl" }, { "dakovo", "hr" }, { "thjonusta", "is" },
+    };
+    char err[256];
+    int64_t total;
+    store_query_t q;
+    store_t *st = store_open(":memory:", err, sizeof(err));
+    CHECK(st != NULL);
+    if (st == NULL)
+        return;
+    for (size_t i = 0; i < sizeof(e) / sizeof(e[0]); i++)
+        CHECK(s_put(st, a, e[i].id, KIND_ORGANISATION, i + 1, false, e[i].body) == STORE_NEW);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        q = (store_query_t){ .words = cases[i].words };
+        const char *got = s_find(st, &q, &total);
+        if (strcmp(got, cases[i].found) != 0)
+            fprintf(stderr, "search '%s': found '%s', want '%s'\n", cases[i].words, got, cases[i].found);
+        CHECK(strcmp(got, cases[i].found) == 0 && total == 1);
+    }
+
+    static const char *const lenart[] = { "lenart v slovenskih goricah", NULL };
+    static const char *const two[] = { "nove mesto na morave", "софия", NULL };
+    static const char *const part[] = { "lenart", NULL };
+    q = (store_query_t){ .cities = lenart };
+    CHECK(strcmp(s_find(st, &q, &total), "sl") == 0 && total == 1);
+    q = (store_query_t){ .cities = two };
+    CHECK(strcmp(s_find(st, &q, &total), "cs,bg") == 0 && total == 2);
+    q = (store_query_t){ .cities = part };           /* the whole name, not a word of it */
+    CHECK(strcmp(s_find(st, &q, &total), "") == 0 && total == 0);
+    q = (store_query_t){ .cities = two, .words = "druzstvo" };
+    CHECK(strcmp(s_find(st, &q, &total), "cs") == 0 && total == 1);
+    q = (store_query_t){ .cities = lenart, .near = true, .lat = 46.5, .lon = 15.8 };
+    CHECK(strcmp(s_find(st, &q, &total), "") == 0 && total == 0);   /* no point: not near */
+
+    /* By name, folded: Økologiske and Őrségi with the o's, Þjónusta with
+     * the t's, Zadruga Čebelica before Zadruga Đakovo; Greek, then
+     * Cyrillic, after Latin, as in Unicode's default collation. */
+    q = (store_query_t){ .sort = STORE_SORT_NAME, .limit = 16 };
+    CHECK(strcmp(s_find(st, &q, &total), "da,hu,cs,pl,is,de,sl,hr,el,bg") == 0 && total == 10);
+    store_close(&st);
 }
 
 /* The search filters alone and combined, distance order, sorts and
@@ -356,7 +450,9 @@ store_test(bool verbose)
     if (st == NULL)
         return 1;
     s_fill(st, &a, &b);
-    s_upgrade_test(&a, &b);
+    s_upgrade_test(&a, &b, 1);
+    s_upgrade_test(&a, &b, 2);
+    s_fold_test(&a);
 
     /* Full text ignores diacritics both ways. */
     q = (store_query_t){ .words = "zivnost" };
