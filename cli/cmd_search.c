@@ -142,9 +142,9 @@ s_check_label(char *s)
     return *s != '\0';
 }
 
-/* An origin: a node id or a node's name; anything printable. */
+/* An origin (a node id or a node's name) or a city: anything printable. */
 static bool
-s_check_origin(char *s)
+s_check_printable(char *s)
 {
     for (char *p = s; *p; p++)
         if ((unsigned char)*p < ' ')
@@ -170,7 +170,8 @@ static const struct list_opt {
     { 'S', "partnership", "partnership", s_check_partnership, NULL, code_partnership_types },
     { 'L', "label", "label", s_check_label, "a label such as EU-ART20", NULL },
     { 'O', "org-type", "org_type", s_check_org_type, NULL, code_org_types },
-    { 'G', "origin", "origin", s_check_origin, "a node id or name", NULL },
+    { 'G', "origin", "origin", s_check_printable, "a node id or name", NULL },
+    { 'Y', "city", "city", s_check_printable, "a city name", NULL },
     { 0, NULL, NULL, NULL, NULL, NULL }
 };
 
@@ -405,6 +406,7 @@ s_search_args(struct search *s, int argc, char **argv)
         { "target-group", required_argument, NULL, 'T' },
         { "partnership", required_argument, NULL, 'S' }, { "label", required_argument, NULL, 'L' },
         { "org-type", required_argument, NULL, 'O' }, { "origin", required_argument, NULL, 'G' },
+        { "city", required_argument, NULL, 'Y' },
         { "since", required_argument, NULL, 's' }, { "from", required_argument, NULL, 'f' },
         { "to", required_argument, NULL, 't' },
         { "min-disadvantaged", required_argument, NULL, 'm' },

@@ -3,6 +3,7 @@
  * row is printed as the entry JSON users see (PROTOCOL.md 3.1).
  */
 #include "codes.h"
+#include "fold.h"
 #include "log.h"
 #include "msg.h"
 #include "query.h"
@@ -154,10 +155,10 @@ s_strings(const json_t *v)
 /* The request's list fields, as store_query_t wants them. */
 static const char *const s_list_fields[] = {
     "country", "region", "kind", "nace", "cpv", "target_group", "partnership", "label",
-    "org_type", "origin", NULL
+    "org_type", "origin", "city", NULL
 };
 enum { L_COUNTRY, L_REGION, L_KIND, L_NACE, L_CPV, L_TARGET, L_PARTNERSHIP, L_LABEL,
-       L_ORG_TYPE, L_ORIGIN, L_COUNT };
+       L_ORG_TYPE, L_ORIGIN, L_CITY, L_COUNT };
 
 /* Values in one list filter of a search, at most. */
 #define SEARCH_LIST_MAX 32
@@ -176,6 +177,28 @@ s_cpv_prefixes(const json_t *v, json_t **reply)
             *reply = msg_error("cpv '%.40s' is not a CPV code or prefix (2 to 8 digits, e.g. 9091)", in[i]);
         else
             json_array_append_new(out, json_stringn(in[i], n));
+    }
+    free(in);
+    if (*reply != NULL)
+        json_decref(out), out = NULL;
+    return out;
+}
+
+/* Cities from the request, folded as entries' cities are (fold_key):
+ * "Nové Město" finds "nove mesto". A new list (caller decrefs), or NULL
+ * after setting *reply. */
+static json_t *
+s_city_keys(const json_t *v, json_t **reply)
+{
+    const char **in = s_strings(v);
+    json_t *out = json_array();
+    for (int i = 0; in[i] && *reply == NULL; i++) {
+        char *key = fold_key(in[i]);
+        if (key == NULL || key[0] == '\0')
+            *reply = msg_error("city '%.40s' has no letters to match", in[i]);
+        else
+            json_array_append_new(out, json_string(key));
+        free(key);
     }
     free(in);
     if (*reply != NULL)
@@ -359,9 +382,10 @@ query_search(store_t *st, const json_t *req)
     int kinds[16] = { 0 };
     const char **lists[L_COUNT] = { 0 };
     json_t *reply = NULL, *cpv = s_cpv_prefixes(json_object_get(req, "cpv"), &reply);
+    json_t *cities = reply ? NULL : s_city_keys(json_object_get(req, "city"), &reply);
 
     for (int i = 0; i < L_COUNT; i++)
-        lists[i] = s_strings(i == L_CPV ? cpv : json_object_get(req, s_list_fields[i]));
+        lists[i] = s_strings(i == L_CPV ? cpv : i == L_CITY ? cities : json_object_get(req, s_list_fields[i]));
     if (reply != NULL)
         goto out;
     if ((reply = s_search_codes(lists)) != NULL)
@@ -388,6 +412,7 @@ query_search(store_t *st, const json_t *req)
     q.partnerships = lists[L_PARTNERSHIP];
     q.labels = lists[L_LABEL];
     q.org_types = lists[L_ORG_TYPE];
+    q.cities = lists[L_CITY];
     q.origins = lists[L_ORIGIN];
     q.lang = json_string_value(json_object_get(req, "lang"));
     q.include_deleted = json_is_true(json_object_get(req, "include_deleted"));
@@ -416,6 +441,7 @@ out:
     for (int i = 0; i < L_COUNT; i++)
         free(lists[i]);
     json_decref(cpv);
+    json_decref(cities);
     return reply;
 }
 
