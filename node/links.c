@@ -16,6 +16,7 @@
 
 #include <sodium.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zmq.h>
@@ -121,6 +122,62 @@ links_apply(links_t *self, const conf_t *conf)
     for (size_t j = 0; j < nold; j++)
         peer_destroy(&old[j]);
     free(old);
+}
+
+/* What a link costs the process. A member it dials: the DEALER and the
+ * two PAIR ends of the DEALER's monitor, three ZeroMQ sockets that each
+ * hold a file descriptor (their mailbox), and the TCP connection. A
+ * member that only dials in: its connection on the ROUTER. The node
+ * itself: its control, query, peer and ZAP sockets and the context's
+ * reaper; SQLite's files, the logs, listening sockets and room to spare. */
+#define LINK_SOCKETS 3
+#define LINK_FILES 4
+#define NODE_SOCKETS 16
+#define NODE_FILES 64
+#define FILES_MAX (1L << 20)    /* the kernel's usual nr_open */
+
+void
+links_limits(void *zctx, long *files, long *sockets)
+{
+    struct rlimit rl;
+    *files = 1024;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+        rlim_t want = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > FILES_MAX ? FILES_MAX : rl.rlim_max;
+        if (rl.rlim_cur < want) {
+            rl.rlim_cur = want;
+            if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+                getrlimit(RLIMIT_NOFILE, &rl);
+        }
+        *files = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > FILES_MAX ? FILES_MAX : (long)rl.rlim_cur;
+    }
+    *sockets = *files;
+    if (zctx != NULL) {
+        int most = zmq_ctx_get(zctx, ZMQ_SOCKET_LIMIT);
+        if (most > 0 && most < *sockets)
+            *sockets = most;
+        if (zmq_ctx_set(zctx, ZMQ_MAX_SOCKETS, (int)*sockets) != 0)
+            *sockets = zmq_ctx_get(zctx, ZMQ_MAX_SOCKETS);
+    }
+}
+
+int
+links_fit(const conf_t *conf, long files, long sockets, char *err, size_t errlen)
+{
+    long dial = 0;
+    for (size_t i = 0; i < conf->nmembers; i++)
+        dial += conf->members[i].endpoint != NULL;
+    long in = (long)conf->nmembers - dial;
+    long by_sockets = (sockets - NODE_SOCKETS) / LINK_SOCKETS;
+    long by_files = (files - NODE_FILES - in) / LINK_FILES;
+    long most = by_sockets < by_files ? by_sockets : by_files;
+    if (most < 0)
+        most = 0;
+    if (dial <= most)
+        return 0;
+    seterr(err, errlen, -1, "%ld members with an endpoint to dial, more than the %ld this process can"
+           " (open-file limit %ld, ZeroMQ socket limit %ld; each dialled member needs %d files):"
+           " raise LimitNOFILE= in the unit or ulimit -n", dial, most, files, sockets, LINK_FILES);
+    return -1;
 }
 
 size_t

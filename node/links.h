@@ -34,6 +34,15 @@ void *links_zap(links_t *self);
  * is applied to the kept link. */
 void links_apply(links_t *self, const conf_t *conf);
 
+/* The process's limits on links: raises the soft open-file limit to the
+ * hard one and sets zctx's (a context with no socket yet; NULL: only the
+ * files) socket limit to match. Stores the file limit in *files and the
+ * socket limit in *sockets. */
+void links_limits(void *zctx, long *files, long *sockets);
+/* Whether conf's members fit those limits: 0, or -1 with err saying how
+ * many members it can dial and which limit to raise. */
+int links_fit(const conf_t *conf, long files, long sockets, char *err, size_t errlen);
+
 size_t links_count(const links_t *self);
 peer_t *links_peer(links_t *self, size_t i);
 /* Whether key is a member's. */

@@ -7,6 +7,7 @@
  */
 #include "conf.h"
 #include "ident.h"
+#include "links.h"
 #include "log.h"
 #include "node.h"
 #include "store.h"
@@ -18,6 +19,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zmq.h>
 
 static const char s_usage[] =
     "usage: socdir-node COMMAND [options]\n"
@@ -176,6 +178,18 @@ cmd_check(int argc, char **argv)
     conf_t *conf = s_config_args("check", argc, argv, NULL, &rc);
     if (conf == NULL)
         return rc;
+    /* The limits of this process, as run would have them under the same
+     * ulimit (a unit's LimitNOFILE= may differ). */
+    char err[512];
+    long files, sockets;
+    void *zctx = zmq_ctx_new();
+    links_limits(zctx, &files, &sockets);
+    zmq_ctx_term(zctx);
+    if (links_fit(conf, files, sockets, err, sizeof(err)) != 0) {
+        fprintf(stderr, "socdir-node check: %s: %s\n", conf->path, err);
+        conf_free(&conf);
+        return 1;
+    }
     printf("%s: configuration OK (node \"%s\", %zu member%s, data %s)\n", conf->path, conf->name,
            conf->nmembers, conf->nmembers == 1 ? "" : "s", conf->data);
     conf_free(&conf);

@@ -59,6 +59,7 @@ struct node {
     char *ctl_path;             /* filesystem path of the control socket */
     int lock_fd;                /* flock on DATA/lock: one node per data dir */
     peer_curve_t curve;         /* our CURVE keys */
+    long files, sockets;        /* the process's limits on links (links_limits) */
 };
 
 static volatile sig_atomic_t s_stop, s_reload;
@@ -143,6 +144,11 @@ s_reload_members(node_t *self)
         log_warnx("reload refused, membership unchanged: %s", err);
         return;
     }
+    if (links_fit(fresh, self->files, self->sockets, err, sizeof(err)) != 0) {
+        log_warnx("reload refused, membership unchanged: %s: %s", fresh->path, err);
+        conf_free(&fresh);
+        return;
+    }
     links_apply(self->links, fresh);
     /* Only membership reloads; the rest of [node] needs a restart. */
     conf_member_t *members = self->conf->members;
@@ -190,6 +196,9 @@ node_new(conf_t **conf_p, char *err, size_t errlen)
         goto fail;
     }
     self->zctx = zmq_ctx_new();
+    links_limits(self->zctx, &self->files, &self->sockets);
+    if (links_fit(c, self->files, self->sockets, err, errlen) != 0)
+        goto fail;
     sync_hooks_t hooks = { .arg = self, .send = h_send, .accepts = h_accepts,
                            .stored = h_stored, .pulled = h_pulled };
     self->sync = sync_node_new(self->store, ident_pk(self->ident), c->name, &hooks,

@@ -109,6 +109,12 @@ s_dial(peer_t *self)
     if (self->endpoint == NULL)
         return;
     self->dealer = zmq_socket(self->zctx, ZMQ_DEALER);
+    if (self->dealer == NULL) {
+        /* links_fit keeps this from happening; if it does, say why. */
+        log_warnx("member %s: cannot open a socket to dial %s: %s", self->name, self->endpoint,
+                  zmq_strerror(zmq_errno()));
+        return;
+    }
     peer_socket_options(self->dealer);
     s_setopt_int(self->dealer, ZMQ_RECONNECT_IVL, 200);
     s_setopt_int(self->dealer, ZMQ_RECONNECT_IVL_MAX, 5000);
@@ -125,7 +131,8 @@ s_dial(peer_t *self)
     if (mrc != 0)
         log_warnx("member %s: cannot monitor its link: %s", self->name, zmq_strerror(zmq_errno()));
     self->monitor = zmq_socket(self->zctx, ZMQ_PAIR);
-    zmq_connect(self->monitor, mon);
+    if (self->monitor == NULL || zmq_connect(self->monitor, mon) != 0)
+        log_warnx("member %s: cannot watch its link: %s", self->name, zmq_strerror(zmq_errno()));
     if (zmq_connect(self->dealer, self->endpoint) != 0)
         log_warnx("member %s: cannot dial %s: %s", self->name, self->endpoint,
                   zmq_strerror(zmq_errno()));
