@@ -79,12 +79,23 @@ print(json.dumps({"op": "publish", "entries": [
 expect_contains "$T/raw.out" "more than 255"
 sd a get raw-good >/dev/null || fail "raw-good was not stored"
 
+# (3b) A fork: M signs two payloads with seq 7 (two PUSHes, the second
+# with a later timestamp). A keeps one record of it and says so at
+# warning level, naming the origin and the seq.
+"$PEERTOOL" "$T/m" "$A_EP" "$A_ID" push-seq 7 >/dev/null || fail "peertool push-seq 7 failed"
+wait_until 30 sd a get "$(cat "$T/m.id")/seq-7"
+[ "$(status_of a 'd["forks"]')" -eq 0 ] || fail "a counts a fork after one payload: $(cat "$T/a.status")"
+"$PEERTOOL" "$T/m" "$A_EP" "$A_ID" push-seq 7 >/dev/null || fail "peertool push-seq 7 (again) failed"
+wait_until 30 prints 1 status_of a 'd["forks"]'
+wait_until 10 log_has a "warn fork: origin $(cat "$T/m.id") wrote two payloads with seq 7; evidence kept"
+[ "$(grep -c "warn fork: origin" "$T/a.log")" -eq 1 ] || fail "a logged the fork $(grep -c "warn fork:" "$T/a.log") times"
+
 # (4) No HELLO: dropped, logged, nothing stored (last: M is banned for a minute).
 "$PEERTOOL" "$T/m" "$A_EP" "$A_ID" push-no-hello >/dev/null || fail "peertool push-no-hello failed"
 wait_until 30 log_has a "peer m: PUSH before HELLO on a new connection"
 wait_until 30 at_least 1 peer_stat a m errors
 if sd a get "$(cat "$T/m.id")/no-hello" >/dev/null 2>&1; then fail "a stored a PUSH that came before HELLO"; fi
-[ "$(status_of a 'd["forks"]')" -eq 0 ] || fail "forks on a: $(cat "$T/a.status")"
+[ "$(status_of a 'd["forks"]')" -eq 1 ] || fail "forks on a, the one of (3b) only: $(cat "$T/a.status")"
 
 for n in a b; do stop_node $n; done
 echo "t095 ok"

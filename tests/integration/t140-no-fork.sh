@@ -2,9 +2,10 @@
 # An honest node never forks, whatever goes wrong in the middle of a write.
 # A dials B. (1) A's disk is full: a publish of 50 entries fails with a
 # clear error saying nothing was stored, A stays up and keeps answering, B
-# never sees one of the 50; A restarts with its link cut, writes again,
-# and once linked again there is no fork anywhere and the digests agree.
-# When space is freed, A takes writes again. (2) A is killed with SIGKILL
+# never sees one of the 50. Space is freed while A runs: A takes a write
+# at once and B gets it. The disk fills again, a publish fails, A restarts
+# with its link cut and writes; once linked again there is no fork
+# anywhere and the digests agree. (2) A is killed with SIGKILL
 # in the middle of a 1,000-entry publish, three times at different
 # moments; each time it restarts with its link cut and writes, and after
 # relinking: no fork, every acknowledged entry on both, equal digests.
@@ -71,17 +72,30 @@ sync_wait b >/dev/null || true
 [ "$(origin_stat b a versions)" -eq 20 ] || fail "b holds a's entries of a failed publish: $(cat "$T/b.status")"
 if sd b get full-0001 >/dev/null 2>&1; then fail "b got an entry a never stored"; fi
 
-# A restarts with its link cut (disk still nearly full, then freed), writes.
+# Space is freed while A runs: A takes the next write at once, above the
+# seqs the failed publish had taken (a gap, never a reuse), and B gets it
+# with no fork.
+rm -f "$T/a/filler"
+big 1 freed | sd a publish - >/dev/null || fail "a refused a write once space was freed"
+[ "$(origin_stat a a max_seq)" -gt "$acked" ] || fail "a's write after the full disk: $(cat "$T/a.status")"
+wait_until 60 same_digest a b
+sd b get freed-0001 >/dev/null || fail "b does not have the write made after space was freed"
+[ "$(origin_stat b a versions)" -eq 21 ] || fail "b after space was freed: $(cat "$T/b.status")"
+
+# A fills up again, restarts with its link cut (disk still nearly full,
+# then freed), writes.
+dd if=/dev/zero of="$T/a/filler" bs=4096 2>/dev/null || true
+big 50 full | sd a publish - >/dev/null 2>&1 && fail "a second publish on a full disk succeeded"
 cut
 stop_node a
 rm -f "$T/a/filler"
 run_node a
-big 1 after-full | sd a publish - >/dev/null || fail "a refused a write once space was freed"
+big 1 after-full | sd a publish - >/dev/null || fail "a refused a write after its restart"
 link
 wait_until 60 same_digest a b
 no_forks "after the full disk"
 if sd a get full-0001 >/dev/null 2>&1; then fail "a holds an entry of the failed publish"; fi
-[ "$(origin_stat b a versions)" -eq 21 ] || fail "b after the full disk: $(cat "$T/b.status")"
+[ "$(origin_stat b a versions)" -eq 22 ] || fail "b after the full disk: $(cat "$T/b.status")"
 
 # (2) SIGKILL in the middle of a 1,000-entry publish, three times. This
 # part is about the kill, not the disk: 1,000 entries of 3 KB, their
