@@ -381,6 +381,10 @@ store_insert_raw(store_t *self, int64_t origin, const uint8_t *buf, size_t len,
     return s_write_row(self, origin, &rowid, buf, len, env, env->vid, 0, ix);
 }
 
+/* One function, about 80 lines, on purpose: the current version's row is
+ * read in place (its envelope, column 5, is fork evidence and the source
+ * of the index terms to remove) while Q_CUR stays stepped, so splitting
+ * the lookup from its uses would mean copying every envelope replaced. */
 int
 store_put(store_t *self, const uint8_t *buf, size_t len, const envelope_t *env, int64_t via)
 {

@@ -3,7 +3,8 @@
  * restore, with a store that fails on demand (store_fault), so that each
  * error is seen to propagate. A failed savepoint, watermark or commit
  * undoes the whole publish and says so; a restore whose store writes fail
- * stays restoring; nothing written in a failed request is ever pushed.
+ * stays restoring. (That nothing written in a failed request reaches a
+ * peer is shown on real nodes by tests/integration/t140-no-fork.sh.)
  */
 #include "msg.h"
 #include "node.h"
