@@ -141,6 +141,14 @@ typedef int (*check_fn)(const json_t *v, const void *arg, char *err, size_t errl
 /* The arg of the checks of text that may run over several lines. */
 static const bool s_multiline = true;
 
+bool
+entry_char_refused(int32_t cp)
+{
+    return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) ||       /* C0, DEL, C1 */
+           (cp >= 0x202a && cp <= 0x202e) ||                 /* LRE RLE PDF LRO RLO */
+           (cp >= 0x2066 && cp <= 0x2069);                   /* LRI RLI FSI PDI */
+}
+
 int
 entry_check_text(const char *s, size_t len, bool multiline, char *err, size_t errlen)
 {
@@ -151,14 +159,14 @@ entry_check_text(const char *s, size_t len, bool multiline, char *err, size_t er
         utf8proc_ssize_t n = utf8proc_iterate(p + i, (utf8proc_ssize_t)(len - i), &cp);
         if (n <= 0)
             return seterr(err, errlen, -1, "is not valid UTF-8 at byte %zu", i);
-        if (multiline && (cp == '\n' || cp == '\t')) {
+        if (!entry_char_refused(cp) || (multiline && (cp == '\n' || cp == '\t'))) {
             /* allowed */
         } else if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f)) {
             return seterr(err, errlen, -1, "holds the control character U+%04X at byte %zu%s",
                           (unsigned)cp, i,
                           cp == '\n' || cp == '\t' ? " (newline and tab only in description, "
                                                      "outcome and eligibility)" : "");
-        } else if ((cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069)) {
+        } else {
             return seterr(err, errlen, -1, "holds the bidirectional control U+%04X at byte %zu",
                           (unsigned)cp, i);
         }

@@ -112,6 +112,12 @@ int entry_parse_time(const char *s, int64_t *ms);
  * out of range. */
 int entry_month_days(int year, int month);
 
+/* True for the code points text must not hold (but for newline and tab
+ * in the long free texts): C0 controls U+0000-001F, DEL and C1 controls
+ * U+007F-009F, bidirectional overrides and isolates U+202A-202E and
+ * U+2066-2069. Printers escape the same set. */
+bool entry_char_refused(int32_t cp);
+
 /* Checks the len bytes of UTF-8 text at s (which may hold NUL bytes):
  * no C0 control (U+0000-001F) but, when multiline, newline and tab; no
  * DEL or C1 control (U+007F-009F); no bidirectional override or isolate
