@@ -1,10 +1,11 @@
 #!/bin/sh
 # Codes and text. (1) publish refuses what the validator refuses: an ESC
 # in a name, country EL, a day that does not exist, an end before its
-# start; the error names the field and prints no raw control byte. (2) A
-# member M pushes its own signed entries, valid and not, in one batch: A
-# stores the valid ones, refuses and counts the others (refused_invalid),
-# and a peer stores nothing that a local publish refuses. (3) An entry
+# start, a key twice; the error names the field or key and prints no raw
+# control byte. (2) A member M pushes its own signed entries, valid and
+# not, in one batch: A stores the valid ones, refuses and counts the
+# others (refused_invalid), and a peer stores nothing that a local
+# publish refuses. (3) An entry
 # stored under older rules (written into A's database while A is down)
 # holding ESC and U+202E is printed escaped by get, search and export.
 . "$(dirname "$0")/lib.sh"
@@ -59,6 +60,12 @@ refused "end before start" '{"id":"ev","kind":"event","name":{"en":"x"},"event_t
     "field 'end'"
 refused "ESC in a country" '{"id":"c","kind":"organisation","name":{"en":"x"},"country":"\u001b[2J"}' \
     "field 'country'" '\x1b[2J'
+# A request whose entry holds "name" twice (msgpack bytes: JSON tools
+# keep one of the two): the node refuses it and names the key.
+printf '\202\242op\247publish\247entries\221\205\242id\241x\244kind\254organisation'\
+'\244name\201\242en\241A\244name\201\242en\241B\247country\242AT' >"$T/dup.req"
+"$SOCDIR_BIN/rawsend" "ipc://$T/a/control.sock" "$T/dup.req" >"$T/dup.out" || fail "rawsend failed"
+expect_contains "$T/dup.out" "duplicate key 'name'"
 [ "$(entries)" -eq 0 ] || fail "a stored a refused entry: $(cat "$T/a.status")"
 printf '%s\n' '{"id":"athens","kind":"organisation","name":{"el":"Αθήνα"},"country":"GR","region":"EL30"}' \
     '{"id":"leap","kind":"event","name":{"en":"x"},"event_type":"fair","start":"2028-02-29","end":"2028-03-01"}' \
