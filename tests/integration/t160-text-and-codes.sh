@@ -66,6 +66,12 @@ printf '\202\242op\247publish\247entries\221\205\242id\241x\244kind\254organisat
 '\244name\201\242en\241A\244name\201\242en\241B\247country\242AT' >"$T/dup.req"
 "$SOCDIR_BIN/rawsend" "ipc://$T/a/control.sock" "$T/dup.req" >"$T/dup.out" || fail "rawsend failed"
 expect_contains "$T/dup.out" "duplicate key 'name'"
+# The node logs the refusal; a key of ESC [ 2 J shows there as ?[2J.
+printf '\202\242op\247publish\247entries\221\202\244\033[2J\001\244\033[2J\002' >"$T/dup2.req"
+"$SOCDIR_BIN/rawsend" "ipc://$T/a/control.sock" "$T/dup2.req" >"$T/dup2.out" || fail "rawsend failed"
+expect_contains "$T/dup2.out" "duplicate key"
+wait_until 10 log_has a "duplicate key '?[2J'"
+no_raw "$T/a.log"
 [ "$(entries)" -eq 0 ] || fail "a stored a refused entry: $(cat "$T/a.status")"
 printf '%s\n' '{"id":"athens","kind":"organisation","name":{"el":"Αθήνα"},"country":"GR","region":"EL30"}' \
     '{"id":"leap","kind":"event","name":{"en":"x"},"event_type":"fair","start":"2028-02-29","end":"2028-03-01"}' \
