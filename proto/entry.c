@@ -252,7 +252,8 @@ c_time(const json_t *v, const void *arg, char *err, size_t errlen)
     (void)arg;
     if (!json_is_string(v) || entry_parse_time(json_string_value(v), &ms) != 0)
         return seterr(err, errlen, -1,
-                      "must be an RFC 3339 date-time with offset (2027-01-21T09:00:00+01:00) or a date (2027-01-21)");
+                      "must be an RFC 3339 date-time with offset (2027-01-21T09:00:00+01:00) or a date (2027-01-21) "
+                      "of a day that exists");
     return 0;
 }
 

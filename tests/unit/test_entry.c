@@ -80,7 +80,8 @@ s_test_dates(void)
     CHECK(entry_parse_time("2027-00-10", &ms) == -1 && entry_parse_time("2027-12-00", &ms) == -1);
 
     s_accepted("{" EVENT ",\"start\":\"2028-02-29\"}");
-    s_refused("{" EVENT ",\"start\":\"2027-02-29\"}", "field 'start'");
+    s_refused("{" EVENT ",\"start\":\"2027-02-29\"}", "field 'start': must be an RFC 3339");
+    s_refused("{" EVENT ",\"start\":\"2027-02-29\"}", "of a day that exists");
     s_refused("{" EVENT ",\"start\":\"2027-01-10\",\"end\":\"2027-02-29\"}", "field 'end'");
     s_refused("{\"id\":\"g\",\"kind\":\"programme\",\"name\":{\"en\":\"x\"},\"programme_type\":\"training\","
               "\"deadline\":\"2027-02-29\"}", "field 'deadline'");
