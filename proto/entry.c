@@ -3,9 +3,11 @@
  *
  * Validation is a table: one row per known field, naming the kinds that may
  * carry it, the kinds that must, and the check that applies. The shapes of
- * classification codes (NUTS, NACE, CPV, ISO 3166, ISO 639-1) and the
- * closed vocabularies (org types, target groups, partnership types...)
- * are in codes.c, shared with the node's search and the CLI.
+ * classification codes (NUTS, NACE, CPV), the ISO 3166-1 and ISO 639-1
+ * lists (generated at build time, isocodes.h), the NUTS prefixes of GR
+ * and GB, and the closed vocabularies (org types, target groups,
+ * partnership types...) are in codes.c, shared with the node's search and
+ * the CLI.
  * Unknown fields are allowed: they ride along signed and untouched, so a
  * newer node can add fields without breaking older ones.
  *
