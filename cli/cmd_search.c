@@ -573,8 +573,8 @@ s_facets_print(const struct search *s, const json_t *reply, long long total)
         if (s->fmt == RENDER_NDJSON) {
             render_json(stdout, f, 0);
         } else if (s->fmt == RENDER_CSV) {
-            bool quote = strpbrk(value, ",\"\r\n") != NULL;
-            printf("%s%s%s,%s\n", quote ? "\"" : "", value, quote ? "\"" : "", n);
+            render_csv_field(stdout, value, 0);
+            render_csv_field(stdout, n, 1);
         } else {
             const char *row[] = { value, n };
             table_add(t, row);

@@ -8,6 +8,7 @@
  * command line, usage on stdout and status 0 for --help.
  */
 #include "cli.h"
+#include "render.h"
 
 #include <getopt.h>
 #include <stdarg.h>
@@ -152,11 +153,17 @@ void
 cli_warn(const char *fmt, ...)
 {
     va_list ap;
-    fputs("socdir: ", stderr);
+    char *msg = NULL;
+    /* A message may quote what a file or a node holds: escaped, so it
+     * cannot act on the terminal (render_text). */
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    int n = vasprintf(&msg, fmt, ap);
     va_end(ap);
+    fputs("socdir: ", stderr);
+    if (n >= 0)
+        render_text(stderr, msg);
     fputc('\n', stderr);
+    free(msg);
 }
 
 int

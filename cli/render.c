@@ -1,17 +1,26 @@
 /*
  * render.c: tables, CSV, JSON and the text view of an entry.
  *
- * Widths count UTF-8 code points, not bytes, so "Pölten" is six columns;
- * wide (CJK) and combining characters are not measured apart, a limit that
- * does not matter for the languages of the federation. Cells are cut with
- * "…" at their column's cap and control characters become spaces, so a
- * newline in a name cannot break a table row.
+ * Widths are display columns (utf8proc_charwidth per code point), so
+ * "Pölten" is six columns, "東京" four and a combining accent none. Cells
+ * are cut with "…" at their column's cap, between grapheme clusters
+ * (utf8proc_grapheme_break_stateful), never inside a UTF-8 sequence or
+ * between a letter and its accent.
+ *
+ * Nothing reaches the terminal raw that could act on it: the code points
+ * the validator refuses in text (entry_char_refused: C0, DEL, C1,
+ * bidirectional overrides and isolates) print as \xHH (below U+0080) or
+ * \uHHHH, in tables, CSV and the text view alike, because versions stored
+ * under older rules may hold them. Only the text view keeps newlines (as
+ * indented lines) and tabs. JSON output writes them as \u escapes, so a
+ * document reads back equal.
  *
  * JSON reals are printed with the fewest digits (15 to 17) that read back
  * as the same double for every real in the document: 48.2047 prints as
  * 48.2047, not 48.204700000000003, and export -> publish stays unchanged.
  */
 #include "codes.h"
+#include "entry.h"
 #include "render.h"
 #include "util.h"
 
@@ -21,33 +30,120 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
+#include <utf8proc.h>
 
 /* ---- text ---- */
 
-/* UTF-8 continuation bytes are 10xxxxxx; every other byte starts a code
- * point. jansson has checked that the strings are valid UTF-8. */
+/* One code point of s (len bytes left) into *cp; returns its length. A
+ * byte that starts no valid sequence comes back alone as -1 - byte, so
+ * that it is escaped rather than printed. */
+static size_t
+s_next(const char *s, size_t len, utf8proc_int32_t *cp)
+{
+    utf8proc_ssize_t n = utf8proc_iterate((const utf8proc_uint8_t *)s, (utf8proc_ssize_t)len, cp);
+    if (n <= 0) {
+        *cp = -1 - (unsigned char)s[0];
+        return 1;
+    }
+    return (size_t)n;
+}
+
+/* The visible form of cp into buf when cp must not reach a terminal
+ * raw ("\x1b", "\u202e", "\xff" for a stray byte); returns its length,
+ * 0 for a code point that prints as itself. */
+static size_t
+s_escape(utf8proc_int32_t cp, char buf[8])
+{
+    if (cp < 0)
+        return (size_t)snprintf(buf, 8, "\\x%02x", (unsigned)(-1 - cp));
+    if (!entry_char_refused(cp))
+        return 0;
+    return (size_t)(cp < 0x80 ? snprintf(buf, 8, "\\x%02x", (unsigned)cp)
+                              : snprintf(buf, 8, "\\u%04x", (unsigned)cp));
+}
+
+/* Columns cp takes as printed: its escape's length, else its display
+ * width (0 for combining marks and other zero-width characters). */
+static size_t
+s_cp_width(utf8proc_int32_t cp)
+{
+    char buf[8];
+    size_t n = s_escape(cp, buf);
+    if (n > 0)
+        return n;
+    int w = utf8proc_charwidth(cp);
+    return w > 0 ? (size_t)w : 0;
+}
+
 size_t
 render_width(const char *s)
 {
-    size_t n = 0;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-        n += (*p & 0xC0) != 0x80;   /* count lead bytes only */
-    return n;
+    size_t w = 0, len = strlen(s);
+    utf8proc_int32_t cp;
+    for (size_t i = 0; i < len;) {
+        i += s_next(s + i, len - i, &cp);
+        w += s_cp_width(cp);
+    }
+    return w;
 }
 
-/* Keeps width - 1 code points and adds the ellipsis when s is too wide,
- * so the result is never wider than width. */
+/* Appends cp (the n bytes at src) to out at *o, escaped if it must be. */
+static void
+s_put(char *out, size_t *o, utf8proc_int32_t cp, const char *src, size_t n)
+{
+    char buf[8];
+    size_t e = s_escape(cp, buf);
+    memcpy(out + *o, e ? buf : src, e ? e : n);
+    *o += e ? e : n;
+}
+
+/* The length of the grapheme cluster at s (len bytes left) and its
+ * width into *w. An escaped code point is a cluster of its own. */
+static size_t
+s_cluster(const char *s, size_t len, size_t *w)
+{
+    utf8proc_int32_t first, cp;
+    utf8proc_int32_t state = 0;
+    char buf[8];
+    size_t i = s_next(s, len, &first);
+
+    *w = s_cp_width(first);
+    if (s_escape(first, buf))
+        return i;
+    while (i < len) {
+        size_t n = s_next(s + i, len - i, &cp);
+        if (s_escape(cp, buf) || utf8proc_grapheme_break_stateful(first, cp, &state))
+            break;
+        *w += s_cp_width(cp);
+        first = cp;
+        i += n;
+    }
+    return i;
+}
+
+/* Keeps whole clusters of at most width - 1 columns and adds the
+ * ellipsis when s is too wide, so the result is never wider than width. */
 char *
 render_fit(const char *s, size_t width)
 {
     bool cut = render_width(s) > width;
-    size_t keep = cut ? (width > 0 ? width - 1 : 0) : (size_t)-1, cps = 0, o = 0;
-    char *out = xmalloc(strlen(s) + sizeof("…"));
+    size_t room = cut ? (width > 0 ? width - 1 : 0) : (size_t)-1, used = 0, o = 0;
+    size_t len = strlen(s);
+    /* An escape is at most 6 bytes for a code point of at least 1. */
+    char *out = xmalloc(6 * len + sizeof("…"));
 
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if ((*p & 0xC0) != 0x80 && cps++ == keep)
+    for (size_t i = 0; i < len;) {
+        size_t w, n = s_cluster(s + i, len - i, &w);
+        if (used + w > room)
             break;
-        out[o++] = (*p < 0x20 || *p == 0x7f) ? ' ' : (char)*p;
+        for (size_t j = i; j < i + n;) {
+            utf8proc_int32_t cp;
+            size_t k = s_next(s + j, i + n - j, &cp);
+            s_put(out, &o, cp, s + j, k);
+            j += k;
+        }
+        used += w;
+        i += n;
     }
     if (cut && width > 0) {
         memcpy(out + o, "…", strlen("…"));
@@ -55,6 +151,39 @@ render_fit(const char *s, size_t width)
     }
     out[o] = '\0';
     return out;
+}
+
+/* s escaped into a new string; newlines and tabs kept when lines is set. */
+static char *
+s_escaped(const char *s, size_t len, bool lines)
+{
+    char *out = xmalloc(6 * len + 1);
+    size_t o = 0;
+    utf8proc_int32_t cp;
+    for (size_t i = 0; i < len;) {
+        size_t n = s_next(s + i, len - i, &cp);
+        if (lines && (cp == '\n' || cp == '\t'))
+            out[o++] = (char)cp;
+        else
+            s_put(out, &o, cp, s + i, n);
+        i += n;
+    }
+    out[o] = '\0';
+    return out;
+}
+
+char *
+render_escape(const char *s, size_t len)
+{
+    return s_escaped(s, len, false);
+}
+
+void
+render_text(FILE *f, const char *s)
+{
+    char *e = s_escaped(s, strlen(s), false);
+    fputs(e, f);
+    free(e);
 }
 
 const char *
@@ -215,11 +344,12 @@ render_term_cols(void)
 static const char *const s_csv_cols[] = { "id", "origin", "kind", "name", "country",
     "region", "website", "email", "updated", NULL };
 
-/* One field, quoted when it holds a comma, a quote or a line break. */
-static void
-s_csv_field(FILE *f, const char *s, bool last)
+void
+render_csv_field(FILE *f, const char *raw, int last)
 {
-    if (strpbrk(s, ",\"\r\n") != NULL) {
+    char *esc = s_escaped(raw, strlen(raw), true);
+    const char *s = esc;
+    if (strpbrk(s, ",\"\n") != NULL) {
         fputc('"', f);
         for (; *s; s++) {
             if (*s == '"')
@@ -231,13 +361,14 @@ s_csv_field(FILE *f, const char *s, bool last)
         fputs(s, f);
     }
     fputc(last ? '\n' : ',', f);
+    free(esc);
 }
 
 void
 render_csv_header(FILE *f)
 {
     for (int i = 0; s_csv_cols[i]; i++)
-        s_csv_field(f, s_csv_cols[i], s_csv_cols[i + 1] == NULL);
+        render_csv_field(f, s_csv_cols[i], s_csv_cols[i + 1] == NULL);
 }
 
 void
@@ -247,7 +378,7 @@ render_csv_entry(FILE *f, const json_t *e, const char *lang)
         const char *v = strcmp(s_csv_cols[i], "name") == 0
                       ? render_name(e, lang)
                       : json_string_value(json_object_get(e, s_csv_cols[i]));
-        s_csv_field(f, v ? v : "", s_csv_cols[i + 1] == NULL);
+        render_csv_field(f, v ? v : "", s_csv_cols[i + 1] == NULL);
     }
 }
 
@@ -282,13 +413,37 @@ s_precision(const json_t *v)
     return p;
 }
 
+/* Writes jansson's output s, each line after the first indented by
+ * indent. jansson escapes C0 controls as \\u00XX but writes DEL, C1
+ * controls and bidirectional controls raw; those become \\uXXXX here,
+ * which reads back as the same string. */
+static void
+s_json_out(FILE *f, const char *s, int indent)
+{
+    size_t len = strlen(s);
+    utf8proc_int32_t cp;
+    for (size_t i = 0; i < len;) {
+        size_t n = s_next(s + i, len - i, &cp);
+        if (cp >= 0x20 && entry_char_refused(cp))
+            fprintf(f, "\\u%04x", (unsigned)cp);
+        else
+            fwrite(s + i, 1, n, f);
+        if (cp == '\n')
+            fprintf(f, "%*s", indent, "");
+        i += n;
+    }
+}
+
 /* JSON_ENCODE_ANY lets a malformed reply's odd value print rather than
- * vanish; output is UTF-8 as it came (no \\u escapes). */
+ * vanish; output is UTF-8 as it came but for the escapes of s_json_out. */
 void
 render_json(FILE *f, const json_t *v, int pretty)
 {
     size_t flags = JSON_REAL_PRECISION(s_precision(v)) | (pretty ? JSON_INDENT(2) : JSON_COMPACT);
-    json_dumpf(v, f, flags | JSON_ENCODE_ANY);
+    char *s = json_dumps(v, flags | JSON_ENCODE_ANY);
+    if (s != NULL)
+        s_json_out(f, s, 0);
+    free(s);
     fputc('\n', f);
 }
 
@@ -298,11 +453,7 @@ render_json_nested(FILE *f, const json_t *v, int indent)
     char *s = json_dumps(v, JSON_REAL_PRECISION(s_precision(v)) | JSON_INDENT(2) | JSON_ENCODE_ANY);
     if (s == NULL)
         return;
-    for (const char *p = s; *p; p++) {
-        fputc(*p, f);
-        if (*p == '\n')
-            fprintf(f, "%*s", indent, "");
-    }
+    s_json_out(f, s, indent);
     free(s);
 }
 
@@ -344,15 +495,18 @@ s_listed(const char *const *list, const char *key)
     return false;
 }
 
-/* Writes text; line breaks in it continue at column indent. */
+/* Writes the len bytes of text at s escaped (render_escape) but for
+ * newlines, which continue at column indent, and tabs. */
 static void
-s_text(FILE *f, const char *s, int indent)
+s_text(FILE *f, const char *s, size_t len, int indent)
 {
-    for (; *s; s++) {
-        fputc(*s, f);
-        if (*s == '\n')
+    char *e = s_escaped(s, len, true);
+    for (const char *p = e; *p; p++) {
+        fputc(*p, f);
+        if (*p == '\n')
             fprintf(f, "%*s", indent, "");
     }
+    free(e);
 }
 
 /* A number, boolean or string for people: 48.2047, yes, text. */
@@ -360,7 +514,7 @@ static void
 s_scalar(FILE *f, const json_t *v, int indent)
 {
     if (json_is_string(v))
-        s_text(f, json_string_value(v), indent);
+        s_text(f, json_string_value(v), json_string_length(v), indent);
     else if (json_is_integer(v))
         fprintf(f, "%lld", (long long)json_integer_value(v));
     else if (json_is_real(v))
@@ -399,12 +553,16 @@ s_address(FILE *f, const json_t *v)
     if (parts == 0 || parts != json_object_size(v) || (st && !json_is_string(st)) ||
         (pc && !json_is_string(pc)) || (city && !json_is_string(city)))
         return false;
-    if (st != NULL)
-        fprintf(f, "%s%s", json_string_value(st), pc || city ? ", " : "");
-    if (pc != NULL)
-        fprintf(f, "%s%s", json_string_value(pc), city ? " " : "");
+    if (st != NULL) {
+        s_text(f, json_string_value(st), json_string_length(st), 0);
+        fputs(pc || city ? ", " : "", f);
+    }
+    if (pc != NULL) {
+        s_text(f, json_string_value(pc), json_string_length(pc), 0);
+        fputs(city ? " " : "", f);
+    }
     if (city != NULL)
-        fputs(json_string_value(city), f);
+        s_text(f, json_string_value(city), json_string_length(city), 0);
     return true;
 }
 
@@ -429,7 +587,9 @@ s_inline(FILE *f, const json_t *v, int indent)
             fprintf(f, "%.15g, %.15g", json_number_value(lat), json_number_value(lon));
         } else {
             json_object_foreach((json_t *)v, key, item) {
-                fprintf(f, "%s%s: ", sep, key);
+                fputs(sep, f);
+                render_text(f, key);
+                fputs(": ", f);
                 s_inline(f, item, indent);
                 sep = ", ";
             }
@@ -450,8 +610,10 @@ s_value(FILE *f, const json_t *v, int indent)
 
     if (s_is_langmap(v)) {
         json_object_foreach((json_t *)v, lang, item) {
-            fprintf(f, "%*s[%s] ", first ? 0 : indent, "", lang);
-            s_text(f, json_string_value(item), indent + 5);
+            fprintf(f, "%*s[", first ? 0 : indent, "");
+            render_text(f, lang);
+            fputs("] ", f);
+            s_text(f, json_string_value(item), json_string_length(item), indent + 5);
             fputc('\n', f);
             first = false;
         }
@@ -480,10 +642,11 @@ s_value(FILE *f, const json_t *v, int indent)
 static void
 s_field(FILE *f, const char *label, const json_t *v, int width)
 {
-    int len = (int)strlen(label);
+    int len = (int)render_width(label);
     if (v == NULL)
         return;
-    fprintf(f, "%s:%*s", label, len < width ? width - len : 1, "");
+    render_text(f, label);
+    fprintf(f, ":%*s", len < width ? width - len : 1, "");
     s_value(f, v, len < width ? width + 1 : len + 2);
 }
 
@@ -499,8 +662,8 @@ s_label_width(const json_t *e)
     const char *key;
     json_t *v;
     json_object_foreach((json_t *)e, key, v) {
-        if (!s_listed(s_readonly, key) && strlen(key) > w && strlen(key) < LABEL_MAX)
-            w = strlen(key);
+        if (!s_listed(s_readonly, key) && render_width(key) > w && render_width(key) < LABEL_MAX)
+            w = render_width(key);
     }
     return (int)(w + 1);
 }
@@ -528,8 +691,13 @@ render_entry_text(FILE *f, const json_t *e, const char *via_name)
 
     /* Provenance: who signed it, whether the signature holds, how it came. */
     fputc('\n', f);
-    if (origin != NULL && oname != NULL)
-        fprintf(f, "origin:%*s%s (%s)\n", w - 6, "", oname, origin);
+    if (origin != NULL && oname != NULL) {
+        fprintf(f, "origin:%*s", w - 6, "");
+        render_text(f, oname);
+        fputs(" (", f);
+        render_text(f, origin);
+        fputs(")\n", f);
+    }
     else
         s_field(f, "origin", json_object_get(e, "origin"), w);
     v = json_object_get(e, "verified");
@@ -542,8 +710,13 @@ render_entry_text(FILE *f, const json_t *e, const char *via_name)
         s_field(f, *k, json_object_get(e, *k), w);
     /* "local", or the node id of the peer it came from, named if known. */
     const char *via = json_string_value(json_object_get(e, "via"));
-    if (via != NULL && via_name != NULL)
-        fprintf(f, "via:%*s%s (%s)\n", w - 3, "", via_name, via);
+    if (via != NULL && via_name != NULL) {
+        fprintf(f, "via:%*s", w - 3, "");
+        render_text(f, via_name);
+        fputs(" (", f);
+        render_text(f, via);
+        fputs(")\n", f);
+    }
     else
         s_field(f, "via", json_object_get(e, "via"), w);
 }

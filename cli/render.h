@@ -1,6 +1,6 @@
 /*
  * render.h: how the CLI prints what a node returns: aligned text tables
- * that count UTF-8 code points, CSV rows, JSON documents, the human-readable
+ * measured in display columns, CSV rows, JSON documents, the human-readable
  * block of one entry, and the choice of which language's name to show.
  * Nothing here talks to a node.
  */
@@ -13,12 +13,25 @@
 
 /* ---- text ---- */
 
-/* Code points in a UTF-8 string (what a terminal shows, near enough). */
+/* Columns a UTF-8 string takes as printed here: display width per code
+ * point (utf8proc_charwidth: 2 for wide CJK, 0 for combining marks), an
+ * escaped character counting as its escape. */
 size_t render_width(const char *s);
 
-/* A new copy of s cut to at most width code points, ending in "…" when
- * cut, with control characters turned into spaces. Caller frees. */
+/* A new copy of s, escaped as render_escape does, cut between grapheme
+ * clusters to at most width columns and ending in "…" when cut. Caller
+ * frees. */
 char *render_fit(const char *s, size_t width);
+
+/* The len bytes at s (which may hold NUL bytes) with every code point the
+ * validator refuses in text (entry_char_refused: C0 controls, DEL, C1
+ * controls, bidirectional overrides and isolates) and every byte that is
+ * not UTF-8 written visibly: "\x1b" below U+0080 and for stray bytes,
+ * "\u202e" above. Caller frees. */
+char *render_escape(const char *s, size_t len);
+
+/* Prints s escaped as render_escape does. */
+void render_text(FILE *f, const char *s);
 
 /* The language the user reads, from $LC_ALL, $LC_MESSAGES or $LANG
  * ("de_AT.UTF-8" gives "de"); NULL if none names one. */
@@ -38,7 +51,7 @@ typedef struct table table_t;
 table_t *table_new(int ncols, const char *const *headers);
 void table_destroy(table_t **self_p);
 
-/* Caps column col at width code points (longer cells are cut with "…"). */
+/* Caps column col at width columns (longer cells are cut with "…"). */
 void table_set_max(table_t *self, int col, size_t width);
 
 /* Lets column col shrink (down to min) so that rows fit in total columns;
@@ -59,6 +72,10 @@ size_t render_term_cols(void);
 /* The CSV columns of an entry: id,origin,kind,name,country,region,website,
  * email,updated. lang chooses the name as render_name does. */
 void render_csv_header(FILE *f);
+/* One CSV field and then ',' (or '\n' if last): escaped as render_escape
+ * does but for newlines and tabs, then quoted (RFC 4180, quotes doubled)
+ * when it holds a comma, a quote or a line break. */
+void render_csv_field(FILE *f, const char *s, int last);
 void render_csv_entry(FILE *f, const json_t *e, const char *lang);
 
 /* Prints v as JSON and a newline: indented by 2 if pretty, else compact. */

@@ -1,6 +1,7 @@
 /*
  * log.c: timestamped log lines on stderr, one write per line so lines from
- * several processes sharing a terminal do not interleave.
+ * several processes sharing a terminal do not interleave. Control bytes in
+ * a message print as '?'.
  */
 #include "log.h"
 #include "util.h"
@@ -40,6 +41,11 @@ s_log(const char *level, const char *fmt, va_list ap, const char *suffix)
         len += (size_t)snprintf(line + len, sizeof(line) - len, ": %s", suffix);
     if (len > sizeof(line) - 2)
         len = sizeof(line) - 2;
+    /* A message may quote what a peer or a client sent: no control byte
+     * reaches the terminal or the file, and a line stays one line. */
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f)
+            line[i] = '?';
     line[len++] = '\n';
     fwrite(line, 1, len, stderr);
     fflush(stderr);

@@ -3,10 +3,12 @@
  * language to show and the distance between two points (codes.h).
  */
 #include "codes.h"
+#include "isocodes.h"
 
 #include <ctype.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* ---- code shapes ---- */
@@ -68,6 +70,56 @@ code_cpv_prefix(const char *s)
     if (n == 8 && code_pattern(s + 8, "-9"))
         return n;
     return (n >= 2 && n <= 8 && s[n] == '\0') ? n : 0;
+}
+
+/* ---- code lists ---- */
+
+static int
+s_strcmp(const void *a, const void *b)
+{
+    return strcmp(a, b);
+}
+
+static bool
+s_listed(const char (*list)[3], size_t n, const char *s)
+{
+    return strlen(s) == 2 && bsearch(s, list, n, sizeof(list[0]), s_strcmp) != NULL;
+}
+
+bool
+code_country_listed(const char *s)
+{
+    return s_listed(code_iso3166, code_iso3166_count, s);
+}
+
+bool
+code_lang_listed(const char *s)
+{
+    return s_listed(code_iso639_1, code_iso639_1_count, s);
+}
+
+/* Where NUTS and ISO 3166-1 write a country differently. */
+static const struct { const char *iso, *nuts; } s_nuts_names[] = {
+    { "GR", "EL" },         /* Greece */
+    { "GB", "UK" },         /* the United Kingdom (NUTS 2016) */
+};
+
+const char *
+code_nuts_prefix(const char *country)
+{
+    for (size_t i = 0; i < sizeof(s_nuts_names) / sizeof(s_nuts_names[0]); i++)
+        if (strcmp(s_nuts_names[i].iso, country) == 0)
+            return s_nuts_names[i].nuts;
+    return country;
+}
+
+const char *
+code_iso_for_nuts(const char *s)
+{
+    for (size_t i = 0; i < sizeof(s_nuts_names) / sizeof(s_nuts_names[0]); i++)
+        if (strcmp(s_nuts_names[i].nuts, s) == 0)
+            return s_nuts_names[i].iso;
+    return NULL;
 }
 
 /* ---- vocabularies ---- */

@@ -5,9 +5,9 @@
  * which language of a text to show, and the distance between two points.
  * The validator (entry.c), the node's search and the CLI all call these.
  *
- * Codes are checked for shape only, never looked up: code lists change
- * between editions and a node must not refuse an entry because its own
- * list is older.
+ * Country and language codes are looked up in the ISO lists compiled in
+ * at build time (isocodes.h); NUTS, NACE and CPV codes are checked for
+ * shape only, since their lists change between editions.
  */
 #ifndef SOCDIR_CODES_H
 #define SOCDIR_CODES_H
@@ -31,6 +31,20 @@ bool code_nuts(const char *s);
  * class: "N", "81", "81.2", "81.21". */
 bool code_nace(const char *s);
 bool code_cpv(const char *s);       /* "90910000" or "90910000-9" */
+
+/* ---- code lists (isocodes.h) ---- */
+
+/* True when s is in ISO 3166-1 alpha-2 ("AT"; not "EL", not "UK"). */
+bool code_country_listed(const char *s);
+/* True when s is an ISO 639-1 code ("de"). */
+bool code_lang_listed(const char *s);
+/* The NUTS country prefix of an ISO 3166-1 code: the code itself, except
+ * "EL" for GR (Greece) and "UK" for GB (the United Kingdom, NUTS 2016).
+ * The string is static. */
+const char *code_nuts_prefix(const char *country);
+/* For a NUTS prefix that is not an ISO 3166-1 code, the ISO code to use
+ * instead ("GR" for "EL", "GB" for "UK"), else NULL. */
+const char *code_iso_for_nuts(const char *s);
 /* A CPV code or prefix as a search takes it: 2 to 8 digits, or all 8
  * with a "-D" check digit. Returns the number of digits, 0 if s is
  * neither. */

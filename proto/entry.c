@@ -3,11 +3,21 @@
  *
  * Validation is a table: one row per known field, naming the kinds that may
  * carry it, the kinds that must, and the check that applies. The shapes of
- * classification codes (NUTS, NACE, CPV, ISO 3166, ISO 639-1) and the
- * closed vocabularies (org types, target groups, partnership types...)
- * are in codes.c, shared with the node's search and the CLI.
+ * classification codes (NUTS, NACE, CPV), the ISO 3166-1 and ISO 639-1
+ * lists (generated at build time, isocodes.h), the NUTS prefixes of GR
+ * and GB, and the closed vocabularies (org types, target groups,
+ * partnership types...) are in codes.c, shared with the node's search and
+ * the CLI.
  * Unknown fields are allowed: they ride along signed and untouched, so a
  * newer node can add fields without breaking older ones.
+ *
+ * Text in known fields is checked code point by code point (utf8proc
+ * decodes): no C0 or C1 control character, no DEL, no bidirectional
+ * override or isolate, so that nothing a node stores can move a
+ * terminal's cursor, change its colours or reorder what is shown around
+ * it. Newline and tab are allowed in the long free texts only
+ * (description, outcome, eligibility). Printers escape control characters
+ * anyway (cli/render.c): versions stored under older rules may hold them.
  */
 #include "entry.h"
 #include "codes.h"
@@ -20,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <utf8proc.h>
 
 static const char *const s_kinds[KIND_COUNT] = {
     NULL, "organisation", "offer", "partnership", "event", "programme"
@@ -50,6 +61,16 @@ entry_id_valid(const char *id)
         if (!isalnum((unsigned char)id[i]) && id[i] != '.' && id[i] != '_' && id[i] != '-')
             return false;
     return true;
+}
+
+int
+entry_month_days(int year, int month)
+{
+    static const int mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+    bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    if (month < 1 || month > 12)
+        return 0;
+    return mdays[month - 1] + (month == 2 && leap);
 }
 
 int
@@ -105,8 +126,7 @@ entry_parse_time(const char *s, int64_t *ms)
     if (tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 ||
         tm.tm_year < 1900 || tm.tm_year > 9999)
         return -1;
-    static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-    if (tm.tm_mday > mdays[tm.tm_mon - 1])
+    if (tm.tm_mday > entry_month_days(tm.tm_year, tm.tm_mon))
         return -1;
     tm.tm_year -= 1900;
     tm.tm_mon -= 1;
@@ -120,16 +140,82 @@ entry_parse_time(const char *s, int64_t *ms)
 
 typedef int (*check_fn)(const json_t *v, const void *arg, char *err, size_t errlen);
 
+/* The arg of the checks of text that may run over several lines. */
+static const bool s_multiline = true;
+
+bool
+entry_char_refused(int32_t cp)
+{
+    return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) ||       /* C0, DEL, C1 */
+           (cp >= 0x202a && cp <= 0x202e) ||                 /* LRE RLE PDF LRO RLO */
+           (cp >= 0x2066 && cp <= 0x2069);                   /* LRI RLI FSI PDI */
+}
+
+int
+entry_check_text(const char *s, size_t len, bool multiline, char *err, size_t errlen)
+{
+    const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)s;
+    utf8proc_int32_t cp;
+
+    for (size_t i = 0; i < len;) {
+        utf8proc_ssize_t n = utf8proc_iterate(p + i, (utf8proc_ssize_t)(len - i), &cp);
+        if (n <= 0)
+            return seterr(err, errlen, -1, "is not valid UTF-8 at byte %zu", i);
+        if (!entry_char_refused(cp) || (multiline && (cp == '\n' || cp == '\t'))) {
+            /* allowed */
+        } else if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f)) {
+            return seterr(err, errlen, -1, "holds the control character U+%04X at byte %zu%s",
+                          (unsigned)cp, i,
+                          cp == '\n' || cp == '\t' ? " (newline and tab only in description, "
+                                                     "outcome and eligibility)" : "");
+        } else {
+            return seterr(err, errlen, -1, "holds the bidirectional control U+%04X at byte %zu",
+                          (unsigned)cp, i);
+        }
+        i += (size_t)n;
+    }
+    return 0;
+}
+
+/* A str of 1 to ENTRY_TEXT_MAX bytes passing entry_check_text; arg is
+ * &s_multiline for text that may hold newlines and tabs. */
 static int
 c_string(const json_t *v, const void *arg, char *err, size_t errlen)
 {
-    (void)arg;
     if (!json_is_string(v))
         return seterr(err, errlen, -1, "must be a string");
     if (json_string_length(v) == 0)
         return seterr(err, errlen, -1, "must not be empty");
     if (json_string_length(v) > ENTRY_TEXT_MAX)
         return seterr(err, errlen, -1, "is longer than %d bytes", ENTRY_TEXT_MAX);
+    return entry_check_text(json_string_value(v), json_string_length(v), arg == &s_multiline,
+                            err, errlen);
+}
+
+static int
+c_country(const json_t *v, const void *arg, char *err, size_t errlen)
+{
+    (void)arg;
+    const char *s = json_string_value(v), *iso = s ? code_iso_for_nuts(s) : NULL;
+    if (s == NULL)
+        return seterr(err, errlen, -1, "must be a string, an ISO 3166-1 alpha-2 code (e.g. AT)");
+    if (iso != NULL)
+        return seterr(err, errlen, -1, "'%s' is the NUTS prefix, not the ISO 3166-1 code: use %s",
+                      s, iso);
+    if (!code_country_listed(s))
+        return seterr(err, errlen, -1, "'%.40s' is not an ISO 3166-1 alpha-2 code (e.g. AT)", s);
+    return 0;
+}
+
+static int
+c_lang(const json_t *v, const void *arg, char *err, size_t errlen)
+{
+    (void)arg;
+    const char *s = json_string_value(v);
+    if (s == NULL)
+        return seterr(err, errlen, -1, "must be a string, an ISO 639-1 code (e.g. de)");
+    if (!code_lang_listed(s))
+        return seterr(err, errlen, -1, "'%.40s' is not an ISO 639-1 code (e.g. de)", s);
     return 0;
 }
 
@@ -137,9 +223,7 @@ static int
 c_shape(const json_t *v, const void *arg, char *err, size_t errlen)
 {
     bool (*ok)(const char *) = (bool (*)(const char *))arg;
-    const char *what = ok == code_country ? "an ISO 3166-1 alpha-2 code (e.g. AT)" :
-                       ok == code_lang    ? "an ISO 639-1 code (e.g. de)" :
-                       ok == code_nuts    ? "a NUTS code (e.g. AT123)" :
+    const char *what = ok == code_nuts    ? "a NUTS code (e.g. AT123)" :
                        ok == code_nace    ? "a NACE code (e.g. 81.21)" :
                        ok == code_cpv     ? "a CPV code (e.g. 90910000-9)" : "valid";
     if (!json_is_string(v))
@@ -170,22 +254,23 @@ c_time(const json_t *v, const void *arg, char *err, size_t errlen)
     (void)arg;
     if (!json_is_string(v) || entry_parse_time(json_string_value(v), &ms) != 0)
         return seterr(err, errlen, -1,
-                      "must be an RFC 3339 date-time with offset (2027-01-21T09:00:00+01:00) or a date (2027-01-21)");
+                      "must be an RFC 3339 date-time with offset (2027-01-21T09:00:00+01:00) or a date (2027-01-21) "
+                      "of a day that exists");
     return 0;
 }
 
+/* arg: passed on to c_string for each text. */
 static int
 c_langmap(const json_t *v, const void *arg, char *err, size_t errlen)
 {
     const char *lang;
     json_t *text;
-    (void)arg;
     if (!json_is_object(v) || json_object_size(v) == 0)
         return seterr(err, errlen, -1, "must be an object of language code to text, e.g. {\"en\": \"...\"}");
     json_object_foreach((json_t *)v, lang, text) {
-        if (!code_lang(lang))
+        if (!code_lang_listed(lang))
             return seterr(err, errlen, -1, "key '%.20s' is not an ISO 639-1 code (e.g. de)", lang);
-        if (c_string(text, NULL, err, errlen) != 0) {
+        if (c_string(text, arg, err, errlen) != 0) {
             char inner[128];
             snprintf(inner, sizeof(inner), "%s", err);
             return seterr(err, errlen, -1, "text for '%s' %s", lang, inner);
@@ -266,8 +351,12 @@ c_address(const json_t *v, const void *arg, char *err, size_t errlen)
         return seterr(err, errlen, -1, "must be {\"street\", \"postcode\", \"city\"}");
     for (const char *const *p = parts; *p; p++) {
         json_t *s = json_object_get(v, *p);
+        char inner[128];
         if (s != NULL && !json_is_string(s))
             return seterr(err, errlen, -1, "'%s' must be a string", *p);
+        if (s != NULL && entry_check_text(json_string_value(s), json_string_length(s), false,
+                                          inner, sizeof(inner)) != 0)
+            return seterr(err, errlen, -1, "'%s' %s", *p, inner);
     }
     return 0;
 }
@@ -320,7 +409,7 @@ c_partner(const json_t *v, const void *arg, char *err, size_t errlen)
         return seterr(err, errlen, -1, "ref %s", inner);
     if (name != NULL && c_string(name, NULL, inner, sizeof(inner)) != 0)
         return seterr(err, errlen, -1, "name %s", inner);
-    if (country != NULL && c_shape(country, (const void *)code_country, inner, sizeof(inner)) != 0)
+    if (country != NULL && c_country(country, NULL, inner, sizeof(inner)) != 0)
         return seterr(err, errlen, -1, "country %s", inner);
     if (role != NULL && c_vocab(role, code_roles, inner, sizeof(inner)) != 0)
         return seterr(err, errlen, -1, "role %s", inner);
@@ -337,7 +426,7 @@ c_partner(const json_t *v, const void *arg, char *err, size_t errlen)
 #define EVENT K(KIND_EVENT)
 #define PROG  K(KIND_PROGRAMME)
 
-static const struct list_arg l_lang = { c_shape, (const void *)code_lang };
+static const struct list_arg l_lang = { c_lang, NULL };
 static const struct list_arg l_nace = { c_shape, (const void *)code_nace };
 static const struct list_arg l_cpv = { c_shape, (const void *)code_cpv };
 static const struct list_arg l_string = { c_string, NULL };
@@ -357,8 +446,8 @@ static const struct field {
 } s_fields[] = {
     { "name",              ALL,          ALL,   c_langmap, NULL, false },
     { "summary",           ALL,          0,     c_langmap, NULL, false },
-    { "description",       ALL,          0,     c_langmap, NULL, false },
-    { "country",           ALL,          ORG,   c_shape, (const void *)code_country, false },
+    { "description",       ALL,          0,     c_langmap, &s_multiline, false },
+    { "country",           ALL,          ORG,   c_country, NULL, false },
     { "region",            ALL,          0,     c_shape, (const void *)code_nuts, false },
     { "address",           ALL,          0,     c_address, NULL, false },
     { "geo",               ALL,          0,     c_geo, NULL, false },
@@ -381,7 +470,7 @@ static const struct field {
     { "lead_time_days",    OFFER,        0,     c_count, NULL, false },
     { "customer_types",    OFFER,        0,     c_list, &l_customer_types, false },
     { "partners",          PART,         PART,  c_list, &l_partners, true },
-    { "outcome",           PART,         0,     c_langmap, NULL, false },
+    { "outcome",           PART,         0,     c_langmap, &s_multiline, false },
     { "event_type",        EVENT,        EVENT, c_vocab, code_event_types, false },
     { "start",             EVENT | PART | PROG, EVENT, c_time, NULL, false },
     { "end",               EVENT | PART | PROG, 0, c_time, NULL, false },
@@ -389,7 +478,7 @@ static const struct field {
     { "registration_url",  EVENT | PROG, 0,     c_string, NULL, false },
     { "programme_type",    PROG,         PROG,  c_vocab, code_programme_types, false },
     { "deadline",          PROG,         0,     c_time, NULL, false },
-    { "eligibility",       PROG,         0,     c_langmap, NULL, false },
+    { "eligibility",       PROG,         0,     c_langmap, &s_multiline, false },
     { NULL, 0, 0, NULL, NULL, false }
 };
 
@@ -398,6 +487,25 @@ static const struct field {
 static const char *const s_readonly[] = { "id", "kind", "origin", "origin_name",
     "seq", "updated", "deleted", "verified", "version", "received", "via",
     "distance", "score", NULL };
+
+/* end is not before start, when both are valid times: two date-times
+ * compare as instants; when either is a date alone, the calendar dates
+ * (the first 10 characters, each in its own offset) compare. */
+static int
+s_check_span(const json_t *body, char *err, size_t errlen)
+{
+    const char *start = json_string_value(json_object_get(body, "start"));
+    const char *end = json_string_value(json_object_get(body, "end"));
+    int64_t s_ms, e_ms;
+
+    if (start == NULL || end == NULL || entry_parse_time(start, &s_ms) != 0 ||
+        entry_parse_time(end, &e_ms) != 0)
+        return 0;
+    bool before = strlen(start) > 10 && strlen(end) > 10 ? e_ms < s_ms : strncmp(end, start, 10) < 0;
+    if (before)
+        return seterr(err, errlen, -1, "field 'end': %.40s is before start %.40s", end, start);
+    return 0;
+}
 
 int
 entry_validate_body(int kind, const json_t *body, char *err, size_t errlen)
@@ -426,12 +534,12 @@ entry_validate_body(int kind, const json_t *body, char *err, size_t errlen)
     json_t *country = json_object_get(body, "country"), *region = json_object_get(body, "region");
     if (json_is_string(country) && json_is_string(region)) {
         const char *c = json_string_value(country), *r = json_string_value(region);
-        /* NUTS writes Greece as EL where ISO 3166 has GR. */
-        bool greece = strcmp(c, "GR") == 0 && strncmp(r, "EL", 2) == 0;
-        if (strncmp(c, r, 2) != 0 && !greece)
-            return seterr(err, errlen, -1, "field 'region': '%s' is not in country %s", r, c);
+        const char *prefix = code_nuts_prefix(c);   /* EL for GR, UK for GB */
+        if (strncmp(prefix, r, 2) != 0)
+            return seterr(err, errlen, -1, "field 'region': '%s' is not in country %s "
+                          "(its NUTS codes start with %s)", r, c, prefix);
     }
-    return 0;
+    return s_check_span(body, err, errlen);
 }
 
 /* level: the container level of v (1 for the entry itself). */

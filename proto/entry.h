@@ -104,7 +104,25 @@ void entry_index_build(const json_t *body, entry_index_t *ix);
 void entry_index_free(entry_index_t *ix);
 
 /* Parses "YYYY-MM-DD" or an RFC 3339 date-time with offset into ms since
- * the epoch. Returns 0 or -1. */
+ * the epoch; the date must exist (2028-02-29 does, 2027-02-29 does not).
+ * Returns 0 or -1. */
 int entry_parse_time(const char *s, int64_t *ms);
+
+/* Days in month (1-12) of year in the Gregorian calendar; 0 for a month
+ * out of range. */
+int entry_month_days(int year, int month);
+
+/* True for the code points text must not hold (but for newline and tab
+ * in the long free texts): C0 controls U+0000-001F, DEL and C1 controls
+ * U+007F-009F, bidirectional overrides and isolates U+202A-202E and
+ * U+2066-2069. Printers escape the same set. */
+bool entry_char_refused(int32_t cp);
+
+/* Checks the len bytes of UTF-8 text at s (which may hold NUL bytes):
+ * no C0 control (U+0000-001F) but, when multiline, newline and tab; no
+ * DEL or C1 control (U+007F-009F); no bidirectional override or isolate
+ * (U+202A-202E, U+2066-2069). Returns 0, or -1 with err naming the code
+ * point and its byte offset. */
+int entry_check_text(const char *s, size_t len, bool multiline, char *err, size_t errlen);
 
 #endif

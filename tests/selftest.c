@@ -76,6 +76,7 @@ static const struct {
     { "node", node_test },
     { "vectors", vectors_test },
     { "wire", wire_test },
+    { "render", render_test },
 };
 
 int

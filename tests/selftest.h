@@ -48,5 +48,6 @@ int sync_test(bool verbose);
 int node_test(bool verbose);
 int vectors_test(bool verbose);
 int wire_test(bool verbose);
+int render_test(bool verbose);
 
 #endif

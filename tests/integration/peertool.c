@@ -21,6 +21,12 @@
  *                         (signed as it is, even out of range)
  *     push-deep LEVELS    a PUSH of the member's own entry "deep-LEVELS" whose body
  *                         nests LEVELS levels (the body map is level 1)
+ *     push-json FILE      one PUSH of the member's own entries, one per line of the
+ *                         NDJSON FILE ({"id", "kind" (default organisation), body
+ *                         fields}), signed as they are, valid or not, seqs rising
+ *     store-legacy FILE   no network: writes the entries of FILE (as for push-json),
+ *                         unchecked, into the database ENDPOINT names (the node
+ *                         stopped), as a node of older rules would have stored them
  * Prints ORIGIN_ID/ID of a forged entry on stdout. Sends HELLO and SYNC
  * first and waits for the node's answer (at most 10 s; a banned member gets
  * none, which is only noted on stderr), then sends CMD's frame, reads
@@ -29,6 +35,7 @@
  */
 #include "ident.h"
 #include "mpjson.h"
+#include "store.h"
 #include "util.h"
 #include "wire.h"
 
@@ -94,14 +101,15 @@ s_forge_push(msgpack_sbuffer *out, const uint8_t origin[ENV_PKBYTES],
     return 0;
 }
 
-/* A PUSH of an entry of the member itself (origin and key from ident),
- * seq and body as given, signed over exactly those bytes (not through
- * envelope_seal, which refuses what this tool must be able to send). */
+/* An envelope of an entry of the member itself (origin and key from
+ * ident), kind, seq and body as given, signed over exactly those bytes
+ * (not through envelope_seal, which refuses what this tool must be able
+ * to send), into env (initialised here). */
 static void
-s_own_push(msgpack_sbuffer *out, const ident_t *ident, const uint8_t sk[ENV_SKBYTES],
-           const char *id, uint64_t seq, const json_t *body)
+s_own_envelope(msgpack_sbuffer *env, const ident_t *ident, const uint8_t sk[ENV_SKBYTES],
+               const char *id, const char *kind, uint64_t seq, const json_t *body)
 {
-    msgpack_sbuffer p, env;
+    msgpack_sbuffer p;
     msgpack_packer pk;
     uint8_t vid[ENV_VIDBYTES], msg[sizeof(ENV_SIG_DOMAIN) + ENV_VIDBYTES], sig[ENV_SIGBYTES];
     char err[256];
@@ -114,8 +122,8 @@ s_own_push(msgpack_sbuffer *out, const ident_t *ident, const uint8_t sk[ENV_SKBY
     msgpack_pack_bin_body(&pk, ident_pk(ident), ENV_PKBYTES);
     msgpack_pack_str(&pk, strlen(id));
     msgpack_pack_str_body(&pk, id, strlen(id));
-    msgpack_pack_str(&pk, 12);
-    msgpack_pack_str_body(&pk, "organisation", 12);
+    msgpack_pack_str(&pk, strlen(kind));
+    msgpack_pack_str_body(&pk, kind, strlen(kind));
     msgpack_pack_uint64(&pk, seq);
     msgpack_pack_uint64(&pk, now_ms());
     msgpack_pack_false(&pk);
@@ -125,17 +133,109 @@ s_own_push(msgpack_sbuffer *out, const ident_t *ident, const uint8_t sk[ENV_SKBY
     memcpy(msg, ENV_SIG_DOMAIN, sizeof(ENV_SIG_DOMAIN));
     memcpy(msg + sizeof(ENV_SIG_DOMAIN), vid, sizeof(vid));
     crypto_sign_detached(sig, NULL, msg, sizeof(msg), sk);
-    msgpack_sbuffer_init(&env);
-    msgpack_packer_init(&pk, &env, msgpack_sbuffer_write);
+    msgpack_sbuffer_init(env);
+    msgpack_packer_init(&pk, env, msgpack_sbuffer_write);
     msgpack_pack_array(&pk, 2);
     msgpack_pack_bin(&pk, p.size);
     msgpack_pack_bin_body(&pk, p.data, p.size);
     msgpack_pack_bin(&pk, sizeof(sig));
     msgpack_pack_bin_body(&pk, sig, sizeof(sig));
+    msgpack_sbuffer_destroy(&p);
+}
+
+/* A PUSH of one entry of the member itself (s_own_envelope). */
+static void
+s_own_push(msgpack_sbuffer *out, const ident_t *ident, const uint8_t sk[ENV_SKBYTES],
+           const char *id, uint64_t seq, const json_t *body)
+{
+    msgpack_sbuffer env;
+    msgpack_packer pk;
+    s_own_envelope(&env, ident, sk, id, "organisation", seq, body);
     wire_batch_begin(out, &pk, WIRE_PUSH, 0, 1);
     wire_batch_add(&pk, (const uint8_t *)env.data, env.size);
-    msgpack_sbuffer_destroy(&p);
     msgpack_sbuffer_destroy(&env);
+}
+
+/* The member's own envelopes of the NDJSON file path, one a line, seqs
+ * rising from seq, into envs (n set). Returns 0, or -1 after a message. */
+static int
+s_own_file(const char *path, const ident_t *ident, const uint8_t sk[ENV_SKBYTES], uint64_t seq,
+           msgpack_sbuffer *envs, size_t max, size_t *n)
+{
+    FILE *f = fopen(path, "r");
+    char line[60000];
+    *n = 0;
+    if (f == NULL) {
+        perror(path);
+        return -1;
+    }
+    while (fgets(line, sizeof(line), f) != NULL && *n < max) {
+        json_error_t jerr;
+        json_t *e = json_loads(line, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
+        const char *id = json_string_value(json_object_get(e, "id"));
+        if (id == NULL) {
+            fprintf(stderr, "peertool: %s: no id in '%s'\n", path, line);
+            json_decref(e);
+            fclose(f);
+            return -1;
+        }
+        const char *kind = json_string_value(json_object_get(e, "kind"));
+        char idbuf[ENTRY_ID_MAX + 1], kindbuf[32];
+        snprintf(idbuf, sizeof(idbuf), "%s", id);
+        snprintf(kindbuf, sizeof(kindbuf), "%s", kind ? kind : "organisation");
+        json_object_del(e, "id");
+        json_object_del(e, "kind");
+        s_own_envelope(&envs[*n], ident, sk, idbuf, kindbuf, seq + *n, e);
+        (*n)++;
+        json_decref(e);
+    }
+    fclose(f);
+    return 0;
+}
+
+/* The envelopes of path, as push-json makes them, stored unchecked in the
+ * database at db under the member's origin, arrived from the member. */
+static int
+s_store_legacy(const char *db, const char *path, const ident_t *ident, const uint8_t sk[ENV_SKBYTES])
+{
+    msgpack_sbuffer envs[64];
+    size_t n;
+    char err[256];
+    int rc = -1;
+    store_t *st = NULL;
+
+    if (s_own_file(path, ident, sk, now_ms() % 1000000 + 1, envs, 64, &n) != 0)
+        goto out;
+    if ((st = store_open(db, err, sizeof(err))) == NULL) {
+        fprintf(stderr, "peertool: %s: %s\n", db, err);
+        goto out;
+    }
+    int64_t via = store_origin(st, ident_pk(ident), "legacy");
+    if (via < 0 || store_begin(st) != 0)
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        envelope_t env;
+        if (envelope_open_stored((const uint8_t *)envs[i].data, envs[i].size, &env, err, sizeof(err)) != 0) {
+            fprintf(stderr, "peertool: entry %zu does not open: %s\n", i + 1, err);
+            store_rollback(st);
+            goto out;
+        }
+        int put = store_put(st, (const uint8_t *)envs[i].data, envs[i].size, &env, via);
+        envelope_clear(&env);
+        if (put < 0) {
+            fprintf(stderr, "peertool: store: %s\n", store_errmsg(st));
+            store_rollback(st);
+            goto out;
+        }
+    }
+    rc = store_commit(st);
+out:
+    if (rc != 0 && st != NULL)
+        fprintf(stderr, "peertool: store: %s\n", store_errmsg(st));
+    store_close(&st);
+    for (size_t i = 0; i < n; i++)
+        msgpack_sbuffer_destroy(&envs[i]);
+    return rc;
 }
 
 /* The member's secret key, read from KEYDIR/node.key (the 64-byte
@@ -178,7 +278,7 @@ s_usage(void)
 {
     fprintf(stderr, "usage: peertool KEYDIR ENDPOINT SERVER_NODE_ID"
                     " hello|forge-foreign|forge-sig ORIGIN_ID|garbage|oversize|push-no-hello"
-                    "|push-seq SEQ|push-deep LEVELS\n");
+                    "|push-seq SEQ|push-deep LEVELS|push-json FILE|store-legacy FILE\n");
     return 2;
 }
 
@@ -193,7 +293,8 @@ main(int argc, char **argv)
         return s_usage();
     const char *cmd = argv[4], *arg = argc == 6 ? argv[5] : NULL;
     bool takes_arg = strcmp(cmd, "forge-sig") == 0 || strcmp(cmd, "push-seq") == 0 ||
-                     strcmp(cmd, "push-deep") == 0;
+                     strcmp(cmd, "push-deep") == 0 || strcmp(cmd, "push-json") == 0 ||
+                     strcmp(cmd, "store-legacy") == 0;
     if (takes_arg != (arg != NULL))
         return s_usage();
     if (sodium_init() < 0) {
@@ -212,6 +313,14 @@ main(int argc, char **argv)
         return 2;
     }
 
+    /* store-legacy writes a database and needs no network. */
+    if (strcmp(cmd, "store-legacy") == 0) {
+        uint8_t own_sk[ENV_SKBYTES];
+        int lrc = s_read_key(argv[1], own_sk) == 0 ? s_store_legacy(argv[2], arg, ident, own_sk) : -1;
+        sodium_memzero(own_sk, sizeof(own_sk));
+        ident_destroy(&ident);
+        return lrc == 0 ? 0 : 2;
+    }
     /* The frame to send, built before connecting. */
     msgpack_sbuffer frame;
     msgpack_sbuffer_init(&frame);
@@ -253,6 +362,21 @@ main(int argc, char **argv)
             key_to_id(ident_pk(ident), id);
             printf("%s\n", id);
         }
+    } else if (strcmp(cmd, "push-json") == 0) {
+        msgpack_sbuffer envs[64];
+        msgpack_packer pk;
+        uint8_t own_sk[ENV_SKBYTES];
+        size_t n = 0;
+        rc = s_read_key(argv[1], own_sk) == 0 &&
+             s_own_file(arg, ident, own_sk, now_ms() % 1000000 + 1, envs, 64, &n) == 0 ? 0 : -1;
+        sodium_memzero(own_sk, sizeof(own_sk));
+        if (rc == 0) {
+            wire_batch_begin(&frame, &pk, WIRE_PUSH, 0, n);
+            for (size_t i = 0; i < n; i++)
+                wire_batch_add(&pk, (const uint8_t *)envs[i].data, envs[i].size);
+        }
+        for (size_t i = 0; i < n; i++)
+            msgpack_sbuffer_destroy(&envs[i]);
     } else if (strcmp(cmd, "garbage") == 0) {
         /* 0xc1 is the one byte msgpack never uses. */
         static const char junk[] = "\xc1\xc1 this is not msgpack \xff\x00\x01";

@@ -3,6 +3,7 @@
  * show and the distance between two points.
  */
 #include "codes.h"
+#include "isocodes.h"
 #include "selftest.h"
 
 #include <math.h>
@@ -14,6 +15,24 @@ codes_test(bool verbose)
     (void)verbose;
     CHECK(code_country("AT") && !code_country("at") && !code_country("A") && !code_country("AUT"));
     CHECK(code_lang("de") && !code_lang("DE") && !code_lang("deu"));
+    /* The lists (generated from iso-codes): real codes only. */
+    CHECK(code_country_listed("AT") && code_country_listed("GR") && code_country_listed("GB"));
+    CHECK(code_country_listed("SR") && code_country_listed("AD") && code_country_listed("ZW"));
+    CHECK(!code_country_listed("EL") && !code_country_listed("UK") && !code_country_listed("XK"));
+    CHECK(!code_country_listed("at") && !code_country_listed("AUT") && !code_country_listed(""));
+    CHECK(code_lang_listed("de") && code_lang_listed("sl") && code_lang_listed("cs") && code_lang_listed("aa"));
+    CHECK(code_lang_listed("zu") && !code_lang_listed("xx") && !code_lang_listed("DE") && !code_lang_listed("deu"));
+    CHECK(strcmp(code_nuts_prefix("GR"), "EL") == 0 && strcmp(code_nuts_prefix("GB"), "UK") == 0);
+    CHECK(strcmp(code_nuts_prefix("AT"), "AT") == 0);
+    CHECK(strcmp(code_iso_for_nuts("EL"), "GR") == 0 && strcmp(code_iso_for_nuts("UK"), "GB") == 0);
+    CHECK(code_iso_for_nuts("AT") == NULL && code_iso_for_nuts("GR") == NULL);
+    CHECK(code_iso3166_count >= 249 && code_iso639_1_count >= 180);
+    for (size_t i = 1; i < code_iso3166_count; i++)
+        CHECK(strcmp(code_iso3166[i - 1], code_iso3166[i]) < 0);        /* sorted for bsearch */
+    for (size_t i = 1; i < code_iso639_1_count; i++)
+        CHECK(strcmp(code_iso639_1[i - 1], code_iso639_1[i]) < 0);
+    CHECK(strncmp(code_iso_source, "iso-codes ", 10) == 0);
+
     CHECK(code_nuts("AT") && code_nuts("AT1") && code_nuts("AT12") && code_nuts("AT123"));
     CHECK(!code_nuts("12") && !code_nuts("AT1234") && !code_nuts("at12") && !code_nuts("A"));
     CHECK(code_nace("N") && code_nace("81") && code_nace("81.2") && code_nace("81.21"));

@@ -34,6 +34,128 @@ s_accepted(const char *text)
 }
 
 #define ORG "\"id\":\"org-1\",\"kind\":\"organisation\",\"name\":{\"de\":\"Glanzwerk\"},\"country\":\"AT\""
+#define ORGNOC "\"id\":\"org-1\",\"kind\":\"organisation\",\"name\":{\"de\":\"Glanzwerk\"}"
+#define EVENT "\"id\":\"e\",\"kind\":\"event\",\"name\":{\"en\":\"x\"},\"event_type\":\"fair\""
+
+/* Countries and languages are looked up in the ISO lists; NUTS prefixes
+ * follow the country, EL for GR and UK for GB. */
+static void
+s_test_lists(void)
+{
+    s_accepted("{" ORGNOC ",\"country\":\"GR\",\"region\":\"EL30\"}");
+    s_accepted("{" ORGNOC ",\"country\":\"GB\",\"region\":\"UKI3\"}");
+    s_accepted("{" ORGNOC ",\"country\":\"SR\"}");        /* Suriname: a real code */
+    s_accepted("{" ORGNOC ",\"country\":\"GR\"}");
+    s_accepted("{" ORG ",\"languages\":[\"sl\",\"cs\",\"el\",\"zh\"],\"name\":{\"cs\":\"x\",\"el\":\"y\"}}");
+    s_refused("{" ORGNOC ",\"country\":\"GR\",\"region\":\"GR30\"}",
+              "'GR30' is not in country GR (its NUTS codes start with EL)");
+    s_refused("{" ORGNOC ",\"country\":\"GB\",\"region\":\"GBI3\"}", "start with UK");
+    s_refused("{" ORGNOC ",\"country\":\"AT\",\"region\":\"EL30\"}", "not in country AT");
+    s_refused("{" ORGNOC ",\"country\":\"EL\"}", "field 'country': 'EL' is the NUTS prefix");
+    s_refused("{" ORGNOC ",\"country\":\"EL\",\"region\":\"EL30\"}", "use GR");
+    s_refused("{" ORGNOC ",\"country\":\"UK\"}", "use GB");
+    s_refused("{" ORGNOC ",\"country\":\"XK\"}", "'XK' is not an ISO 3166-1 alpha-2 code");
+    s_refused("{" ORGNOC ",\"country\":\"ZZ\"}", "'ZZ' is not an ISO 3166-1");
+    s_refused("{" ORGNOC ",\"country\":\"at\"}", "'at' is not an ISO 3166-1");
+    s_refused("{" ORG ",\"languages\":[\"de\",\"xx\"]}", "field 'languages': item 1: 'xx' is not an ISO 639-1");
+    s_refused("{" ORG ",\"name\":{\"qq\":\"x\"}}", "key 'qq' is not an ISO 639-1");
+    s_refused("{\"id\":\"p\",\"kind\":\"partnership\",\"name\":{\"en\":\"x\"},\"partnership_types\":[\"mentoring\"],"
+              "\"partners\":[{\"name\":\"x\",\"country\":\"UK\"}]}", "country 'UK' is the NUTS prefix");
+}
+
+/* Dates exist in the calendar; an end is not before its start. */
+static void
+s_test_dates(void)
+{
+    int64_t ms;
+    CHECK(entry_month_days(2027, 2) == 28 && entry_month_days(2028, 2) == 29);
+    CHECK(entry_month_days(1900, 2) == 28 && entry_month_days(2000, 2) == 29);
+    CHECK(entry_month_days(2027, 4) == 30 && entry_month_days(2027, 12) == 31);
+    CHECK(entry_month_days(2027, 0) == 0 && entry_month_days(2027, 13) == 0);
+    CHECK(entry_parse_time("2028-02-29", &ms) == 0);
+    CHECK(entry_parse_time("2027-02-29", &ms) == -1);
+    CHECK(entry_parse_time("2100-02-29T10:00:00Z", &ms) == -1);
+    CHECK(entry_parse_time("2000-02-29T10:00:00Z", &ms) == 0);
+    CHECK(entry_parse_time("2027-04-31", &ms) == -1 && entry_parse_time("2027-04-30", &ms) == 0);
+    CHECK(entry_parse_time("2027-00-10", &ms) == -1 && entry_parse_time("2027-12-00", &ms) == -1);
+
+    s_accepted("{" EVENT ",\"start\":\"2028-02-29\"}");
+    s_refused("{" EVENT ",\"start\":\"2027-02-29\"}", "field 'start': must be an RFC 3339");
+    s_refused("{" EVENT ",\"start\":\"2027-02-29\"}", "of a day that exists");
+    s_refused("{" EVENT ",\"start\":\"2027-01-10\",\"end\":\"2027-02-29\"}", "field 'end'");
+    s_refused("{\"id\":\"g\",\"kind\":\"programme\",\"name\":{\"en\":\"x\"},\"programme_type\":\"training\","
+              "\"deadline\":\"2027-02-29\"}", "field 'deadline'");
+    s_accepted("{" EVENT ",\"start\":\"2027-03-10\",\"end\":\"2027-03-10\"}");
+    s_accepted("{" EVENT ",\"start\":\"2027-03-10T09:00:00+01:00\",\"end\":\"2027-03-10\"}");
+    s_accepted("{" EVENT ",\"start\":\"2027-03-10T09:00:00+01:00\",\"end\":\"2027-03-10T08:00:00Z\"}");
+    s_refused("{" EVENT ",\"start\":\"2027-03-10\",\"end\":\"2027-03-09\"}",
+              "field 'end': 2027-03-09 is before start 2027-03-10");
+    s_refused("{" EVENT ",\"start\":\"2027-03-10T09:00:00+01:00\",\"end\":\"2027-03-10T07:59:59Z\"}",
+              "is before start");
+    s_refused("{" EVENT ",\"start\":\"2027-03-10T09:00:00Z\",\"end\":\"2027-03-09T23:00:00Z\"}",
+              "is before start");
+    s_refused("{\"id\":\"p\",\"kind\":\"partnership\",\"name\":{\"en\":\"x\"},\"partnership_types\":[\"mentoring\"],"
+              "\"partners\":[{\"name\":\"x\"}],\"start\":\"2027-05-01\",\"end\":\"2026-05-01\"}", "field 'end'");
+}
+
+/* Control characters and bidirectional controls in text. */
+static void
+s_test_text(void)
+{
+    char err[ENTRY_ERR_MAX];
+    /* Each class, at its edges. */
+    static const char *const bad[] = { "\x01", "\x1b", "\x1f", "\r", "\x7f", "\xc2\x80", "\xc2\x9b",
+        "\xc2\x9f", "\xe2\x80\xaa", "\xe2\x80\xae", "\xe2\x81\xa6", "\xe2\x81\xa9", NULL };
+    static const char *const good[] = { " ", "~", "\xc2\xa0", "\xe2\x80\x8f", "\xe2\x80\xa9", "\xe2\x80\xaf",
+        "\xe2\x81\xa5", "\xe2\x81\xaa", "\xc3\xb6", NULL };
+    for (const char *const *b = bad; *b; b++) {
+        char s[16];
+        snprintf(s, sizeof(s), "ab%scd", *b);
+        CHECK(entry_check_text(s, strlen(s), true, err, sizeof(err)) == -1 && strstr(err, "at byte 2"));
+        CHECK(entry_check_text(s, strlen(s), false, err, sizeof(err)) == -1);
+    }
+    for (const char *const *g = good; *g; g++) {
+        char s[16];
+        snprintf(s, sizeof(s), "ab%scd", *g);
+        CHECK(entry_check_text(s, strlen(s), false, err, sizeof(err)) == 0);
+    }
+    CHECK(entry_check_text("a\0b", 3, true, err, sizeof(err)) == -1 && strstr(err, "U+0000"));
+    CHECK(entry_check_text("a\nb\tc", 5, true, err, sizeof(err)) == 0);
+    CHECK(entry_check_text("a\nb", 3, false, err, sizeof(err)) == -1 && strstr(err, "U+000A"));
+    CHECK(entry_check_text("a\tb", 3, false, err, sizeof(err)) == -1 && strstr(err, "U+0009"));
+    CHECK(entry_check_text("\xe2\x80\xae", 3, false, err, sizeof(err)) == -1 &&
+          strstr(err, "bidirectional control U+202E"));
+    CHECK(entry_check_text("\xc2\x9b", 2, false, err, sizeof(err)) == -1 && strstr(err, "U+009B"));
+
+    /* Through the validator: every text field, newline and tab in the long texts only. */
+    s_refused("{" ORG ",\"name\":{\"en\":\"\\u001b[31mRed\"}}", "field 'name': text for 'en' holds the control character U+001B");
+    s_refused("{" ORG ",\"summary\":{\"en\":\"a\\nb\"}}", "field 'summary'");
+    s_refused("{" ORG ",\"name\":{\"en\":\"a\\tb\"}}", "newline and tab only in description");
+    s_refused("{" ORG ",\"description\":{\"en\":\"a\\rb\"}}", "U+000D");
+    s_refused("{" ORG ",\"description\":{\"en\":\"a\\u202eb\"}}", "U+202E");
+    json_t *e = selftest_json("{" ORG "}");
+    json_object_set_new(e, "description", json_pack("{s:o}", "en", json_stringn("a\0b", 3)));
+    CHECK(entry_validate(e, err, sizeof(err)) == -1 && strstr(err, "U+0000 at byte 1"));
+    json_decref(e);
+    s_refused("{" ORG ",\"legal_form\":\"GmbH\\u0085\"}", "field 'legal_form'");
+    s_refused("{" ORG ",\"tags\":[\"ok\",\"b\\u2066ad\"]}", "field 'tags': item 1");
+    s_refused("{" ORG ",\"labels\":[\"\\u007f\"]}", "field 'labels'");
+    s_refused("{" ORG ",\"website\":\"https://x.example/\\u001b]8;;\"}", "field 'website'");
+    s_refused("{" ORG ",\"phone\":\"+43\\n1\"}", "field 'phone'");
+    s_refused("{" ORG ",\"address\":{\"city\":\"Wien\\u001b\"}}", "field 'address': 'city' holds");
+    s_refused("{" ORG ",\"address\":{\"street\":\"a\\nb\"}}", "'street' holds");
+    s_refused("{\"id\":\"p\",\"kind\":\"partnership\",\"name\":{\"en\":\"x\"},\"partnership_types\":[\"mentoring\"],"
+              "\"partners\":[{\"name\":\"x\\u009b\"}]}", "name holds");
+    s_refused("{\"id\":\"p\",\"kind\":\"partnership\",\"name\":{\"en\":\"x\"},\"partnership_types\":[\"mentoring\"],"
+              "\"partners\":[{\"name\":\"x\"}],\"outcome\":{\"en\":\"\\u202a\"}}", "field 'outcome'");
+    s_accepted("{" ORG ",\"description\":{\"en\":\"line 1\\n\\tline 2\\n\"}}");
+    s_accepted("{\"id\":\"p\",\"kind\":\"partnership\",\"name\":{\"en\":\"x\"},\"partnership_types\":[\"mentoring\"],"
+               "\"partners\":[{\"name\":\"x\"}],\"outcome\":{\"en\":\"a\\n\\tb\"}}");
+    s_accepted("{\"id\":\"g\",\"kind\":\"programme\",\"name\":{\"en\":\"x\"},\"programme_type\":\"training\","
+               "\"eligibility\":{\"en\":\"- a\\n- b\"}}");
+    /* Unknown fields are not checked: a newer node may define them. */
+    s_accepted("{" ORG ",\"x_note\":\"\\u001b[0m\"}");
+}
 
 int
 entry_test(bool verbose)
@@ -89,6 +211,10 @@ entry_test(bool verbose)
               "\"partners\":[{\"name\":\"x\"}]}", "at least one");
     s_refused("{\"id\":\"p\",\"kind\":\"partnership\",\"name\":{\"en\":\"x\"},\"partnership_types\":[\"mentoring\"],"
               "\"partners\":[{\"country\":\"AT\"}]}", "needs \"ref\" or \"name\"");
+
+    s_test_lists();
+    s_test_dates();
+    s_test_text();
 
     /* Times parse to the right instant. */
     int64_t ms;

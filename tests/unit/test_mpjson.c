@@ -65,7 +65,17 @@ mpjson_test(bool verbose)
     CHECK(mpjson_check_bounds(fine, sizeof(fine)) == 0);
     CHECK(mpjson_check_bounds(fine, 3) == -1);
     const char dup[] = { (char)0x82, (char)0xa1, 'a', 0x01, (char)0xa1, 'a', 0x02 };
-    CHECK(mpjson_decode(dup, sizeof(dup), err, sizeof(err)) == NULL && strstr(err, "duplicate"));
+    CHECK(mpjson_decode(dup, sizeof(dup), err, sizeof(err)) == NULL && strstr(err, "duplicate key 'a'"));
+    /* ...at any depth, named: {"e": [{"name": 1, "name": 2}]}. */
+    const char dupdeep[] = { (char)0x81, (char)0xa1, 'e', (char)0x91, (char)0x82, (char)0xa4, 'n', 'a', 'm', 'e',
+                             0x01, (char)0xa4, 'n', 'a', 'm', 'e', 0x02 };
+    CHECK(mpjson_decode(dupdeep, sizeof(dupdeep), err, sizeof(err)) == NULL &&
+          strstr(err, "duplicate key 'name'"));
+    /* Keys that differ only after a NUL-free prefix are two keys. */
+    const char twokeys[] = { (char)0x82, (char)0xa1, 'a', 0x01, (char)0xa2, 'a', 'b', 0x02 };
+    json_t *two = mpjson_decode(twokeys, sizeof(twokeys), err, sizeof(err));
+    CHECK(two != NULL && json_object_size(two) == 2);
+    json_decref(two);
     return 0;
 }
 

@@ -198,6 +198,20 @@ def envelope_cases():
         entry(with_fields(ORG, x_neg=[-1, -33, -129, -2**63])),
         "-1 (ff), -33 (d0), -129 (d1), -2^63 (d3) in an unknown field")
     add("accept", "value-nil", entry(with_fields(ORG, x_nil=None)), "nil in an unknown field")
+    add("accept", "region-greece-el", entry(with_fields(ORG, country="GR", region="EL30")),
+        "country GR with region EL30: NUTS writes Greece as EL")
+    add("accept", "region-uk-prefix", entry(with_fields(ORG, country="GB", region="UKI3")),
+        "country GB with region UKI3: NUTS 2016 writes the United Kingdom as UK")
+    add("accept", "event-start-leap-day", entry(with_fields(EVENT, start="2028-02-29"), kind="event",
+                                                id="fair"), "an event starting 2028-02-29 (a leap year)")
+    add("accept", "event-end-same-day",
+        entry(with_fields(EVENT, start="2027-03-10T09:00:00+01:00", end="2027-03-10"), kind="event",
+              id="fair"), "end 2027-03-10 (a date) with start that day at 09:00: dates compare")
+    add("accept", "description-newline-tab",
+        entry(with_fields(ORG, description={"en": "Line one\n\tLine two"})),
+        "a description holding a newline and a tab (allowed there)")
+    add("accept", "control-in-unknown-field", entry(with_fields(ORG, x_note="\x1b[31m")),
+        "ESC in an unknown field: unknown fields are not checked")
     add("accept", "keys-unsorted", entry(Pairs([("name", {"en": "Glanzwerk"}), ("country", "AT")])),
         "body keys not in byte order (name before country): any order is canonical")
     add("accept", "tombstone", entry({}, deleted=True), "a tombstone with an empty body map")
@@ -324,6 +338,34 @@ def envelope_cases():
         "country 'Austria', not an ISO 3166-1 alpha-2 code")
     add("invalid", "region-outside-country", entry(with_fields(ORG, region="SI032")),
         "region SI032 (a NUTS code of Slovenia) with country AT")
+    add("invalid", "country-el", entry(with_fields(ORG, country="EL", region="EL30")),
+        "country EL: the NUTS prefix of Greece, not an ISO 3166-1 code (GR is)")
+    add("invalid", "country-uk", entry(with_fields(ORG, country="UK")),
+        "country UK: the NUTS prefix of the United Kingdom, not an ISO 3166-1 code (GB is)")
+    add("invalid", "country-unlisted", entry(with_fields(ORG, country="XK")),
+        "country XK: two capitals, not in ISO 3166-1")
+    add("invalid", "region-greece-gr", entry(with_fields(ORG, country="GR", region="GR30")),
+        "country GR with region GR30: Greek NUTS codes start with EL")
+    add("invalid", "language-unlisted", entry(with_fields(ORG, languages=["xx"])),
+        "languages ['xx']: two letters, not in ISO 639-1")
+    add("invalid", "name-escape", entry(with_fields(ORG, name={"en": "Glanz\x1b[31mwerk"})),
+        "name.en holding ESC (U+001B), a C0 control character")
+    add("invalid", "name-del", entry(with_fields(ORG, name={"en": "Glanz\x7fwerk"})),
+        "name.en holding DEL (U+007F)")
+    add("invalid", "name-c1", entry(with_fields(ORG, name={"en": "Glanz\u009bwerk"})),
+        "name.en holding U+009B (CSI), a C1 control character")
+    add("invalid", "name-bidi-override", entry(with_fields(ORG, name={"en": "Glanz\u202ewerk"})),
+        "name.en holding U+202E (right-to-left override)")
+    add("invalid", "name-newline", entry(with_fields(ORG, name={"en": "Glanz\nwerk"})),
+        "name.en holding a newline (allowed in description, outcome, eligibility only)")
+    add("invalid", "tag-nul", entry(with_fields(ORG, tags=["a\x00b"])),
+        "a tag holding U+0000")
+    add("invalid", "event-start-feb-29-2027",
+        entry(with_fields(EVENT, start="2027-02-29"), kind="event", id="fair"),
+        "an event starting 2027-02-29 (2027 is no leap year)")
+    add("invalid", "event-end-before-start",
+        entry(with_fields(EVENT, start="2027-03-10", end="2027-03-09"), kind="event", id="fair"),
+        "an event ending 2027-03-09, the day before its start")
     add("invalid", "cpv-short", entry(with_fields(ORG, cpv=["9091"])),
         "cpv ['9091'], not 8 digits")
     add("invalid", "event-start-month-13",
