@@ -1,8 +1,8 @@
 /*
  * dedup.c: what import remembers of the good records it read, and the
  * possible duplicates it finds among them. For every record the id,
- * normalised names, website, city and position are kept: the id in a hash
- * set to refuse a second record with the same id (it would overwrite the
+ * normalised names, website, city and position are kept: the id in a JSON
+ * object to refuse a second record with the same id (it would overwrite the
  * first, and a re-import would then not be a no-op), the rest to list
  * possible duplicates at the end: within the file (same website, or same
  * name within DUP_METRES or, without positions, in the same city), then
@@ -37,49 +37,29 @@ struct seen {
 struct dedup {
     struct seen *seen;      /* the good records, in the order read */
     size_t nseen, capseen;
-    size_t *idset;          /* open addressing: index+1 into seen, 0 free */
-    size_t capset;
+    json_t *ids;            /* {id: index into seen} */
 };
 
-/* The seen record with id, or NULL; with add, adds index ix for it. */
+/* The seen record with id, or NULL. */
 static struct seen *
-s_idset(struct dedup *d, const char *id, size_t add)
+s_by_id(struct dedup *d, const char *id)
 {
-    if (add && (d->nseen + 1) * 2 > d->capset) {
-        size_t cap = d->capset ? d->capset * 2 : 1024;
-        size_t *set = xcalloc(cap, sizeof(*set));
-        for (size_t i = 0; i < d->capset; i++)
-            if (d->idset[i]) {
-                size_t h = text_hash(d->seen[d->idset[i] - 1].id) & (cap - 1);
-                while (set[h])
-                    h = (h + 1) & (cap - 1);
-                set[h] = d->idset[i];
-            }
-        free(d->idset);
-        d->idset = set;
-        d->capset = cap;
-    }
-    if (d->capset == 0)
-        return NULL;
-    size_t h = text_hash(id) & (d->capset - 1);
-    for (; d->idset[h]; h = (h + 1) & (d->capset - 1))
-        if (strcmp(d->seen[d->idset[h] - 1].id, id) == 0)
-            return &d->seen[d->idset[h] - 1];
-    if (add)
-        d->idset[h] = add;
-    return NULL;
+    json_t *ix = json_object_get(d->ids, id);
+    return ix != NULL ? &d->seen[json_integer_value(ix)] : NULL;
 }
 
 dedup_t *
 dedup_new(void)
 {
-    return xcalloc(1, sizeof(dedup_t));
+    dedup_t *d = xcalloc(1, sizeof(dedup_t));
+    d->ids = json_object();
+    return d;
 }
 
 const char *
 dedup_find(dedup_t *d, const char *id)
 {
-    struct seen *s = s_idset(d, id, 0);
+    struct seen *s = s_by_id(d, id);
     return s != NULL ? s->label : NULL;
 }
 
@@ -109,8 +89,8 @@ dedup_add(dedup_t *d, const json_t *e, const char *label)
         s->lat = json_number_value(json_object_get(geo, "lat"));
         s->lon = json_number_value(json_object_get(geo, "lon"));
     }
+    json_object_set_new(d->ids, s->id, json_integer((json_int_t)d->nseen));
     d->nseen++;
-    s_idset(d, s->id, d->nseen);
 }
 
 /* Metres between two points. */
@@ -278,7 +258,7 @@ dedup_list_node(dedup_t *d, client_t *c)
                 origin = json_string_value(json_object_get(e, "origin"));
             if (id == NULL || origin == NULL || !json_is_number(lat) || !json_is_number(lon))
                 continue;
-            if (via != NULL && strcmp(via, "local") == 0 && s_idset(d, id, 0) != NULL)
+            if (via != NULL && strcmp(via, "local") == 0 && s_by_id(d, id) != NULL)
                 continue;
             double m = s_metres(s->lat, s->lon, json_number_value(lat), json_number_value(lon));
             if (m > DUP_METRES || !s_same_name(e, s->names))
@@ -304,7 +284,7 @@ dedup_destroy(dedup_t **self_p)
             free(s->id), free(s->label), free(s->website), free(s->city);
         }
         free(d->seen);
-        free(d->idset);
+        json_decref(d->ids);
         free(d);
         *self_p = NULL;
     }
