@@ -23,6 +23,7 @@
 #include "dedup.h"
 #include "entry.h"
 #include "import_map.h"
+#include "input.h"
 #include "publish.h"
 #include "records.h"
 #include "util.h"
@@ -32,7 +33,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 struct import {
@@ -149,19 +149,15 @@ s_free(struct import *im)
  * (also against the node nc when not NULL) and prints the summary.
  * Returns the exit status. */
 static int
-s_run(struct import *im, client_t *c, client_t *nc, FILE *f, int fmt, char sep)
+s_run(struct import *im, client_t *c, client_t *nc, const char *buf, size_t len, int fmt, char sep)
 {
     im->pub = publish_new(c, im->file, s_report, im);
     im->seen = dedup_new();
     records_sink_t to = { .file = im->file, .mapped = import_map_given(im->map), .size = im->size,
                           .pub = im->pub, .record = s_record, .header = s_header, .progress = s_progress,
                           .arg = im };
-    int read_rc = fmt == RECORDS_CSV ? records_csv(&to, f, sep)
-                  : fmt == RECORDS_NDJSON ? records_ndjson(&to, f) : records_json(&to, f);
-    if (ferror(f)) {
-        cli_warn("%s: read error: %s", im->file, strerror(errno));
-        read_rc = -1;
-    }
+    int read_rc = fmt == RECORDS_CSV ? records_csv(&to, buf, len, sep)
+                  : fmt == RECORDS_NDJSON ? records_ndjson(&to, buf, len) : records_json(&to, buf, len);
     publish_flush(im->pub);
     s_unbar(im);
     dedup_list(im->seen);
@@ -194,13 +190,15 @@ cmd_import(int argc, char **argv)
         { "format", required_argument, NULL, 'f' },
         { "map", required_argument, NULL, 'm' },
         { "separator", required_argument, NULL, 's' },
+        { "encoding", required_argument, NULL, 'e' },
         { "dry-run", no_argument, NULL, 'n' },
         { "no-node-duplicates", no_argument, NULL, 'D' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 }
     };
     struct import im = { 0 };
-    const char *mapfile = NULL, *format = NULL;
+    char err[512];
+    const char *mapfile = NULL, *format = NULL, *encoding = NULL;
     bool dry = false, node_dups = true;
     char sep = 0;
     int ch, rc = 1;
@@ -209,6 +207,7 @@ cmd_import(int argc, char **argv)
         switch (ch) {
         case 'f': format = optarg; break;
         case 'm': mapfile = optarg; break;
+        case 'e': encoding = optarg; break;
         case 'n': dry = true; break;
         case 'D': node_dups = false; break;
         case 's':
@@ -242,21 +241,31 @@ cmd_import(int argc, char **argv)
         s_free(&im);
         return 1;
     }
-    struct stat st;
-    im.size = fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) ? (double)st.st_size : 0;
+    size_t raw_len, len;
+    char *raw = input_slurp(f, &raw_len), *buf = NULL;
+    if (ferror(f))
+        cli_warn("%s: read error: %s", im.file, strerror(errno));
+    else if ((buf = input_utf8(raw, raw_len, encoding, &len, err, sizeof(err))) == NULL)
+        cli_warn("%s: %s", im.file, err);
+    free(raw);
+    if (!is_stdin)
+        fclose(f);
+    if (buf == NULL) {
+        s_free(&im);
+        return 1;
+    }
+    im.size = (double)len;
     im.tty = isatty(STDERR_FILENO);
     im.start = s_now();
     client_t *c = dry ? NULL : cli_connect();
     /* A dry run needs no node, and checks for duplicates on one only when
      * it is reachable: no complaint when it is not. */
-    char err[512];
     client_t *nc = dry && node_dups ? cli_open(err, sizeof(err)) : NULL;
     if (dry || c != NULL)
-        rc = s_run(&im, c, dry ? nc : node_dups ? c : NULL, f, fmt, sep);
+        rc = s_run(&im, c, dry ? nc : node_dups ? c : NULL, buf, len, fmt, sep);
     client_close(&c);
     client_close(&nc);
-    if (!is_stdin)
-        fclose(f);
+    free(buf);
     s_free(&im);
     return rc;
 }
