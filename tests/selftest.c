@@ -76,6 +76,10 @@ static const struct {
     { "node", node_test },
     { "vectors", vectors_test },
     { "wire", wire_test },
+    { "input", input_test },
+    { "report", report_test },
+    { "text", text_test },
+    { "dedup", dedup_test },
 };
 
 int
