@@ -18,10 +18,12 @@ start_node n1 --country AT
 run() {
     name=$1
     shift
-    start=$(date +%s.%N)
-    "$SOCDIR" --node "$T/n1" import "$@" >"$T/$name.out" 2>"$T/$name.err" || true
-    end=$(date +%s.%N)
-    echo "--- $name: socdir import $* ($(echo "$end - $start" | bc) s wall)"
+    secs=$(python3 -c 'import subprocess, sys, time
+t = time.monotonic()
+with open(sys.argv[1], "w") as o, open(sys.argv[2], "w") as e:
+    subprocess.run(sys.argv[3:], stdout=o, stderr=e)
+print("%.2f" % (time.monotonic() - t))' "$T/$name.out" "$T/$name.err" "$SOCDIR" --node "$T/n1" import "$@")
+    echo "--- $name: socdir import $* ($secs s wall)"
     grep -v '^    ' "$T/$name.err" | grep -v '^  group' || true
     grep -c '^  group' "$T/$name.err" | sed 's/^/groups listed: /'
     cat "$T/$name.out"
