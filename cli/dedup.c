@@ -1,23 +1,26 @@
 /*
  * dedup.c: what import remembers of the good records it read, and the
  * possible duplicates it finds among them. For every record the id,
- * normalised names, website, city and position are kept: the id in a hash
- * set to refuse a second record with the same id (it would overwrite the
+ * normalised names, website, city and position are kept: the id in a JSON
+ * object to refuse a second record with the same id (it would overwrite the
  * first, and a re-import would then not be a no-op), the rest to list
  * possible duplicates at the end: within the file (same website, or same
  * name within DUP_METRES or, without positions, in the same city), then
  * against the node's entries (same name within DUP_METRES: one search
  * round trip per record with a position; the file's own rows stored on
  * this node do not count). Websites are compared within the file only:
- * the node has no website filter. Lists go to stderr as "socdir import:
- * possible duplicate: ..."; nothing here refuses a record for being
- * alike, only for a repeated id.
+ * the node has no website filter. Alike is transitive: records (and node
+ * entries) are joined by union-find, so the report is groups, each with
+ * its reasons, not pairs: five rows with one website are one group of
+ * five, not ten pairs. Nothing here refuses a record for being alike, only
+ * for a repeated id.
  */
 #include "codes.h"
 #include "dedup.h"
 #include "text.h"
 #include "util.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,58 +31,63 @@
 /* What one good record leaves behind, for duplicate ids and duplicates. */
 struct seen {
     char *id, *label;       /* owned */
+    char *name;             /* the first name as written, owned */
     char *website, *city;   /* normalised, owned, NULL if none */
     char **names;           /* normalised names, owned, NULL-terminated */
     bool has_geo;
     double lat, lon;
 };
 
+/* An entry on the node found like a record of the file. */
+struct node_entry {
+    char *key;              /* "ORIGIN/ID", owned */
+    char *name;             /* its first name, owned */
+};
+
+enum { DUP_SITE = 1, DUP_NEAR, DUP_CITY, DUP_NODE };
+
+/* Two members found alike, and why. */
+struct edge {
+    size_t a, b;            /* members */
+    int why;                /* DUP_* */
+    const char *site;       /* DUP_SITE: the website, lent by a record */
+    double metres;          /* DUP_NEAR, DUP_NODE: how far apart */
+};
+
 struct dedup {
     struct seen *seen;      /* the good records, in the order read */
     size_t nseen, capseen;
-    size_t *idset;          /* open addressing: index+1 into seen, 0 free */
-    size_t capset;
+    json_t *ids;            /* {id: index into seen} */
+    struct node_entry *node;    /* the node's entries found alike */
+    size_t nnode, capnode;
+    json_t *node_ids;       /* {"ORIGIN/ID": index into node} */
+    size_t *parent;         /* union-find over seen, then node */
+    size_t nmembers;
+    struct edge *edges;     /* every link made, for the reasons */
+    size_t nedges, capedges;
 };
 
-/* The seen record with id, or NULL; with add, adds index ix for it. */
+/* The seen record with id, or NULL. */
 static struct seen *
-s_idset(struct dedup *d, const char *id, size_t add)
+s_by_id(struct dedup *d, const char *id)
 {
-    if (add && (d->nseen + 1) * 2 > d->capset) {
-        size_t cap = d->capset ? d->capset * 2 : 1024;
-        size_t *set = xcalloc(cap, sizeof(*set));
-        for (size_t i = 0; i < d->capset; i++)
-            if (d->idset[i]) {
-                size_t h = text_hash(d->seen[d->idset[i] - 1].id) & (cap - 1);
-                while (set[h])
-                    h = (h + 1) & (cap - 1);
-                set[h] = d->idset[i];
-            }
-        free(d->idset);
-        d->idset = set;
-        d->capset = cap;
-    }
-    if (d->capset == 0)
-        return NULL;
-    size_t h = text_hash(id) & (d->capset - 1);
-    for (; d->idset[h]; h = (h + 1) & (d->capset - 1))
-        if (strcmp(d->seen[d->idset[h] - 1].id, id) == 0)
-            return &d->seen[d->idset[h] - 1];
-    if (add)
-        d->idset[h] = add;
-    return NULL;
+    json_t *ix = json_object_get(d->ids, id);
+    return ix != NULL ? &d->seen[json_integer_value(ix)] : NULL;
 }
 
 dedup_t *
 dedup_new(void)
 {
-    return xcalloc(1, sizeof(dedup_t));
+    dedup_t *d = xcalloc(1, sizeof(dedup_t));
+    d->ids = json_object();
+    d->node_ids = json_object();
+    return d;
 }
 
 const char *
 dedup_find(dedup_t *d, const char *id)
 {
-    struct seen *s = s_idset(d, id, 0);
+    struct seen *s = s_by_id(d, id);
     return s != NULL ? s->label : NULL;
 }
 
@@ -102,15 +110,20 @@ dedup_add(dedup_t *d, const json_t *e, const char *label)
     size_t n = 0;
     s->names = xcalloc(json_object_size(name) + 1, sizeof(char *));
     json_object_foreach(name, key, v)
-        if (json_is_string(v))
+        if (json_is_string(v)) {
+            if (s->name == NULL)
+                s->name = xstrdup(json_string_value(v));
             s->names[n++] = text_norm(json_string_value(v));
+        }
+    if (s->name == NULL)
+        s->name = xstrdup("");
     if (json_is_number(json_object_get(geo, "lat")) && json_is_number(json_object_get(geo, "lon"))) {
         s->has_geo = true;
         s->lat = json_number_value(json_object_get(geo, "lat"));
         s->lon = json_number_value(json_object_get(geo, "lon"));
     }
+    json_object_set_new(d->ids, s->id, json_integer((json_int_t)d->nseen));
     d->nseen++;
-    s_idset(d, s->id, d->nseen);
 }
 
 /* Metres between two points. */
@@ -118,6 +131,41 @@ static double
 s_metres(double lat1, double lon1, double lat2, double lon2)
 {
     return code_distance_km(lat1, lon1, lat2, lon2) * 1000;
+}
+
+/* Union-find over the members: the file's records, then the node's
+ * entries found alike (index nseen + j). */
+static size_t
+s_root(struct dedup *d, size_t i)
+{
+    while (d->parent[i] != i)
+        i = d->parent[i] = d->parent[d->parent[i]];
+    return i;
+}
+
+/* Joins members a and b, alike for why (DUP_SITE: the website site, lent
+ * by a record; DUP_NEAR, DUP_CITY, DUP_NODE: the name, metres apart). */
+static void
+s_link(struct dedup *d, size_t a, size_t b, int why, const char *site, double metres)
+{
+    if (d->nedges == d->capedges)
+        d->edges = xrealloc(d->edges, (d->capedges = d->capedges ? 2 * d->capedges : 64) * sizeof(*d->edges));
+    d->edges[d->nedges++] = (struct edge){ a, b, why, site, metres };
+    size_t ra = s_root(d, a), rb = s_root(d, b);
+    if (ra != rb)
+        d->parent[ra > rb ? ra : rb] = ra < rb ? ra : rb;   /* the first read is the root */
+}
+
+/* Grows the union-find to n members, each alone. */
+static void
+s_members(struct dedup *d, size_t n)
+{
+    if (n <= d->nmembers)
+        return;
+    d->parent = xrealloc(d->parent, n * sizeof(*d->parent));
+    for (size_t i = d->nmembers; i < n; i++)
+        d->parent[i] = i;
+    d->nmembers = n;
 }
 
 struct key {
@@ -133,63 +181,52 @@ s_key_cmp(const void *a, const void *b)
     return c ? c : (x->ix > y->ix) - (x->ix < y->ix);
 }
 
-struct pair {
-    size_t a, b;        /* records, a < b */
-    int why;            /* 1: same website, 2: same name nearby, 4: same name and city */
-    double metres;
-};
-
-static int
-s_pair_cmp(const void *x, const void *y)
-{
-    const struct pair *p = x, *q = y;
-    if (p->a != q->a)
-        return (p->a > q->a) - (p->a < q->a);
-    return (p->b > q->b) - (p->b < q->b);
-}
-
-/* Adds the pairs of records sharing a key (sorted keys, one run each). A
- * name counts when both records are within DUP_METRES, or, when either
- * has no position, in the same city. */
+/* Links the records sharing a key (sorted keys, one run each): every
+ * record of a website's run joins its first; a name links two records
+ * within DUP_METRES or, when either has no position, in the same city. */
 static void
-s_pairs(struct dedup *d, struct key *keys, size_t n, bool site, struct pair **pairs, size_t *np,
-        size_t *cap)
+s_link_runs(struct dedup *d, struct key *keys, size_t n, bool site)
 {
     qsort(keys, n, sizeof(*keys), s_key_cmp);
-    for (size_t i = 0; i < n; i++)
-        for (size_t j = i + 1; j < n && strcmp(keys[i].text, keys[j].text) == 0; j++) {
-            struct seen *a = &d->seen[keys[i].ix], *b = &d->seen[keys[j].ix];
-            struct pair p = { keys[i].ix, keys[j].ix, 1, 0 };
-            if (p.a == p.b)
+    for (size_t i = 0; i < n;) {
+        size_t end = i + 1;
+        while (end < n && strcmp(keys[i].text, keys[end].text) == 0)
+            end++;
+        for (size_t j = i + 1; j < end; j++) {
+            if (site) {
+                if (keys[i].ix != keys[j].ix)
+                    s_link(d, keys[i].ix, keys[j].ix, DUP_SITE, d->seen[keys[i].ix].website, 0);
                 continue;
-            if (!site && a->has_geo && b->has_geo) {
-                p.metres = s_metres(a->lat, a->lon, b->lat, b->lon);
-                if (p.metres > DUP_METRES)
-                    continue;
-                p.why = 2;
-            } else if (!site) {
-                if (a->city == NULL || b->city == NULL || strcmp(a->city, b->city) != 0)
-                    continue;
-                p.why = 4;
             }
-            if (*np == *cap)
-                *pairs = xrealloc(*pairs, (*cap = *cap ? 2 * *cap : 64) * sizeof(**pairs));
-            (*pairs)[(*np)++] = p;
+            for (size_t k = i; k < j; k++) {
+                struct seen *a = &d->seen[keys[k].ix], *b = &d->seen[keys[j].ix];
+                if (keys[k].ix == keys[j].ix)
+                    continue;
+                if (a->has_geo && b->has_geo) {
+                    double m = s_metres(a->lat, a->lon, b->lat, b->lon);
+                    if (m <= DUP_METRES)
+                        s_link(d, keys[k].ix, keys[j].ix, DUP_NEAR, NULL, m);
+                } else if (a->city != NULL && b->city != NULL && strcmp(a->city, b->city) == 0) {
+                    s_link(d, keys[k].ix, keys[j].ix, DUP_CITY, NULL, 0);
+                }
+            }
         }
+        i = end;
+    }
 }
 
-/* Lists possible duplicates among the good records on stderr. */
-void
-dedup_list(dedup_t *d)
+/* Links the records alike within the file. */
+static void
+s_link_file(dedup_t *d)
 {
-    size_t nkeys = 0, np = 0, cap = 0;
-    struct pair *pairs = NULL;
+    size_t nkeys = 0;
     struct key *keys = xcalloc(d->nseen + 1, sizeof(*keys));
 
+    s_members(d, d->nseen);
     for (size_t i = 0; i < d->nseen; i++)
         if (d->seen[i].website != NULL)
             keys[nkeys++] = (struct key){ d->seen[i].website, i };
-    s_pairs(d, keys, nkeys, true, &pairs, &np, &cap);
+    s_link_runs(d, keys, nkeys, true);
     nkeys = 0;
     for (size_t i = 0; i < d->nseen; i++)
         for (char **n = d->seen[i].names; *n; n++) {
@@ -198,40 +235,24 @@ dedup_list(dedup_t *d)
             if (**n)
                 keys[nkeys++] = (struct key){ *n, i };
         }
-    s_pairs(d, keys, nkeys, false, &pairs, &np, &cap);
-    if (np > 0)
-        qsort(pairs, np, sizeof(*pairs), s_pair_cmp);
-    for (size_t i = 0; i < np;) {
-        struct pair p = pairs[i];
-        for (i++; i < np && pairs[i].a == p.a && pairs[i].b == p.b; i++) {
-            p.why |= pairs[i].why;
-            if (pairs[i].why == 2)
-                p.metres = pairs[i].metres;
-        }
-        char why[128] = "";
-        if (p.why & 2)
-            snprintf(why, sizeof(why), "same name within %.0f m", p.metres);
-        else if (p.why & 4)
-            snprintf(why, sizeof(why), "same name and city");
-        if (p.why & 1)
-            snprintf(why + strlen(why), sizeof(why) - strlen(why), "%ssame website", *why ? ", " : "");
-        fprintf(stderr, "socdir import: possible duplicate: %s and %s (%s)\n", d->seen[p.a].id,
-                d->seen[p.b].id, why);
-    }
-    free(pairs);
+    s_link_runs(d, keys, nkeys, false);
     free(keys);
 }
 
-/* True if node entry e has a name that, normalised, is one of names. */
+/* True if node entry e has a name that, normalised, is one of names;
+ * *first is set to its first name, lent. */
 static bool
-s_same_name(const json_t *e, char **names)
+s_same_name(const json_t *e, char **names, const char **first)
 {
     const char *key;
     json_t *v;
     bool same = false;
+    *first = NULL;
     json_object_foreach((json_t *)json_object_get(e, "name"), key, v) {
         if (!json_is_string(v))
             continue;
+        if (*first == NULL)
+            *first = json_string_value(v);
         char *n = text_norm(json_string_value(v));
         for (char **m = names; *n && *m && !same; m++)
             same = strcmp(n, *m) == 0;
@@ -242,16 +263,37 @@ s_same_name(const json_t *e, char **names)
     return same;
 }
 
-/* Lists possible duplicates between the good records with a position and
- * the entries on the node c: same name within DUP_METRES. This node's own
- * entries ("via": "local") with an id of the file are the file's rows
- * (sent just now, or by an earlier import of it) and do not count. */
+/* The member index of node entry ORIGIN/ID (name its first name), added
+ * when new. */
+static size_t
+s_node_member(dedup_t *d, const char *origin, const char *id, const char *name)
+{
+    char key[512];
+    snprintf(key, sizeof(key), "%s/%s", origin, id);
+    json_t *ix = json_object_get(d->node_ids, key);
+    if (ix != NULL)
+        return d->nseen + (size_t)json_integer_value(ix);
+    if (d->nnode == d->capnode)
+        d->node = xrealloc(d->node, (d->capnode = d->capnode ? 2 * d->capnode : 16) * sizeof(*d->node));
+    d->node[d->nnode] = (struct node_entry){ xstrdup(key), xstrdup(name ? name : "") };
+    json_object_set_new(d->node_ids, key, json_integer((json_int_t)d->nnode));
+    s_members(d, d->nseen + d->nnode + 1);
+    return d->nseen + d->nnode++;
+}
+
+/* Looks up the good records with a position among the entries on the node
+ * c: same name within DUP_METRES. This node's own entries ("via":
+ * "local") with an id of the file are the file's rows (sent just now, or
+ * by an earlier import of it) and do not count. */
 void
-dedup_list_node(dedup_t *d, client_t *c)
+dedup_node(dedup_t *d, client_t *c, void (*progress)(void *arg, size_t done, size_t total), void *arg)
 {
     char err[1024];
+    s_members(d, d->nseen);
     for (size_t i = 0; i < d->nseen; i++) {
         struct seen *s = &d->seen[i];
+        if (progress != NULL)
+            progress(arg, i, d->nseen);
         if (!s->has_geo || s->names[0] == NULL)
             continue;
         /* A little more than DUP_METRES: the node measures with the same
@@ -271,23 +313,143 @@ dedup_list_node(dedup_t *d, client_t *c)
         json_array_foreach(json_object_get(reply, "entries"), j, e) {
             const char *id = json_string_value(json_object_get(e, "id"));
             const char *via = json_string_value(json_object_get(e, "via"));
-            const char *origin = json_string_value(json_object_get(e, "origin_name"));
+            const char *origin = json_string_value(json_object_get(e, "origin_name")), *name;
             json_t *geo = json_object_get(e, "geo");
             json_t *lat = json_object_get(geo, "lat"), *lon = json_object_get(geo, "lon");
             if (origin == NULL)
                 origin = json_string_value(json_object_get(e, "origin"));
             if (id == NULL || origin == NULL || !json_is_number(lat) || !json_is_number(lon))
                 continue;
-            if (via != NULL && strcmp(via, "local") == 0 && s_idset(d, id, 0) != NULL)
+            if (via != NULL && strcmp(via, "local") == 0 && s_by_id(d, id) != NULL)
                 continue;
             double m = s_metres(s->lat, s->lon, json_number_value(lat), json_number_value(lon));
-            if (m > DUP_METRES || !s_same_name(e, s->names))
+            if (m > DUP_METRES || !s_same_name(e, s->names, &name))
                 continue;
-            fprintf(stderr, "socdir import: possible duplicate: %s and %s/%s on the node "
-                    "(same name within %.0f m)\n",
-                    s->id, origin, id, m);
+            s_link(d, i, s_node_member(d, origin, id, name), DUP_NODE, NULL, m);
         }
         json_decref(reply);
+    }
+    if (progress != NULL)
+        progress(arg, d->nseen, d->nseen);
+}
+
+/* The reasons of the group with root root, as strings in a new array:
+ * "same website example.org", "same name within 14 m" (the farthest pair
+ * linked), "same name and city", "same name within 14 m of an entry on
+ * the node". */
+static json_t *
+s_reasons(dedup_t *d, size_t root)
+{
+    json_t *sites = json_object(), *out = json_array();
+    double near = -1, node = -1;
+    bool city = false;
+    char buf[300];
+    for (size_t i = 0; i < d->nedges; i++) {
+        struct edge *e = &d->edges[i];
+        if (s_root(d, e->a) != root)
+            continue;
+        if (e->why == DUP_SITE && json_object_get(sites, e->site) == NULL) {
+            json_object_set_new(sites, e->site, json_true());
+            snprintf(buf, sizeof(buf), "same website %s", e->site);
+            json_array_append_new(out, json_string(buf));
+        }
+        near = e->why == DUP_NEAR && e->metres > near ? e->metres : near;
+        node = e->why == DUP_NODE && e->metres > node ? e->metres : node;
+        city |= e->why == DUP_CITY;
+    }
+    if (near >= 0) {
+        snprintf(buf, sizeof(buf), "same name within %.0f m", near);
+        json_array_append_new(out, json_string(buf));
+    }
+    if (city)
+        json_array_append_new(out, json_string("same name and city"));
+    if (node >= 0) {
+        snprintf(buf, sizeof(buf), "same name within %.0f m of an entry on the node", node);
+        json_array_append_new(out, json_string(buf));
+    }
+    json_decref(sites);
+    return out;
+}
+
+/* The line number of label "FILE:LINE" of file, or 0. */
+static long
+s_line_of(const char *label, const char *file)
+{
+    size_t n = strlen(file);
+    if (strncmp(label, file, n) != 0 || label[n] != ':' || label[n + 1] < '0' || label[n + 1] > '9')
+        return 0;
+    return strtol(label + n + 1, NULL, 10);
+}
+
+json_t *
+dedup_groups(dedup_t *d, const char *file)
+{
+    s_link_file(d);
+    size_t n = d->nmembers, rows = 0;
+    size_t *size = xcalloc(n + 1, sizeof(*size));
+    for (size_t i = 0; i < n; i++)
+        size[s_root(d, i)]++;
+    json_t *groups = json_array();
+    for (size_t r = 0; r < n; r++) {
+        if (size[r] < 2 || s_root(d, r) != r)
+            continue;
+        json_t *members = json_array();
+        for (size_t i = r; i < n; i++) {
+            if (s_root(d, i) != r)
+                continue;
+            json_t *m;
+            if (i < d->nseen) {
+                struct seen *s = &d->seen[i];
+                m = json_pack("{s:s, s:s, s:s}", "label", s->label, "id", s->id, "name", s->name);
+                long line = s_line_of(s->label, file);
+                if (line > 0)
+                    json_object_set_new(m, "line", json_integer(line));
+            } else {
+                struct node_entry *ne = &d->node[i - d->nseen];
+                m = json_pack("{s:s, s:s, s:b}", "id", ne->key, "name", ne->name, "node", 1);
+            }
+            json_array_append_new(members, m);
+        }
+        rows += size[r];
+        json_array_append_new(groups, json_pack("{s:o, s:o}", "reasons", s_reasons(d, r), "rows", members));
+    }
+    free(size);
+    return json_pack("{s:s, s:o, s:{s:I, s:I}}", "file", file, "groups", groups, "summary", "groups",
+                     (json_int_t)json_array_size(groups), "rows", (json_int_t)rows);
+}
+
+void
+dedup_print(const json_t *doc, FILE *out)
+{
+    json_t *groups = json_object_get(doc, "groups"), *g, *m;
+    size_t i, j;
+    if (json_array_size(groups) == 0)
+        return;
+    const char *file = json_string_value(json_object_get(doc, "file"));
+    size_t nfile = strlen(file);
+    json_int_t rows = json_integer_value(json_object_get(json_object_get(doc, "summary"), "rows"));
+    fprintf(out, "socdir import: possible duplicates, not merged: %zu group%s, %lld rows\n", json_array_size(groups),
+            json_array_size(groups) == 1 ? "" : "s", (long long)rows);
+    json_array_foreach(groups, i, g) {
+        json_t *reasons = json_object_get(g, "reasons"), *r;
+        size_t k;
+        fprintf(out, "  group %zu, %zu rows:", i + 1, json_array_size(json_object_get(g, "rows")));
+        json_array_foreach(reasons, k, r)
+            fprintf(out, "%s %s", k ? ";" : "", json_string_value(r));
+        fputc('\n', out);
+        json_array_foreach(json_object_get(g, "rows"), j, m) {
+            const char *label = json_string_value(json_object_get(m, "label"));
+            char where[64];
+            if (json_is_true(json_object_get(m, "node")))
+                snprintf(where, sizeof(where), "on the node");
+            else if (json_object_get(m, "line") != NULL)
+                snprintf(where, sizeof(where), "line %lld", (long long)json_integer_value(json_object_get(m, "line")));
+            else
+                snprintf(where, sizeof(where), "%s", strncmp(label, file, nfile) == 0 && label[nfile] == ':' &&
+                         label[nfile + 1] == ' ' ? label + nfile + 2 : label);
+            fprintf(out, "    %-12s %-24s %s\n", where, json_string_value(json_object_get(m, "id")),
+                    json_string_value(json_object_get(m, "name")));
+        }
     }
 }
 
@@ -301,10 +463,16 @@ dedup_destroy(dedup_t **self_p)
             for (char **n = s->names; *n; n++)
                 free(*n);
             free(s->names);
-            free(s->id), free(s->label), free(s->website), free(s->city);
+            free(s->id), free(s->label), free(s->website), free(s->city), free(s->name);
         }
+        for (size_t i = 0; i < d->nnode; i++)
+            free(d->node[i].key), free(d->node[i].name);
         free(d->seen);
-        free(d->idset);
+        free(d->node);
+        free(d->parent);
+        free(d->edges);
+        json_decref(d->ids);
+        json_decref(d->node_ids);
         free(d);
         *self_p = NULL;
     }

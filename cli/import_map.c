@@ -13,10 +13,13 @@
  */
 #include "import_map.h"
 #include "cli.h"
+#include "codes.h"
+#include "entry.h"
 #include "text.h"
 #include "util.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,7 +44,111 @@ struct import_map {
     size_t nspecs;
     struct spec id;         /* its id source (column or template), if any */
     const char *id_prefix;  /* "" if none */
+    const char *path;       /* the mapping file, lent; NULL without one */
+    const char *lang;       /* --lang: the language of plain name, description ... or NULL */
+    json_t *problems;       /* what import_map_check will refuse, strings */
+    json_t *targets;        /* targets made here ("name:de" for "name" with --lang) */
+    import_map_warn_fn warn;    /* --lenient: reports a value dropped, or NULL */
+    void *warn_arg;
 };
+
+/* The language-map fields, which a column must name with ":LL". */
+static bool
+s_lang_field(const char *target)
+{
+    const char *const *subs;
+    bool langmap = false;
+    for (size_t i = 0; entry_field_info(i, &subs, &langmap) != NULL; i++)
+        if (strcmp(entry_field_info(i, &subs, &langmap), target) == 0)
+            return langmap;
+    return false;
+}
+
+/* Notes a problem of the mapping for import_map_check. */
+static void
+s_problem(struct import_map *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void
+s_problem(struct import_map *m, const char *fmt, ...)
+{
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    json_array_append_new(m->problems, json_string(buf));
+}
+
+/* Optimal string alignment distance of a and b (edits, a swap of two
+ * neighbours counting one), for "did you mean". */
+static size_t
+s_distance(const char *a, const char *b)
+{
+    size_t n = strlen(a), k = strlen(b);
+    if (n > 40 || k > 40)
+        return 99;
+    size_t d[41][41];
+    for (size_t i = 0; i <= n; i++)
+        d[i][0] = i;
+    for (size_t j = 0; j <= k; j++)
+        d[0][j] = j;
+    for (size_t i = 1; i <= n; i++)
+        for (size_t j = 1; j <= k; j++) {
+            size_t cost = a[i - 1] != b[j - 1], best = d[i - 1][j - 1] + cost;
+            if (d[i - 1][j] + 1 < best)
+                best = d[i - 1][j] + 1;
+            if (d[i][j - 1] + 1 < best)
+                best = d[i][j - 1] + 1;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < best)
+                best = d[i - 2][j - 2] + 1;
+            d[i][j] = best;
+        }
+    return d[n][k];
+}
+
+/* Checks a target against the fields the validator knows ("name:de",
+ * "geo.lat", "website"); notes what is wrong, with the closest known name
+ * for a misspelt one. Returns the target to set: target, or with --lang
+ * "name" made "name:LL". */
+static const char *
+s_check_target(struct import_map *m, const char *target)
+{
+    const char *sep = strpbrk(target, ":."), *const *subs, *name, *best = NULL;
+    size_t n = sep ? (size_t)(sep - target) : strlen(target), dist = 99;
+    char *base = text_strndup(target, n);
+    bool langmap = false, found = false;
+    for (size_t i = 0; !found && (name = entry_field_info(i, &subs, &langmap)) != NULL; i++) {
+        found = strcmp(name, base) == 0;
+        size_t d = s_distance(base, name);
+        if (d < dist)
+            dist = d, best = name;
+    }
+    if (!found && (strcmp(base, "id") == 0 || strcmp(base, "kind") == 0))
+        found = true, subs = NULL, langmap = false;
+    if (!found && best != NULL && dist <= 2 && dist < n)
+        s_problem(m, "field '%s': unknown field (did you mean '%s%s'?)", target, best, sep ? sep : "");
+    else if (!found)
+        s_problem(m, "field '%s': unknown field (see proto/PROTOCOL.md for the fields)", target);
+    else if (langmap && sep == NULL && m->lang == NULL)
+        s_problem(m, "field '%s': say which language, e.g. '%s:de' (or give --lang)", target, target);
+    else if (langmap && sep == NULL) {
+        char buf[64];
+        snprintf(buf, sizeof(buf), "%s:%s", target, m->lang);
+        json_array_append_new(m->targets, json_string(buf));
+        target = json_string_value(json_array_get(m->targets, json_array_size(m->targets) - 1));
+    } else if (langmap && !code_lang(sep + 1))
+        s_problem(m, "field '%s': '%s' is not an ISO 639-1 language code (e.g. de)", target, sep + 1);
+    else if (!langmap && subs != NULL && sep != NULL) {
+        bool ok = false;
+        for (const char *const *p = subs; *p; p++)
+            ok |= strcmp(*p, sep + 1) == 0;
+        if (!ok)
+            s_problem(m, "field '%s': %s has %s%s%s%s%s", target, base, subs[0], subs[1] ? ", " : "",
+                      subs[1] ? subs[1] : "", subs[1] && subs[2] ? ", " : "", subs[1] && subs[2] ? subs[2] : "");
+    } else if (!langmap && sep != NULL)
+        s_problem(m, "field '%s': %s has no parts or languages", target, base);
+    free(base);
+    return target;
+}
 
 /* ---- the mapping ---- */
 
@@ -174,15 +281,29 @@ s_load(struct import_map *m, const char *path)
             cli_warn("%s: %s", path, err);
             return -1;
         }
+        m->specs[m->nspecs - 1].target = s_check_target(m, key);
     }
+    const char *kind = json_string_value(json_object_get(m->map, "kind"));
+    const char *country = json_string_value(json_object_get(m->map, "country"));
+    const char *region = json_string_value(json_object_get(m->map, "region"));
+    if (kind != NULL && entry_kind_from_name(kind) == KIND_NONE)
+        s_problem(m, "kind '%s': not a kind (organisation, offer, partnership, event, programme)", kind);
+    if (country != NULL && !code_country(country))
+        s_problem(m, "country '%s': not an ISO 3166-1 alpha-2 code (e.g. AT)", country);
+    if (region != NULL && !code_nuts(region))
+        s_problem(m, "region '%s': not a NUTS code (e.g. AT12)", region);
     return 0;
 }
 
 import_map_t *
-import_map_load(const char *path)
+import_map_load(const char *path, const char *lang)
 {
     import_map_t *m = xcalloc(1, sizeof(*m));
     m->id_prefix = "";
+    m->path = path;
+    m->lang = lang;
+    m->problems = json_array();
+    m->targets = json_array();
     if (path != NULL && s_load(m, path) != 0)
         import_map_destroy(&m);
     return m;
@@ -201,6 +322,8 @@ import_map_destroy(import_map_t **self_p)
         import_map_t *m = *self_p;
         free(m->specs);
         json_decref(m->map);
+        json_decref(m->problems);
+        json_decref(m->targets);
         free(m);
         *self_p = NULL;
     }
@@ -395,12 +518,24 @@ s_field(const struct spec *sp, const json_t *row, char *err, size_t len)
     return out;
 }
 
-/* The language-map fields, which a column must name with ":LL". */
-static bool
-s_lang_field(const char *target)
+void
+import_map_set_lenient(import_map_t *m, import_map_warn_fn warn, void *arg)
 {
-    return strcmp(target, "name") == 0 || strcmp(target, "summary") == 0 ||
-           strcmp(target, "description") == 0 || strcmp(target, "eligibility") == 0;
+    m->warn = warn;
+    m->warn_arg = arg;
+}
+
+/* A value of a field that cannot be converted (err): with --lenient it is
+ * reported and left out (returns true), else the record is refused. */
+static bool
+s_drop(const import_map_t *m, const char *err)
+{
+    if (m->warn == NULL)
+        return false;
+    char why[ENTRY_ERR_MAX + 40];
+    snprintf(why, sizeof(why), "%s (value dropped, row kept)", err);
+    m->warn(m->warn_arg, why);
+    return true;
 }
 
 /* A new entry from record row through the mapping, or without one from
@@ -415,19 +550,28 @@ import_map_entry(const import_map_t *m, const json_t *row, char *err, size_t len
         json_t *v;
         json_object_foreach((json_t *)row, key, v) {
             struct spec sp = { .target = key, .column = key, .type = s_default_type(key), .split = ",;" };
+            char target[64];
             if (strcmp(key, "id") == 0 || strcmp(key, "kind") == 0)
                 sp.type = T_STRING;
+            if (json_is_string(v) && s_lang_field(key)) {
+                if (m->lang == NULL) {
+                    snprintf(err, len, "field '%s': say which language: give --lang LL or name it '%s:LL'", key, key);
+                    goto bad;
+                }
+                snprintf(target, sizeof(target), "%s:%s", key, m->lang);
+                sp.target = target;
+            }
             json_t *out = s_field(&sp, row, err, len);
-            if (out == NULL && *err)
+            if (out == NULL && *err && !s_drop(m, err))
                 goto bad;
             if (out != NULL)
-                s_set(e, key, out);
+                s_set(e, sp.target, out);
         }
         return e;
     }
     for (size_t i = 0; i < m->nspecs; i++) {
         json_t *out = s_field(&m->specs[i], row, err, len);
-        if (out == NULL && *err)
+        if (out == NULL && *err && !s_drop(m, err))
             goto bad;
         if (out != NULL)
             s_set(e, m->specs[i].target, out);
@@ -500,13 +644,14 @@ s_has_column(const json_t *header, const char *name, size_t n)
     return false;
 }
 
-/* Checks that every column the mapping names (as "column" or in a
- * template) is in the header, and without a mapping that language maps
- * say their language. Returns 0, or -1 after saying what is wrong. */
+/* Checks the mapping (noted at load) and, for CSV, the header: that
+ * every column the mapping names (as "column" or in a template) is in it,
+ * and without a mapping that language maps say their language. Returns 0,
+ * or -1 after saying, once, every problem found. */
 int
-import_map_check_header(const import_map_t *m, const json_t *header, const char *file)
+import_map_check(import_map_t *m, const json_t *header, const char *file)
 {
-    for (size_t i = 0; i <= m->nspecs; i++) {
+    for (size_t i = 0; header != NULL && i <= m->nspecs; i++) {
         const struct spec *sp = i < m->nspecs ? &m->specs[i] : &m->id;
         const char *name = sp->column, *p = sp->tmpl, *close = NULL;
         size_t n = name ? strlen(name) : 0;
@@ -516,24 +661,31 @@ import_map_check_header(const import_map_t *m, const json_t *header, const char 
                 n = (size_t)(close - name);
                 p = close;
             }
-            if (!s_has_column(header, name, n)) {
-                cli_warn("%s: the mapping's %s%s%s names column '%.*s', which the header lacks", file,
-                         sp == &m->id ? "id" : "field '", sp == &m->id ? "" : sp->target,
-                         sp == &m->id ? "" : "'", (int)n, name);
-                return -1;
-            }
+            if (!s_has_column(header, name, n))
+                s_problem(m, "%s%s%s: column '%.*s' is not in the header of %s", sp == &m->id ? "id" : "field '",
+                          sp == &m->id ? "" : sp->target, sp == &m->id ? "" : "'", (int)n, name, file);
             if (sp->column != NULL)
                 break;
             name = NULL;
         }
     }
-    if (m->map == NULL)
+    if (m->map == NULL && m->lang == NULL)
         for (size_t j = 0; j < json_array_size(header); j++) {
             const char *h = json_string_value(json_array_get(header, j));
-            if (s_lang_field(h)) {
-                cli_warn("%s: column '%s': say which language, e.g. '%s:de' (or use --map)", file, h, h);
-                return -1;
-            }
+            if (s_lang_field(h))
+                s_problem(m, "column '%s': say which language, e.g. '%s:de' (or give --lang, or use --map)", h, h);
         }
-    return 0;
+    size_t n = json_array_size(m->problems);
+    if (n == 0)
+        return 0;
+    if (n == 1) {
+        cli_warn("%s: %s (nothing was imported)", m->path ? m->path : file,
+                 json_string_value(json_array_get(m->problems, 0)));
+        return -1;
+    }
+    fflush(stdout);
+    fprintf(stderr, "socdir: %s: %zu problems, nothing was imported:\n", m->path ? m->path : file, n);
+    for (size_t i = 0; i < n; i++)
+        fprintf(stderr, "  %s\n", json_string_value(json_array_get(m->problems, i)));
+    return -1;
 }

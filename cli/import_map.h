@@ -11,9 +11,17 @@
 typedef struct import_map import_map_t;
 
 /* Loads the mapping file at path, or with path NULL the mapping that takes
- * column names for field names. Returns it (caller destroys it), or NULL
- * after saying on stderr what is wrong with the file. */
-import_map_t *import_map_load(const char *path);
+ * column names for field names; lang (or NULL) is the language of
+ * language-map fields that do not say theirs ("name" is "name:LL").
+ * Returns it (caller destroys it), or NULL after saying on stderr what is
+ * wrong with the file's form. Problems of its content (unknown fields,
+ * a bad default kind) are kept for import_map_check. */
+import_map_t *import_map_load(const char *path, const char *lang);
+
+/* --lenient: a value that cannot be converted is given to warn(arg, why)
+ * and left out, rather than refusing the record. */
+typedef void (*import_map_warn_fn)(void *arg, const char *why);
+void import_map_set_lenient(import_map_t *m, import_map_warn_fn warn, void *arg);
 
 /* True if a mapping file was loaded (not column names as field names). */
 bool import_map_given(const import_map_t *m);
@@ -28,11 +36,13 @@ json_t *import_map_entry(const import_map_t *m, const json_t *row, char *err, si
  * with err set when there is nothing to make one from. */
 int import_map_give_id(const import_map_t *m, json_t *e, const json_t *row, char *err, size_t len);
 
-/* For CSV, once the header (array of column names) is read: checks that
- * every column the mapping names is in it and, without a mapping, that
- * language-map columns say their language ("name:de"). Returns 0, or -1
- * after saying on stderr, "FILE: ...", what is wrong. */
-int import_map_check_header(const import_map_t *m, const json_t *header, const char *file);
+/* Before the first record: checks the mapping's fields (known to the
+ * validator, "did you mean" for a misspelt one) and defaults and, for CSV
+ * with header (array of column names, else NULL), that every column the
+ * mapping names is in it and, without a mapping, that language-map
+ * columns say their language ("name:de"). Returns 0, or -1 after listing
+ * every problem on stderr in one message. */
+int import_map_check(import_map_t *m, const json_t *header, const char *file);
 
 void import_map_destroy(import_map_t **self_p);
 

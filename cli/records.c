@@ -25,26 +25,81 @@
 #include <string.h>
 #include <strings.h>
 
-/* ---- CSV ---- */
+/* ---- CSV ----
+ * The input is fed to libcsv a line at a time, so that each record knows
+ * the line it starts on. A quoted field may hold line breaks, so a stray
+ * quote (`r4;organisation;"Four;AT`) would make the rest of the file, or
+ * everything up to the next quote, one field. A record is therefore taken
+ * for a stray quote, reported at the line where it starts and skipped,
+ * with reading going on at the line after that one, when the quote is
+ * still open after CSV_SPAN_MAX lines or at the end of the input, or when
+ * it closed on a later line but a whole line inside it has as many
+ * separators as a row (it swallowed rows). So a stray quote costs its own
+ * row only, and never becomes an id.
+ */
 
-/* The reading of one CSV file: libcsv calls back per field and record. */
+#define CSV_SPAN_MAX 32     /* lines one quoted field may span */
+
+/* The reading of one CSV input: libcsv calls back per field and record. */
 struct csv_reader {
     const records_sink_t *to;
+    const char *buf;        /* the input, len bytes, lent */
+    size_t len;
+    char sep;
     char **fields;          /* fields of the record being read, owned */
     size_t nfields, capfields;
     json_t *header;         /* array of column names */
     long lineno, rec_line;  /* line being fed, line the record started */
+    size_t line_off, rec_off;   /* their offsets in buf */
     bool between;           /* no record begun yet on lineno */
     bool ended;             /* a record ended while feeding lineno */
+    bool swallowed;         /* the record that ended spans rows: skip it */
 };
 
+/* A field: its text, with the CR of each CRLF inside a quoted field
+ * dropped (spreadsheets on Windows write CRLF there too). */
 static void
 s_csv_field(void *s, size_t len, void *data)
 {
     struct csv_reader *r = data;
     if (r->nfields == r->capfields)
         r->fields = xrealloc(r->fields, (r->capfields = r->capfields ? 2 * r->capfields : 32) * sizeof(char *));
-    r->fields[r->nfields++] = text_strndup(s ? s : "", s ? len : 0);
+    char *f = text_strndup(s ? s : "", s ? len : 0), *o = f;
+    for (const char *p = f; *p; p++)
+        if (!(p[0] == '\r' && p[1] == '\n'))
+            *o++ = *p;
+    *o = '\0';
+    r->fields[r->nfields++] = f;
+}
+
+/* True if a line wholly inside the record that ends on r->lineno (so
+ * inside a quoted field) holds as many separators as a row of the
+ * header: the quote swallowed rows. */
+static bool
+s_csv_swallowed(const struct csv_reader *r)
+{
+    size_t want = json_array_size(r->header);
+    if (r->header == NULL || want < 3 || r->lineno <= r->rec_line + 1)
+        return false;
+    const char *p = memchr(r->buf + r->rec_off, '\n', r->line_off - r->rec_off);
+    while (p != NULL && p + 1 < r->buf + r->line_off) {
+        const char *line = p + 1, *end = r->buf + r->line_off;
+        p = memchr(line, '\n', (size_t)(end - line));
+        size_t seps = 0;
+        for (const char *q = line; q < (p ? p : end); q++)
+            seps += *q == r->sep;
+        if (seps + 1 >= want)
+            return true;
+    }
+    return false;
+}
+
+static void
+s_csv_clear(struct csv_reader *r)
+{
+    for (size_t i = 0; i < r->nfields; i++)
+        free(r->fields[i]);
+    r->nfields = 0;
 }
 
 /* End of a CSV record: the first is the header, the others rows. */
@@ -55,6 +110,11 @@ s_csv_record(int c, void *data)
     char label[512];
     (void)c;
     r->ended = r->between = true;
+    if (s_csv_swallowed(r)) {
+        r->swallowed = true;
+        s_csv_clear(r);
+        return;
+    }
     snprintf(label, sizeof(label), "%s:%ld", r->to->file, r->rec_line);
     if (r->header == NULL) {
         r->header = json_array();
@@ -73,7 +133,7 @@ s_csv_record(int c, void *data)
                 continue;
             json_t *v = json_string(r->fields[i]);
             if (v == NULL)
-                why = "is not valid UTF-8 (save the file as UTF-8)";
+                why = "is not valid UTF-8";
             else if (col == NULL)
                 why = "has more fields than the header";
             else if (*col != '\0')
@@ -86,9 +146,7 @@ s_csv_record(int c, void *data)
             r->to->record(r->to->arg, row, label, NAN, NAN);
         json_decref(row);
     }
-    for (size_t i = 0; i < r->nfields; i++)
-        free(r->fields[i]);
-    r->nfields = 0;
+    s_csv_clear(r);
 }
 
 /* The separator of a header line: whichever of ';' ',' TAB occurs most
@@ -107,57 +165,98 @@ s_sniff(const char *line)
     return semi > comma && semi >= tab ? ';' : tab > comma ? '\t' : ',';
 }
 
-/* Reads CSV from f, line by line, feeding libcsv; a record starts on the
- * first line fed after the previous one ended. Returns -1 when the file
- * cannot be read as CSV at all. */
-int
-records_csv(const records_sink_t *to, FILE *f, char sep)
+/* The record begun on r->rec_line has a stray quote (why): reports it,
+ * starts the parser afresh and goes back to the line after. */
+static void
+s_csv_skip(struct csv_reader *r, struct csv_parser *csv, const char *why)
 {
-    struct csv_reader reader = { .to = to }, *r = &reader;
+    char label[512], msg[256];
+    snprintf(label, sizeof(label), "%s:%ld", r->to->file, r->rec_line);
+    snprintf(msg, sizeof(msg), "a quote opened on this line %s; the line is skipped and reading goes on "
+             "at line %ld", why, r->rec_line + 1);
+    publish_reject(r->to->pub, label, NULL, msg);
+    s_csv_clear(r);
+    csv_free(csv);
+    if (csv_init(csv, CSV_APPEND_NULL) != 0)
+        abort();
+    csv_set_delim(csv, (unsigned char)r->sep);
+    const char *nl = memchr(r->buf + r->rec_off, '\n', r->len - r->rec_off);
+    r->line_off = nl ? (size_t)(nl + 1 - r->buf) : r->len;
+    r->lineno = r->rec_line;
+    r->between = true;
+    r->swallowed = false;
+}
+
+/* Feeds the line at r->line_off to libcsv; returns its length. */
+static size_t
+s_csv_line(struct csv_reader *r, struct csv_parser *csv)
+{
+    const char *p = r->buf + r->line_off;
+    const char *nl = memchr(p, '\n', r->len - r->line_off);
+    size_t n = nl ? (size_t)(nl + 1 - p) : r->len - r->line_off;
+    r->lineno++;
+    if (r->between)
+        r->rec_line = r->lineno, r->rec_off = r->line_off;
+    r->ended = false;
+    /* Without CSV_STRICT, libcsv takes every byte. */
+    (void)csv_parse(csv, p, n, s_csv_field, s_csv_record, r);
+    if (!r->ended && strspn(p, " \t\r\n") < n)
+        r->between = false;
+    return n;
+}
+
+/* Reads CSV from the len bytes at buf, a line at a time. Returns -1 when
+ * the input cannot be read as CSV at all (no header). */
+int
+records_csv(const records_sink_t *to, const char *buf, size_t len, char sep)
+{
+    struct csv_reader reader = { .to = to, .buf = buf, .len = len, .between = true }, *r = &reader;
     struct csv_parser csv;
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t len;
     int rc = 0;
 
     if (csv_init(&csv, CSV_APPEND_NULL) != 0)
         abort();
-    r->between = true;
-    while (rc == 0 && !publish_stopped(to->pub) && (len = getline(&line, &cap, f)) >= 0) {
-        char *p = line;
-        if (++r->lineno == 1) {
-            size_t skip = bom_len(p, (size_t)len);
-            p += skip, len -= (ssize_t)skip;
+    r->sep = sep ? sep : s_sniff(buf);
+    csv_set_delim(&csv, (unsigned char)r->sep);
+    while (rc == 0 && !publish_stopped(to->pub)) {
+        if (r->line_off < len) {
+            bool had_header = r->header != NULL;
+            r->line_off += s_csv_line(r, &csv);
+            if (r->swallowed)
+                s_csv_skip(r, &csv, "closes only on a later line, after lines that look like rows");
+            else if (!r->between && r->lineno - r->rec_line + 1 > CSV_SPAN_MAX && r->header == NULL)
+                rc = -1, cli_warn("%s:%ld: the header has a quote that is not closed", to->file, r->rec_line);
+            else if (!r->between && r->lineno - r->rec_line + 1 > CSV_SPAN_MAX) {
+                char why[64];
+                snprintf(why, sizeof(why), "is not closed within %d lines", CSV_SPAN_MAX);
+                s_csv_skip(r, &csv, why);
+            }
+            if (!had_header && r->header != NULL && to->header(to->arg, r->header) != 0)
+                rc = -1;
+            if (to->progress != NULL) {
+                publish_counts_t pc;
+                publish_counts(to->pub, &pc);
+                to->progress(to->arg, len ? (double)r->line_off / (double)len : 1, pc.total);
+            }
+            continue;
         }
-        if (sep == 0)
-            sep = s_sniff(p);
-        csv_set_delim(&csv, (unsigned char)sep);
-        if (r->between)
-            r->rec_line = r->lineno;
-        r->ended = false;
-        bool had_header = r->header != NULL;
-        if (csv_parse(&csv, p, (size_t)len, s_csv_field, s_csv_record, r) != (size_t)len) {
-            cli_warn("%s:%ld: %s", to->file, r->lineno, csv_strerror(csv_error(&csv)));
+        /* A record still open after a line break is inside a quote. */
+        bool open = !r->between && (r->lineno > r->rec_line || (len > 0 && buf[len - 1] == '\n'));
+        if (open && r->header == NULL) {
+            cli_warn("%s:%ld: the header has a quote that is not closed", to->file, r->rec_line);
             rc = -1;
-        }
-        if (!r->ended && strspn(p, " \t\r\n") != (size_t)len)
-            r->between = false;
-        if (!had_header && r->header != NULL && to->header(to->arg, r->header) != 0)
-            rc = -1;
-        if (to->size > 0) {
-            publish_counts_t pc;
-            publish_counts(to->pub, &pc);
-            to->progress(to->arg, (double)ftell(f) / to->size, pc.total);
+        } else if (open) {
+            s_csv_skip(r, &csv, "is not closed before the end of the file");
+        } else {
+            csv_fini(&csv, s_csv_field, s_csv_record, r);
+            if (!r->swallowed)
+                break;
+            s_csv_skip(r, &csv, "closes only on a later line, after lines that look like rows");
         }
     }
-    if (rc == 0)
-        csv_fini(&csv, s_csv_field, s_csv_record, r);
-    for (size_t i = 0; i < r->nfields; i++)
-        free(r->fields[i]);
-    r->nfields = 0;
+    s_csv_clear(r);
     free(r->fields);
     csv_free(&csv);
-    free(line);
     if (rc == 0 && r->header == NULL)
         cli_warn("%s: no header line", to->file);
     rc = rc == 0 && r->header != NULL ? 0 : -1;
@@ -193,7 +292,7 @@ s_ndjson_line(const records_sink_t *to, const char *line, size_t len, long linen
     char label[512];
 
     snprintf(label, sizeof(label), "%s:%ld", to->file, lineno);
-    json_t *v = json_loadb(line, len, 0, &jerr);
+    json_t *v = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
     if (v == NULL) {
         char why[300];
         snprintf(why, sizeof(why), "invalid JSON: %s", jerr.text);
@@ -284,11 +383,11 @@ s_feature(const records_sink_t *to, const json_t *ft, const char *label)
 /* A JSON document: an array of objects, one object, or a GeoJSON
  * FeatureCollection. */
 int
-records_json(const records_sink_t *to, FILE *f)
+records_json(const records_sink_t *to, const char *buf, size_t len)
 {
     json_error_t jerr;
     char label[512];
-    json_t *doc = json_loadf(f, 0, &jerr), *v;
+    json_t *doc = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr), *v;
     size_t i, n;
 
     if (doc == NULL) {
@@ -319,9 +418,13 @@ records_json(const records_sink_t *to, FILE *f)
 }
 
 int
-records_ndjson(const records_sink_t *to, FILE *f)
+records_ndjson(const records_sink_t *to, const char *buf, size_t len)
 {
+    FILE *f = fmemopen((void *)buf, len, "r");
+    if (f == NULL)
+        abort();
     s_ndjson(to, f, 0, true);
+    fclose(f);
     return 0;
 }
 
@@ -373,7 +476,7 @@ static void
 s_document(const records_sink_t *to, char *buf, size_t len, long skipped)
 {
     json_error_t jerr;
-    json_t *doc = json_loadb(buf, len, 0, &jerr);
+    json_t *doc = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
 
     if (json_is_array(doc)) {
         publish_set_numbered(to->pub, true);    /* the labels say "entry #N" */

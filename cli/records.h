@@ -32,19 +32,22 @@ typedef struct {
     void *arg;              /* for the three above */
 } records_sink_t;
 
-/* Each reads f to its end (or until to->pub stopped) and returns 0, or -1
- * when the file could not be read in that format at all (said why). */
+/* Each reads the len bytes of UTF-8 at buf (input.c made them so) to
+ * their end, or until to->pub stopped, and returns 0, or -1 when the input
+ * could not be read in that format at all (said why). A JSON object with
+ * a key twice is an error that names the key, line and column. */
 
 /* CSV with separator sep, or with sep 0 the one of ';' ',' TAB that the
- * header line uses most outside quotes. */
-int records_csv(const records_sink_t *to, FILE *f, char sep);
+ * header line uses most outside quotes. A stray quote costs its own row
+ * (reported at the line where it opened), not the rows after it. */
+int records_csv(const records_sink_t *to, const char *buf, size_t len, char sep);
 
 /* A JSON document: an array of objects, one object, or a GeoJSON Feature
- * or FeatureCollection; parsed whole. */
-int records_json(const records_sink_t *to, FILE *f);
+ * or FeatureCollection. */
+int records_json(const records_sink_t *to, const char *buf, size_t len);
 
-/* NDJSON: one object per line, blank lines ignored; streamed. */
-int records_ndjson(const records_sink_t *to, FILE *f);
+/* NDJSON: one object per line, blank lines ignored. */
+int records_ndjson(const records_sink_t *to, const char *buf, size_t len);
 
 /* publish's input: one JSON object, an array of objects, or NDJSON (one
  * object per line, blank lines ignored). Input starting with '[' is an

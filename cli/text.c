@@ -1,18 +1,24 @@
 /*
- * text.c: the text helpers of import: folding accented Latin letters to
- * ASCII, the normal form names, cities and websites are compared in, and
- * slugs for entry ids. Only Latin-1 and Latin Extended-A (U+00C0..U+017F)
- * fold; other scripts pass through as bytes, so a name in one of them
- * normalises to itself and its slug is a hash. Every result is a new
- * string the caller frees. Nothing here knows entries or the mapping.
+ * text.c: the text helpers of import: the normal form names, cities and
+ * websites are compared in, and slugs for entry ids. Folding is the
+ * project's one folding (proto/fold.h, on utf8proc), so import compares
+ * names exactly as search matches them: "Straße" and "STRASSE" are one
+ * name, and so are "Ærø" and "aero". Letters that fold to something
+ * outside ASCII (Greek, Cyrillic) stay letters in names; in an id they
+ * are not allowed, so a name wholly in such a script gets a hashed id.
+ * Every result is a new string the caller frees. Nothing here knows
+ * entries or the mapping.
  */
 #include "text.h"
 #include "entry.h"
+#include "fold.h"
 #include "util.h"
 
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <utf8proc.h>
 
 /* A new string of the first n bytes of s. */
 char *
@@ -24,104 +30,108 @@ text_strndup(const char *s, size_t n)
     return out;
 }
 
-/* ASCII for U+00C0..U+017F ('?': see s_fold_special, '_': not a letter). */
-static const char s_fold_tab[] =
-    "AAAAAA?CEEEEIIII" "DNOOOOO_OUUUUY??" "aaaaaa?ceeeeiiii" "dnooooo_ouuuuy?y"
-    "aaaaaaccccccccdd" "ddeeeeeeeeeegggg" "gggghhhhiiiiiiii" "ii??jjkkklllllll"
-    "lllnnnnnnnnnoooo" "oo??rrrrrrssssss" "ssttttttuuuuuuuu" "uuuuwwyyyzzzzzzs";
-
-static const char *
-s_fold_special(unsigned cp)
-{
-    switch (cp) {
-    case 0xC6: case 0xE6: return "ae";
-    case 0xDE: case 0xFE: return "th";
-    case 0xDF: return "ss";
-    case 0x132: case 0x133: return "ij";
-    case 0x152: case 0x153: return "oe";
-    default: return "";
-    }
-}
-
-/* A new string: s with Latin-1 and Latin Extended-A letters folded to
- * ASCII and, unless keep_case, ASCII lowercased. Other bytes are kept. */
-char *
-text_fold(const char *s, bool keep_case)
-{
-    size_t n = strlen(s);
-    char *out = xmalloc(2 * n + 1), *o = out;
-    const unsigned char *p = (const unsigned char *)s;
-    while (*p) {
-        if (p[0] >= 0xC3 && p[0] <= 0xC5 && (p[1] & 0xC0) == 0x80) {
-            unsigned cp = ((p[0] & 0x1Fu) << 6) | (p[1] & 0x3Fu);
-            if (cp >= 0xC0) {
-                char c = s_fold_tab[cp - 0xC0];
-                const char *sp = c == '?' ? s_fold_special(cp) : NULL;
-                if (sp != NULL)
-                    while (*sp)
-                        *o++ = *sp++;
-                else if (c == '_')
-                    *o++ = ' ';
-                else
-                    *o++ = keep_case ? c : (char)(c | 0x20);
-                p += 2;
-                continue;
-            }
-        }
-        *o++ = keep_case || *p >= 0x80 ? (char)*p : (char)(*p >= 'A' && *p <= 'Z' ? *p | 0x20 : *p);
-        p++;
-    }
-    *o = '\0';
-    return out;
-}
-
+/* True for a letter, mark or digit of any script. */
 static bool
-s_alnum(unsigned char c)
+s_wordchar(utf8proc_int32_t cp)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c >= 0x80;
+    switch (utf8proc_category(cp)) {
+    case UTF8PROC_CATEGORY_LU: case UTF8PROC_CATEGORY_LL: case UTF8PROC_CATEGORY_LT:
+    case UTF8PROC_CATEGORY_LM: case UTF8PROC_CATEGORY_LO: case UTF8PROC_CATEGORY_MN:
+    case UTF8PROC_CATEGORY_MC: case UTF8PROC_CATEGORY_ND: case UTF8PROC_CATEGORY_NL:
+    case UTF8PROC_CATEGORY_NO:
+        return true;
+    default:
+        return false;
+    }
 }
 
-/* A new string: s folded, lowercased, every run of other characters one
- * space, trimmed. "Čistilni  servis, d.o.o." -> "cistilni servis d o o". */
+/* A new string: s folded (fold.h), every run of characters that are not
+ * letters or digits one space, trimmed. "Čistilni  servis, d.o.o." ->
+ * "cistilni servis d o o". Text that is not UTF-8 normalises to "". */
 char *
 text_norm(const char *s)
 {
-    char *f = text_fold(s, false), *o = f;
+    char *f = fold_new(s, strlen(s));
+    if (f == NULL)
+        return xstrdup("");
+    char *o = f;
     bool space = false;
-    for (const char *p = f; *p; p++) {
-        if (s_alnum((unsigned char)*p)) {
+    for (const char *p = f; *p;) {
+        utf8proc_int32_t cp;
+        utf8proc_ssize_t n = utf8proc_iterate((const utf8proc_uint8_t *)p, -1, &cp);
+        if (n <= 0)
+            break;      /* fold_new made it, so it is UTF-8 */
+        if (s_wordchar(cp)) {
             if (space && o > f)
                 *o++ = ' ';
-            *o++ = *p;
+            memmove(o, p, (size_t)n);
+            o += n;
             space = false;
         } else {
             space = true;
         }
+        p += n;
     }
     *o = '\0';
     return f;
 }
 
-/* FNV-1a, for id suffixes and the id set. */
-uint32_t
-text_hash(const char *s)
+/* Eight hex digits of the BLAKE2b hash of s, into out (9 bytes). */
+static void
+s_hash_hex(const char *s, char out[9])
 {
-    uint32_t h = 2166136261u;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 16777619u;
-    return h;
+    unsigned char h[crypto_generichash_BYTES_MIN];
+    if (sodium_init() < 0)
+        abort();
+    crypto_generichash(h, sizeof(h), (const unsigned char *)s, strlen(s), NULL, 0);
+    sodium_bin2hex(out, 9, h, 4);
 }
 
-/* A new id from prefix and raw text: folded, every run of characters
- * outside [A-Za-z0-9._-] one '-', lowercased when lower. Longer than
- * ENTRY_ID_MAX: cut, with a hash of the whole to keep it unique. Empty
- * text (a name in a script that does not fold): a hash of it. */
+/* Appends to o the ASCII of s folded (fold.h) one character at a time;
+ * unless lower, a character that was upper case stays upper case ("Č" ->
+ * "C"). Characters that fold outside ASCII are written as '-'. Returns the
+ * end of what was written; o has room for 4 bytes per byte of s. */
+static char *
+s_ascii(char *o, const char *s, bool lower)
+{
+    for (const char *p = s; *p;) {
+        utf8proc_int32_t cp;
+        utf8proc_ssize_t n = utf8proc_iterate((const utf8proc_uint8_t *)p, -1, &cp);
+        if (n <= 0) {
+            *o++ = '-', p++;        /* not UTF-8: not an id character */
+            continue;
+        }
+        char buf[32];
+        size_t m = cp < 0x80 ? 1 : fold_into(p, (size_t)n, buf, sizeof(buf));
+        const char *src = cp < 0x80 ? p : buf;
+        bool upper = !lower && utf8proc_tolower(cp) != cp;
+        for (size_t i = 0; m != FOLD_FAIL && i < m; i++) {
+            char c = src[i];
+            if ((unsigned char)c >= 0x80)
+                c = '-';
+            else if (upper && c >= 'a' && c <= 'z')
+                c = (char)(c - 'a' + 'A');
+            else if (lower && c >= 'A' && c <= 'Z')
+                c = (char)(c - 'A' + 'a');
+            *o++ = c;
+        }
+        p += n;
+    }
+    return o;
+}
+
+/* A new id from prefix and raw text: folded to ASCII, every run of
+ * characters outside [A-Za-z0-9._-] one '-', lowercased when lower. Longer
+ * than ENTRY_ID_MAX: cut, with a hash of the whole to keep it unique.
+ * Empty text (a name in a script that does not fold to ASCII): a hash of
+ * it. */
 char *
 text_make_id(const char *prefix, const char *raw, bool lower)
 {
-    char *f = text_fold(raw, !lower);
-    size_t n = strlen(prefix), cap = n + strlen(f) + 16;
-    char *id = xmalloc(cap), *o = id + n;
+    size_t n = strlen(prefix), cap = n + 4 * strlen(raw) + 16;
+    char *f = xmalloc(4 * strlen(raw) + 1);
+    *s_ascii(f, raw, lower) = '\0';
+    char *id = xmalloc(cap), *o = id + n, hex[9];
     memcpy(id, prefix, n);
     for (const char *p = f; *p; p++) {
         char c = *p;
@@ -136,23 +146,30 @@ text_make_id(const char *prefix, const char *raw, bool lower)
     while (o > id + n && o[-1] == '-')
         o--;
     *o = '\0';
-    if (o == id + n)
-        o += sprintf(o, "x%08x", (unsigned)text_hash(raw));
-    if (strlen(id) > ENTRY_ID_MAX)
-        sprintf(id + ENTRY_ID_MAX - 9, "-%08x", (unsigned)text_hash(f));
+    if (o == id + n) {
+        s_hash_hex(raw, hex);
+        snprintf(o, cap - n, "x%s", hex);
+    }
+    if (strlen(id) > ENTRY_ID_MAX) {
+        s_hash_hex(f, hex);
+        snprintf(id + ENTRY_ID_MAX - 9, 10, "-%s", hex);
+    }
     free(f);
     return id;
 }
 
-/* A new normalised website: lowercase, no scheme, no "www.", no
- * trailing '/'; NULL for an empty one. */
+/* A new normalised website: folded (so lowercase), no scheme, no "www.",
+ * no trailing '/'; NULL for an empty one. */
 char *
 text_norm_site(const char *url)
 {
-    char *s = text_fold(url, false), *p = s;
+    char *s = fold_new(url, strlen(url)), *p = s;
+    if (s == NULL)
+        return NULL;
     char *scheme = strstr(p, "://");
     if (scheme != NULL)
         p = scheme + 3;
+    p += strspn(p, " ");
     if (strncmp(p, "www.", 4) == 0)
         p += 4;
     size_t n = strlen(p);

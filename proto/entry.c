@@ -482,6 +482,19 @@ static const struct field {
     { NULL, 0, 0, NULL, NULL, false }
 };
 
+const char *
+entry_field_info(size_t i, const char *const **subs, bool *langmap)
+{
+    static const char *const address[] = { "street", "postcode", "city", NULL };
+    static const char *const geo[] = { "lat", "lon", NULL };
+    if (i >= sizeof(s_fields) / sizeof(s_fields[0]) - 1)
+        return NULL;
+    const struct field *f = &s_fields[i];
+    *subs = f->check == c_address ? address : f->check == c_geo ? geo : NULL;
+    *langmap = f->check == c_langmap;
+    return f->name;
+}
+
 /* Fields that printing adds; ignored on input so that exported entries can
  * be published again. */
 static const char *const s_readonly[] = { "id", "kind", "origin", "origin_name",

@@ -57,6 +57,13 @@ int entry_validate(const json_t *e, char *err, size_t errlen);
 /* Validates a body (the signed map, without id and kind) for kind. */
 int entry_validate_body(int kind, const json_t *body, char *err, size_t errlen);
 
+/* The name of the i-th body field the validator knows (i from 0), or NULL
+ * past the last, for tools that check names before there are entries
+ * (import's mapping check). *subs is set to the keys of its object
+ * ("street", "postcode", "city" for address; "lat", "lon" for geo),
+ * NULL-terminated, else NULL; *langmap to whether it is a language map. */
+const char *entry_field_info(size_t i, const char *const **subs, bool *langmap);
+
 /* A new body object: e without "id", "kind" and the read-only fields that
  * printing adds. Call after entry_validate. */
 json_t *entry_body(const json_t *e);

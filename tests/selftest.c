@@ -77,6 +77,10 @@ static const struct {
     { "vectors", vectors_test },
     { "wire", wire_test },
     { "render", render_test },
+    { "input", input_test },
+    { "report", report_test },
+    { "text", text_test },
+    { "dedup", dedup_test },
 };
 
 int

@@ -49,5 +49,9 @@ int node_test(bool verbose);
 int vectors_test(bool verbose);
 int wire_test(bool verbose);
 int render_test(bool verbose);
+int input_test(bool verbose);
+int report_test(bool verbose);
+int text_test(bool verbose);
+int dedup_test(bool verbose);
 
 #endif

@@ -3,7 +3,7 @@
 # broken rows) and GeoJSON through mapping files; bad rows reported with
 # their line or feature, good rows stored; a second import changes nothing;
 # --dry-run sends nothing; possible duplicates are listed, within the file
-# and against the node.
+# and against the node, as groups.
 . "$(dirname "$0")/lib.sh"
 
 start_node n1 --country SI --region SI032
@@ -61,8 +61,11 @@ if sd n1 import "$T/broken.csv" >"$T/b.out" 2>"$T/b.err"; then fail "import with
 expect_contains "$T/b.err" "broken.csv:4: entry 'at-2': field 'country'"
 expect_contains "$T/b.err" "broken.csv:5: entry 'at-3': field 'name'"
 expect_contains "$T/b.err" "broken.csv:6: entry 'at-4': field 'cpv'"
-expect_contains "$T/b.err" "possible duplicate: at-1 and at-5 (same website)"
-expect_contains "$T/b.out" "imported 5 rows: 2 new, 0 updated, 0 unchanged, 3 rejected"
+expect_contains "$T/b.err" "possible duplicates, not merged: 1 group, 2 rows"
+expect_contains "$T/b.err" "group 1, 2 rows: same website putzwerk.at"
+grep -q '^    line 2  *at-1  *Putzwerk St. Pölten$' "$T/b.err" || fail "group row at-1: $(cat "$T/b.err")"
+grep -q '^    line 7  *at-5  *Gartenwerk$' "$T/b.err" || fail "group row at-5"
+expect_contains "$T/b.out" "imported 5 rows: 2 new, 0 updated, 0 unchanged, 3 rejected, 0 warnings"
 [ "$(get_field at-1 'd["description"]["de"]')" = "$(printf 'Reinigung,\nHausbetreuung')" ] || fail "at-1 description"
 [ "$(get_field at-5 'd["cpv"]')" = "['77310000-6']" ] || fail "at-5 cpv"
 if sd n1 get at-3 2>/dev/null; then fail "rejected row at-3 stored"; fi
@@ -108,7 +111,8 @@ d-2;organisation;SIVALNICA  MARIBOR;SI;46.55480;15.64680
 d-3;organisation;Sivalnica Maribor;SI;46.60000;15.70000
 CSV
 sd n1 import "$T/dup.csv" >"$T/d.out" 2>"$T/d.err" || { cat "$T/d.err"; fail "dup import"; }
-expect_contains "$T/d.err" "possible duplicate: d-1 and d-2 (same name within"
+expect_contains "$T/d.err" "group 1, 2 rows: same name within 13 m"
+grep -q '^    line 2  *d-1 ' "$T/d.err" && grep -q '^    line 3  *d-2 ' "$T/d.err" || fail "d-1 and d-2 not one group: $(cat "$T/d.err")"
 expect_not_contains "$T/d.err" "d-3"
 
 # --- duplicates against the node: an entry published before, same name
@@ -124,26 +128,28 @@ CSV
 "$SOCDIR" import --dry-run "$T/node.csv" >"$T/n0.out" 2>"$T/n0.err" || { cat "$T/n0.err"; fail "dry run, no node"; }
 expect_not_contains "$T/n0.err" "on the node"
 sd n1 import --dry-run "$T/node.csv" >"$T/n1.out" 2>"$T/n1.err" || { cat "$T/n1.err"; fail "dry run with a node"; }
-expect_contains "$T/n1.err" "possible duplicate: n-1 and "
-expect_contains "$T/n1.err" "/p-1 on the node (same name within 14 m)"
+expect_contains "$T/n1.err" "group 1, 2 rows: same name within 14 m of an entry on the node"
+grep -q '^    line 2  *n-1 ' "$T/n1.err" || fail "n-1 not in the group: $(cat "$T/n1.err")"
+grep -q '^    on the node  *[^ ]*/p-1  *Šiviljstvo Ptuj$' "$T/n1.err" || fail "p-1 not in the group: $(cat "$T/n1.err")"
 expect_not_contains "$T/n1.err" "n-2"
 sd n1 import --dry-run --no-node-duplicates "$T/node.csv" >"$T/n2.out" 2>"$T/n2.err" || fail "--no-node-duplicates"
 expect_not_contains "$T/n2.err" "on the node"
 sd n1 import "$T/node.csv" >"$T/n3.out" 2>"$T/n3.err" || { cat "$T/n3.err"; fail "import beside p-1"; }
 expect_contains "$T/n3.out" "2 new"
-expect_contains "$T/n3.err" "/p-1 on the node (same name within 14 m)"
+expect_contains "$T/n3.err" "same name within 14 m of an entry on the node"
+grep -q '^    on the node  *[^ ]*/p-1 ' "$T/n3.err" || fail "p-1 not listed: $(cat "$T/n3.err")"
 sd n1 import "$T/node.csv" >"$T/n4.out" 2>"$T/n4.err" || { cat "$T/n4.err"; fail "re-import beside p-1"; }
 expect_contains "$T/n4.out" "2 unchanged"
-expect_contains "$T/n4.err" "/p-1 on the node (same name within 14 m)"
-expect_not_contains "$T/n4.err" "/n-1 on the node"
+grep -q '^    on the node  *[^ ]*/p-1 ' "$T/n4.err" || fail "p-1 not listed: $(cat "$T/n4.err")"
+expect_not_contains "$T/n4.err" "/n-1 "
 expect_not_contains "$T/n4.err" "n-2"
-[ "$(grep -c 'on the node' "$T/n4.err")" -eq 1 ] || { cat "$T/n4.err"; fail "re-import listed more than p-1"; }
+[ "$(grep -c '^    on the node' "$T/n4.err")" -eq 1 ] || { cat "$T/n4.err"; fail "re-import listed more than p-1"; }
 
 # --- dry run with errors stores nothing and exits 1 ---
 before=$(count)
 printf 'id,kind,name:de,country\nx-1,organisation,X,Austria\nx-2,organisation,Y,AT\n' >"$T/dry.csv"
 if sd n1 import --dry-run "$T/dry.csv" >"$T/dr.out" 2>"$T/dr.err"; then fail "dry run with a bad row exited 0"; fi
-expect_contains "$T/dr.out" "would import 2 rows: 1 good, 1 rejected"
+expect_contains "$T/dr.out" "would import 2 rows: 1 good, 1 rejected, 0 warnings"
 expect_contains "$T/dr.err" "dry.csv:2: entry 'x-1': field 'country'"
 [ "$(count)" -eq "$before" ] || fail "--dry-run stored entries"
 

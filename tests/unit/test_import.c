@@ -1,0 +1,185 @@
+/*
+ * test_import.c: the pure parts of import: encoding detection and
+ * conversion (input.c), grouping keys of errors (import_report.c), folding
+ * and id slugs (text.c) and duplicate groups (dedup.c, without a node).
+ */
+#include "dedup.h"
+#include "import_report.h"
+#include "input.h"
+#include "selftest.h"
+#include "text.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* True when the n bytes at in, read as UTF-8 or converted from enc, give
+ * want. */
+static bool
+s_decodes(const char *in, size_t n, const char *enc, const char *want)
+{
+    char err[512];
+    size_t len;
+    char *out = input_utf8(in, n, enc, &len, err, sizeof(err));
+    bool ok = out != NULL && len == strlen(want) && strcmp(out, want) == 0;
+    if (!ok)
+        fprintf(stderr, "decode: got '%s' (%s)\n", out ? out : "(null)", out ? "" : err);
+    free(out);
+    return ok;
+}
+
+/* True when the n bytes at in are refused with an error containing want. */
+static bool
+s_refused(const char *in, size_t n, const char *enc, const char *want)
+{
+    char err[512] = "";
+    size_t len;
+    char *out = input_utf8(in, n, enc, &len, err, sizeof(err));
+    bool ok = out == NULL && strstr(err, want) != NULL;
+    if (!ok)
+        fprintf(stderr, "refusal: got '%s', want '%s'\n", out ? out : err, want);
+    free(out);
+    return ok;
+}
+
+/* A string literal and its length, NULs included. */
+#define B(lit) lit, sizeof(lit) - 1
+
+int
+input_test(bool verbose)
+{
+    (void)verbose;
+    CHECK(s_decodes(B("\xEF\xBB\xBFid;Stra\xC3\x9F" "e"), NULL, "id;Straße"));
+    CHECK(s_decodes(B("\xFF\xFEi\0d\0"), NULL, "id"));
+    CHECK(s_decodes(B("\xFE\xFF\0i\0d"), NULL, "id"));
+    CHECK(s_decodes(B("Stra\xDF" "e \x8C" "uvre Caf\xE9"), "CP1252", "Straße Œuvre Café"));
+    CHECK(s_decodes(B("\xC8" "esk\xE1 \xBE" "idle \xF8\xF9"), "ISO-8859-2", "Česká židle řů"));
+    /* Windows-1252 by its 0x80-0x9F bytes, ISO-8859-2 by š ž within words */
+    CHECK(s_refused(B("id\nStra\xDF" "e \x8C" "uvre\n"), NULL, "line 2, byte offset 7: byte 0xDF is not UTF-8"));
+    CHECK(s_refused(B("id\nStra\xDF" "e \x8C" "uvre\n"), NULL, "--encoding CP1252"));
+    CHECK(s_refused(B("\xC8" "esk\xE1 \xBE" "idle"), NULL, "--encoding ISO-8859-2"));
+    CHECK(s_refused(B("Caf\xE9 cr\xE8me"), NULL, "Western European"));
+    CHECK(s_refused(B("i\0d\0;\0x\0"), NULL, "--encoding UTF-16LE"));
+    CHECK(s_refused(B("\xEF\xBB\xBFok \xE9"), NULL, "though the file starts with a UTF-8 byte order mark"));
+    /* a byte that has no character in the encoding: its line and offset */
+    CHECK(s_refused(B("a\nb\nc\x81"), "CP1252", "line 3, byte offset 5: byte 0x81 is not valid CP1252"));
+    CHECK(s_refused(B("x"), "NO-SUCH-ENCODING", "unknown encoding"));
+    const char *why;
+    CHECK(strcmp(input_guess("\x9C", 1, &why), "CP1252") == 0);
+    return selftest_failures;
+}
+
+int
+report_test(bool verbose)
+{
+    (void)verbose;
+    char *a = import_report_key("field 'email': 'x@' is not an e-mail address");
+    char *b = import_report_key("field 'email': 'nobody' is not an e-mail address");
+    char *c = import_report_key("field 'website': 'x@' is not an e-mail address");
+    char *d = import_report_key("a quote opened on this line is not closed; reading goes on at line 5");
+    char *e = import_report_key("a quote opened on this line is not closed; reading goes on at line 17");
+    CHECK(strcmp(a, b) == 0 && strcmp(a, c) != 0 && strcmp(d, e) == 0);
+    free(a), free(b), free(c), free(d), free(e);
+
+    /* four rows alike are one line; two are listed row by row */
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&buf, &len);
+    import_report_t *r = import_report_new("p.csv", out, false);
+    import_report_add(r, "p.csv:18", "a", "field 'email': 'x' is not an e-mail address", false);
+    import_report_add(r, "p.csv:40", "b", "field 'email': 'y' is not an e-mail address", false);
+    import_report_add(r, "p.csv:3", "c", "field 'country': 'Austria' is not ...", false);
+    import_report_add(r, "p.csv:97", "d", "field 'email': 'z' is not an e-mail address", false);
+    import_report_add(r, "p.csv:99", "e", "field 'email': 'w' is not an e-mail address", false);
+    import_report_add(r, "p.csv:5", "f", "field 'email': 'w' is not an e-mail address (value dropped, row kept)", true);
+    CHECK(import_report_warnings(r) == 1);
+    import_report_print(r);
+    import_report_destroy(&r);
+    fclose(out);
+    CHECK(strstr(buf, "socdir import: p.csv: field 'email': 4 rows, e.g. lines 18, 40, 97: not an e-mail address") != NULL);
+    CHECK(strstr(buf, "socdir import: p.csv:3: entry 'c': field 'country'") != NULL);
+    CHECK(strstr(buf, "p.csv:5: entry 'f': warning: field 'email'") != NULL);
+    CHECK(strstr(buf, "p.csv:99") == NULL);
+    free(buf);
+    return selftest_failures;
+}
+
+int
+text_test(bool verbose)
+{
+    (void)verbose;
+    char *n = text_norm("Čistilni  servis, d.o.o.");
+    CHECK(strcmp(n, "cistilni servis d o o") == 0);
+    free(n);
+    n = text_norm("STRASSE – Ærø");     /* the dash is not a letter */
+    CHECK(strcmp(n, "strasse aero") == 0);
+    free(n);
+    n = text_norm("Κοινωνική Συνεταιριστική");
+    CHECK(strcmp(n, "κοινωνικη συνεταιριστικη") == 0);
+    free(n);
+    char *id = text_make_id("si-", "AT-FN-123456a", false);
+    CHECK(strcmp(id, "si-AT-FN-123456a") == 0);
+    free(id);
+    id = text_make_id("", "Nähstube Krems-Krems an der Donau", true);
+    CHECK(strcmp(id, "nahstube-krems-krems-an-der-donau") == 0);
+    free(id);
+    id = text_make_id("", "Łódź Œuvre Straße", false);
+    CHECK(strcmp(id, "Lodz-OEuvre-Strasse") == 0);
+    free(id);
+    id = text_make_id("", "София", true);     /* no ASCII: a hash, the same every time */
+    char *again = text_make_id("", "София", true);
+    CHECK(id[0] == 'x' && strlen(id) == 9 && strcmp(id, again) == 0);
+    free(id), free(again);
+    char *site = text_norm_site("https://www.Example.org/");
+    CHECK(strcmp(site, "example.org") == 0);
+    free(site);
+    return selftest_failures;
+}
+
+/* A good record for dedup: id, name, website (or NULL), position. */
+static json_t *
+s_rec(const char *id, const char *name, const char *site, double lat, double lon)
+{
+    json_t *e = json_pack("{s:s, s:{s:s}, s:{s:f, s:f}}", "id", id, "name", "de", name, "geo", "lat", lat, "lon", lon);
+    if (site != NULL)
+        json_object_set_new(e, "website", json_string(site));
+    return e;
+}
+
+int
+dedup_test(bool verbose)
+{
+    (void)verbose;
+    dedup_t *d = dedup_new();
+    json_t *recs[] = {
+        s_rec("a", "Alpha", "https://one.example/", 46.0, 15.0),
+        s_rec("b", "Beta", "www.one.example", 47.0, 15.0),
+        s_rec("c", "Gamma", "http://one.example", 48.0, 15.0),
+        s_rec("d", "Delta Werk", NULL, 46.5000, 15.6000),
+        s_rec("e", "DELTA  werk", NULL, 46.5005, 15.6000),      /* 56 m from d */
+        s_rec("f", "delta werk", NULL, 46.5010, 15.6000),       /* 56 m from e, 111 m from d */
+        s_rec("g", "Lonely", "two.example", 40.0, 10.0),
+    };
+    char label[32];
+    for (size_t i = 0; i < sizeof(recs) / sizeof(recs[0]); i++) {
+        snprintf(label, sizeof(label), "f.csv:%zu", i + 2);
+        dedup_add(d, recs[i], label);
+        json_decref(recs[i]);
+    }
+    CHECK(dedup_find(d, "c") != NULL && strcmp(dedup_find(d, "c"), "f.csv:4") == 0);
+    CHECK(dedup_find(d, "zz") == NULL);
+    json_t *doc = dedup_groups(d, "f.csv");
+    json_t *groups = json_object_get(doc, "groups");
+    CHECK(json_array_size(groups) == 2);
+    CHECK(json_integer_value(json_object_get(json_object_get(doc, "summary"), "rows")) == 6);
+    json_t *g0 = json_array_get(groups, 0), *g1 = json_array_get(groups, 1);
+    CHECK(json_array_size(json_object_get(g0, "rows")) == 3);
+    CHECK(strcmp(json_string_value(json_array_get(json_object_get(g0, "reasons"), 0)), "same website one.example") == 0);
+    CHECK(json_integer_value(json_object_get(json_array_get(json_object_get(g0, "rows"), 2), "line")) == 4);
+    /* d-e and e-f are near: one group of three, though d-f are 111 m apart */
+    CHECK(json_array_size(json_object_get(g1, "rows")) == 3);
+    CHECK(strncmp(json_string_value(json_array_get(json_object_get(g1, "reasons"), 0)), "same name within 5", 18) == 0);
+    json_decref(doc);
+    dedup_destroy(&d);
+    CHECK(d == NULL);
+    return selftest_failures;
+}
