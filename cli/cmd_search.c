@@ -65,7 +65,7 @@ s_check_country(char *s)
 {
     for (char *p = s; *p; p++)
         *p = (char)toupper((unsigned char)*p);
-    return code_country(s);
+    return code_country_listed(s);
 }
 
 static bool
@@ -81,7 +81,7 @@ s_check_lang(char *s)
 {
     for (char *p = s; *p; p++)
         *p = (char)tolower((unsigned char)*p);
-    return code_lang(s);
+    return code_lang_listed(s);
 }
 
 /* A section letter in either case, or "81", "81.2", "81.21". */
@@ -162,7 +162,7 @@ static const struct list_opt {
 } s_lists[] = {
     { 'k', "kind", "kind", s_check_kind,
       "one of organisation, offer, partnership, event, programme", NULL },
-    { 'c', "country", "country", s_check_country, "an ISO 3166-1 alpha-2 code", NULL },
+    { 'c', "country", "country", s_check_country, "an ISO 3166-1 alpha-2 code (Greece is GR, the United Kingdom GB)", NULL },
     { 'r', "region", "region", s_check_region, "a NUTS code or prefix (e.g. AT12)", NULL },
     { 'A', "nace", "nace", s_check_nace, "a NACE code or prefix (e.g. 81 or 81.21)", NULL },
     { 'P', "cpv", "cpv", s_check_cpv, "a CPV code or prefix of 2-8 digits (e.g. 9091 or 90910000-9)", NULL },

@@ -13,6 +13,7 @@
  */
 #include "codes.h"
 #include "conf.h"
+#include "entry.h"
 #include "util.h"
 
 #include <ctype.h>
@@ -83,7 +84,9 @@ s_code(struct parse *p, char **dst, const char *v, bool (*ok)(const char *), con
 static int
 s_country(struct parse *p, char **dst, const char *v)
 {
-    return s_code(p, dst, v, code_country, "an ISO 3166-1 alpha-2 code (e.g. AT)");
+    if (*v != '\0' && entry_check_country(v, p->msg, sizeof(p->msg)) != 0)
+        return -1;
+    return s_text(p, dst, v);
 }
 
 static int
@@ -309,8 +312,9 @@ conf_load(const char *path, char *err, size_t errlen)
         seterr(err, errlen, -1, "%s: [node] needs '%s'", path, c->name ? "data" : "name");
         goto fail;
     }
-    if (c->country && c->region && strncmp(c->country, c->region, 2) != 0) {
-        seterr(err, errlen, -1, "%s: region %s is not in country %s", path, c->region, c->country);
+    char why[160];
+    if (c->country && c->region && entry_check_region(c->country, c->region, why, sizeof(why)) != 0) {
+        seterr(err, errlen, -1, "%s: region %s", path, why);
         goto fail;
     }
     for (size_t i = 0; i < c->nmembers; i++) {

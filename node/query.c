@@ -3,6 +3,7 @@
  * row is printed as the entry JSON users see (PROTOCOL.md 3.1).
  */
 #include "codes.h"
+#include "entry.h"
 #include "fold.h"
 #include "log.h"
 #include "msg.h"
@@ -219,10 +220,10 @@ s_search_codes(const char **lists[L_COUNT])
         if (n > SEARCH_LIST_MAX)
             return msg_error("%s: %zu values, more than %d", s_list_fields[i], n, SEARCH_LIST_MAX);
     }
+    char why[128];
     for (int i = 0; lists[L_COUNTRY][i]; i++)
-        if (!code_country(lists[L_COUNTRY][i]))
-            return msg_error("country '%.40s' is not an ISO 3166-1 alpha-2 code (e.g. AT)",
-                             lists[L_COUNTRY][i]);
+        if (entry_check_country(lists[L_COUNTRY][i], why, sizeof(why)) != 0)
+            return msg_error("country: %s", why);
     for (int i = 0; lists[L_REGION][i]; i++)
         if (!code_nuts(lists[L_REGION][i]))
             return msg_error("region '%.40s' is not a NUTS code or prefix (e.g. AT12)", lists[L_REGION][i]);

@@ -192,19 +192,36 @@ c_string(const json_t *v, const void *arg, char *err, size_t errlen)
                             err, errlen);
 }
 
-static int
-c_country(const json_t *v, const void *arg, char *err, size_t errlen)
+int
+entry_check_country(const char *s, char *err, size_t errlen)
 {
-    (void)arg;
-    const char *s = json_string_value(v), *iso = s ? code_iso_for_nuts(s) : NULL;
-    if (s == NULL)
-        return seterr(err, errlen, -1, "must be a string, an ISO 3166-1 alpha-2 code (e.g. AT)");
+    const char *iso = code_iso_for_nuts(s);
     if (iso != NULL)
         return seterr(err, errlen, -1, "'%s' is the NUTS prefix, not the ISO 3166-1 code: use %s",
                       s, iso);
     if (!code_country_listed(s))
         return seterr(err, errlen, -1, "'%.40s' is not an ISO 3166-1 alpha-2 code (e.g. AT)", s);
     return 0;
+}
+
+int
+entry_check_region(const char *country, const char *region, char *err, size_t errlen)
+{
+    const char *prefix = code_nuts_prefix(country);     /* EL for GR, UK for GB */
+    if (strncmp(prefix, region, 2) != 0)
+        return seterr(err, errlen, -1, "'%s' is not in country %s (its NUTS codes start with %s)",
+                      region, country, prefix);
+    return 0;
+}
+
+static int
+c_country(const json_t *v, const void *arg, char *err, size_t errlen)
+{
+    (void)arg;
+    const char *s = json_string_value(v);
+    if (s == NULL)
+        return seterr(err, errlen, -1, "must be a string, an ISO 3166-1 alpha-2 code (e.g. AT)");
+    return entry_check_country(s, err, errlen);
 }
 
 static int
@@ -545,13 +562,9 @@ entry_validate_body(int kind, const json_t *body, char *err, size_t errlen)
             return seterr(err, errlen, -1, "field '%s': needs at least one item", f->name);
     }
     json_t *country = json_object_get(body, "country"), *region = json_object_get(body, "region");
-    if (json_is_string(country) && json_is_string(region)) {
-        const char *c = json_string_value(country), *r = json_string_value(region);
-        const char *prefix = code_nuts_prefix(c);   /* EL for GR, UK for GB */
-        if (strncmp(prefix, r, 2) != 0)
-            return seterr(err, errlen, -1, "field 'region': '%s' is not in country %s "
-                          "(its NUTS codes start with %s)", r, c, prefix);
-    }
+    if (json_is_string(country) && json_is_string(region) &&
+        entry_check_region(json_string_value(country), json_string_value(region), inner, sizeof(inner)) != 0)
+        return seterr(err, errlen, -1, "field 'region': %s", inner);
     return s_check_span(body, err, errlen);
 }
 

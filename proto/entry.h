@@ -119,6 +119,14 @@ int entry_parse_time(const char *s, int64_t *ms);
  * out of range. */
 int entry_month_days(int year, int month);
 
+/* Checks that s is a country of ISO 3166-1 (the build's iso-codes list):
+ * 0, or -1 with err saying why, "use GR" for the NUTS prefix EL. The rule
+ * of an entry's country, of a node's and of a search filter. */
+int entry_check_country(const char *s, char *err, size_t errlen);
+/* Checks that the NUTS code region lies in country (EL30 in GR): 0, or
+ * -1 with err. The rule of an entry and of a node's config. */
+int entry_check_region(const char *country, const char *region, char *err, size_t errlen);
+
 /* True for the code points text must not hold (but for newline and tab
  * in the long free texts): C0 controls U+0000-001F, DEL and C1 controls
  * U+007F-009F, bidirectional overrides and isolates U+202A-202E and

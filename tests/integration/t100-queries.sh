@@ -210,8 +210,14 @@ BAD="--min-disadvantaged" bad --min-disadvantaged 120
 BAD="--sort distance needs --near" bad --sort distance
 BAD="--depth" bad --count-by nace --depth 5
 BAD="--count-by" bad --count-by city
+BAD="--country 'EL' is not an ISO 3166-1 alpha-2 code (Greece is GR" bad --country EL
+BAD="--country 'QQ'" bad --country QQ
+BAD="--lang 'xx' is not an ISO 639-1 code" bad --lang xx
 # The node checks too (a client other than this CLI).
 printf '\202\242op\246search\242km\005' >"$T/km.req"     # {"op": "search", "km": 5}
 "$SOCDIR_BIN/rawsend" "ipc://$T/at/control.sock" "$T/km.req" >"$T/raw.out" 2>&1 || true
 expect_contains "$T/raw.out" "km needs near"
+printf '\202\242op\246search\247country\221\242EL' >"$T/el.req"    # {"op": "search", "country": ["EL"]}
+"$SOCDIR_BIN/rawsend" "ipc://$T/at/control.sock" "$T/el.req" >"$T/raw.out" 2>&1 || true
+expect_contains "$T/raw.out" "country: 'EL' is the NUTS prefix, not the ISO 3166-1 code: use GR"
 echo ok

@@ -136,6 +136,17 @@ conf_test(bool verbose)
     s_bad("[node]\nname = x\ndata = /d\n[member a]\nendpoint = tcp://h:1\n", "[member a] needs 'key'");
     s_bad("[node]\nname = x\nthis line is junk\ndata = /d\n", ":3:");
     s_bad("[node]\nname = x\ncountry = AT\nregion = SI032\ndata = /d\n", "not in country AT");
+    /* The country against the ISO list, the region by its NUTS prefix. */
+    s_bad("[node]\nname = x\ncountry = EL\ndata = /d\n", ":3: 'EL' is the NUTS prefix, not the ISO 3166-1 code: use GR");
+    s_bad("[node]\nname = x\ncountry = UK\ndata = /d\n", ":3: 'UK' is the NUTS prefix, not the ISO 3166-1 code: use GB");
+    s_bad("[node]\nname = x\ncountry = QQ\ndata = /d\n", ":3: 'QQ' is not an ISO 3166-1");
+    s_bad("[node]\nname = x\ncountry = GR\nregion = GR30\ndata = /d\n", "its NUTS codes start with EL");
+    c = s_load("[node]\nname = x\ncountry = GR\nregion = EL30\ndata = /d\n", err, sizeof(err));
+    CHECK(c != NULL && strcmp(c->country, "GR") == 0 && strcmp(c->region, "EL30") == 0);
+    conf_free(&c);
+    c = s_load("[node]\nname = x\ncountry = GB\nregion = UKI3\ndata = /d\n", err, sizeof(err));
+    CHECK(c != NULL);
+    conf_free(&c);
     CHECK(conf_load("/nonexistent/node.conf", err, sizeof(err)) == NULL && strstr(err, "cannot open"));
     s_long_lines();
     return 0;
