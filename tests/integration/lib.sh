@@ -186,6 +186,18 @@ json() {
     python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(($2))" "$1"
 }
 
+# entries_of NODE: how many live entries NODE holds.
+entries_of() {
+    sd "$1" status --json >"$T/$1.st.json"
+    json "$T/$1.st.json" 'd["entries"]'
+}
+
+# get_field NODE ID EXPR: EXPR over NODE's get --json of ID (bound to d).
+get_field() {
+    sd "$1" get --json "$2" >"$T/$1.get.json" || fail "get $2 on $1"
+    json "$T/$1.get.json" "$3"
+}
+
 wait_until() {
     wu_deadline=$(( $(date +%s) + $1 ))
     shift

@@ -6,11 +6,6 @@
 
 start_node n1 --country AT
 
-count() {
-    sd n1 status --json >"$T/st.json"
-    json "$T/st.json" 'd["entries"]'
-}
-
 good='{"id":"org-ok","kind":"organisation","name":{"de":"Gut"},"country":"AT"}'
 
 # One bad entry of each sort, each alone: exit 1, named, nothing stored.
@@ -25,7 +20,7 @@ check_bad() {    # LABEL JSON EXPECTED-TEXT...
     for want in "$@"; do
         expect_contains "$T/bad.err" "$want"
     done
-    [ "$(count)" -eq 0 ] || fail "$label: something was stored"
+    [ "$(entries_of n1)" -eq 0 ] || fail "$label: something was stored"
 }
 check_bad "invalid JSON" '{"id":"x","kind":' "bad.json" "JSON"
 check_bad "missing name" '{"id":"org-a","kind":"organisation","country":"AT"}' "org-a" "field 'name'"
@@ -39,7 +34,7 @@ check_bad "unknown kind" '{"id":"shop-e","kind":"shop","name":{"de":"E"}}' "shop
 python3 -c 'import json; print(json.dumps({"id":"org-big","kind":"organisation","name":{"de":"Gross"},"country":"AT","description":{"de":"x"*60000}}))' >"$T/big.json"
 if sd n1 publish "$T/big.json" 2>"$T/big.err"; then fail "oversized entry accepted"; fi
 expect_contains "$T/big.err" "org-big"
-[ "$(count)" -eq 0 ] || fail "oversized entry stored"
+[ "$(entries_of n1)" -eq 0 ] || fail "oversized entry stored"
 
 # A batch: good entries are stored, each bad one reported with its line.
 {
@@ -58,7 +53,7 @@ expect_contains "$T/batch.err" "batch.ndjson:4"
 expect_contains "$T/batch.err" "batch.ndjson:5"
 expect_contains "$T/batch.out" "org-ok"
 expect_contains "$T/batch.out" "org-ok2"
-[ "$(count)" -eq 2 ] || fail "batch stored $(count) entries, want 2"
+[ "$(entries_of n1)" -eq 2 ] || fail "batch stored $(entries_of n1) entries, want 2"
 
 # Wrong CLI usage: clear errors, non-zero exit.
 if sd n1 search --kind shop 2>"$T/e1"; then fail "--kind shop accepted"; fi
@@ -94,7 +89,7 @@ expect_contains "$T/raw.out" "is not a CPV code"
 printf '\201\242op\246format' >"$T/frame"
 "$SOCDIR_BIN/rawsend" "ipc://$T/n1/control.sock" "$T/frame" >"$T/raw.out"
 expect_contains "$T/raw.out" "unknown request"
-[ "$(count)" -eq 2 ] || fail "node lost entries after malformed requests"
+[ "$(entries_of n1)" -eq 2 ] || fail "node lost entries after malformed requests"
 
 stop_node n1
 echo "t020 ok"

@@ -9,36 +9,25 @@
 start_node n1 --country SI --region SI032
 IMP="$SRC/conf/import"
 
-count() {
-    sd n1 status --json >"$T/st.json"
-    json "$T/st.json" 'd["entries"]'
-}
-
-# get_field ID EXPR: EXPR over the entry's get --json (bound to d).
-get_field() {
-    sd n1 get --json "$1" >"$T/get.json" || fail "get $1"
-    json "$T/get.json" "$2"
-}
-
 # --- dry run of the example: nothing stored, no node needed ---
 "$SOCDIR" import --dry-run --map "$IMP/podravje.map.json" "$IMP/podravje.csv" >"$T/dry.out" 2>"$T/dry.err" ||
     { cat "$T/dry.err"; fail "dry run of the example failed"; }
 expect_contains "$T/dry.out" "would import 4 rows: 4 good, 0 rejected"
-[ "$(count)" -eq 0 ] || fail "--dry-run stored entries"
+[ "$(entries_of n1)" -eq 0 ] || fail "--dry-run stored entries"
 
 # --- the example: BOM, ';', quoted newline, messy country names ---
 sd n1 import --map "$IMP/podravje.map.json" "$IMP/podravje.csv" >"$T/imp.out" 2>"$T/imp.err" ||
     { cat "$T/imp.err"; fail "import of the example failed"; }
 expect_contains "$T/imp.out" "imported 4 rows: 4 new, 0 updated, 0 unchanged, 0 rejected"
-[ "$(count)" -eq 4 ] || fail "stored $(count) entries, want 4"
-[ "$(get_field si-6123456000 'd["description"]["sl"]')" = "$(printf 'Čiščenje poslovnih prostorov.\nZaposlujemo osebe z invalidnostjo.')" ] ||
-    fail "description with a newline did not round-trip: $(cat "$T/get.json")"
-[ "$(get_field si-6123456000 'd["name"]["sl"]')" = "Čistilni servis Drava d.o.o." ] || fail "name (BOM-less first column?)"
-[ "$(get_field si-6123456000 'd["disadvantaged_share"]')" = "45.5" ] || fail "decimal comma: $(cat "$T/get.json")"
-[ "$(get_field si-6123456000 'd["labels"]')" = "['SI-SOCP', 'EU-ART20']" ] || fail "labels split"
-[ "$(get_field si-6234567000 'd["country"]')" = "SI" ] || fail "'SLO' not mapped to SI"
-[ "$(get_field si-AT-FN-123456a 'd["country"]')" = "AT" ] || fail "'Avstrija' not mapped to AT"
-[ "$(get_field si-6456789000 'd["country"]')" = "SI" ] || fail "'slovenija' (lowercase) not mapped to SI"
+[ "$(entries_of n1)" -eq 4 ] || fail "stored $(entries_of n1) entries, want 4"
+[ "$(get_field n1 si-6123456000 'd["description"]["sl"]')" = "$(printf 'Čiščenje poslovnih prostorov.\nZaposlujemo osebe z invalidnostjo.')" ] ||
+    fail "description with a newline did not round-trip: $(cat "$T/n1.get.json")"
+[ "$(get_field n1 si-6123456000 'd["name"]["sl"]')" = "Čistilni servis Drava d.o.o." ] || fail "name (BOM-less first column?)"
+[ "$(get_field n1 si-6123456000 'd["disadvantaged_share"]')" = "45.5" ] || fail "decimal comma: $(cat "$T/n1.get.json")"
+[ "$(get_field n1 si-6123456000 'd["labels"]')" = "['SI-SOCP', 'EU-ART20']" ] || fail "labels split"
+[ "$(get_field n1 si-6234567000 'd["country"]')" = "SI" ] || fail "'SLO' not mapped to SI"
+[ "$(get_field n1 si-AT-FN-123456a 'd["country"]')" = "AT" ] || fail "'Avstrija' not mapped to AT"
+[ "$(get_field n1 si-6456789000 'd["country"]')" = "SI" ] || fail "'slovenija' (lowercase) not mapped to SI"
 
 # --- a second import changes nothing ---
 sd n1 status --json >"$T/st1.json"
@@ -66,8 +55,8 @@ expect_contains "$T/b.err" "group 1, 2 rows: same website putzwerk.at"
 grep -q '^    line 2  *at-1  *Putzwerk St. Pölten$' "$T/b.err" || fail "group row at-1: $(cat "$T/b.err")"
 grep -q '^    line 7  *at-5  *Gartenwerk$' "$T/b.err" || fail "group row at-5"
 expect_contains "$T/b.out" "imported 5 rows: 2 new, 0 updated, 0 unchanged, 3 rejected, 0 warnings"
-[ "$(get_field at-1 'd["description"]["de"]')" = "$(printf 'Reinigung,\nHausbetreuung')" ] || fail "at-1 description"
-[ "$(get_field at-5 'd["cpv"]')" = "['77310000-6']" ] || fail "at-5 cpv"
+[ "$(get_field n1 at-1 'd["description"]["de"]')" = "$(printf 'Reinigung,\nHausbetreuung')" ] || fail "at-1 description"
+[ "$(get_field n1 at-5 'd["cpv"]')" = "['77310000-6']" ] || fail "at-5 cpv"
 if sd n1 get at-3 2>/dev/null; then fail "rejected row at-3 stored"; fi
 
 # --- ';' and ',' give the same entries; a slug id from name and city ---
@@ -75,7 +64,7 @@ printf 'kind;name:de;address.city;country;disadvantaged_share\norganisation;Näh
 printf 'kind,name:de,address.city,country,disadvantaged_share\norganisation,Nähstube Krems,Krems an der Donau,AT,"33,3"\n' >"$T/comma.csv"
 sd n1 import "$T/semi.csv" >"$T/s.out" 2>&1 || { cat "$T/s.out"; fail "';' file"; }
 expect_contains "$T/s.out" "1 new"
-[ "$(get_field nahstube-krems-krems-an-der-donau 'd["disadvantaged_share"]')" = "33.3" ] || fail "slug id or number"
+[ "$(get_field n1 nahstube-krems-krems-an-der-donau 'd["disadvantaged_share"]')" = "33.3" ] || fail "slug id or number"
 sd n1 import "$T/comma.csv" >"$T/c.out" 2>&1 || { cat "$T/c.out"; fail "',' file"; }
 expect_contains "$T/c.out" "1 unchanged"
 
@@ -83,9 +72,9 @@ expect_contains "$T/c.out" "1 unchanged"
 sd n1 import --map "$IMP/jutland.map.json" "$IMP/jutland.geojson" >"$T/g.out" 2>"$T/g.err" ||
     { cat "$T/g.err"; fail "GeoJSON import failed"; }
 expect_contains "$T/g.out" "imported 3 rows: 3 new"
-[ "$(get_field dk-DK-38120001 'd["geo"]["lat"]')" = "56.1629" ] || fail "GeoJSON lat: $(cat "$T/get.json")"
-[ "$(get_field dk-DK-38120001 'd["geo"]["lon"]')" = "10.2039" ] || fail "GeoJSON lon"
-[ "$(get_field dk-DK-38120003 'd["country"]')" = "DK" ] || fail "'Dänemark' not mapped"
+[ "$(get_field n1 dk-DK-38120001 'd["geo"]["lat"]')" = "56.1629" ] || fail "GeoJSON lat: $(cat "$T/n1.get.json")"
+[ "$(get_field n1 dk-DK-38120001 'd["geo"]["lon"]')" = "10.2039" ] || fail "GeoJSON lon"
+[ "$(get_field n1 dk-DK-38120003 'd["country"]')" = "DK" ] || fail "'Dänemark' not mapped"
 sd n1 import --map "$IMP/jutland.map.json" "$IMP/jutland.geojson" >"$T/g2.out" 2>&1 || fail "GeoJSON re-import"
 expect_contains "$T/g2.out" "0 new, 0 updated, 3 unchanged"
 
@@ -101,7 +90,7 @@ json.dump(fc, open(sys.argv[1], "w"))
 PY
 if sd n1 import "$T/bad.geojson" >"$T/bg.out" 2>"$T/bg.err"; then fail "bad feature accepted"; fi
 expect_contains "$T/bg.err" "bad.geojson: feature 2: entry 'g-2': field 'country'"
-[ "$(get_field g-1 'd["geo"]["lat"]')" = "48.21" ] || fail "g-1 geo"
+[ "$(get_field n1 g-1 'd["geo"]["lat"]')" = "48.21" ] || fail "g-1 geo"
 
 # --- duplicates: same name (diacritics folded) within 100 m ---
 cat >"$T/dup.csv" <<'CSV'
@@ -146,12 +135,12 @@ expect_not_contains "$T/n4.err" "n-2"
 [ "$(grep -c '^    on the node' "$T/n4.err")" -eq 1 ] || { cat "$T/n4.err"; fail "re-import listed more than p-1"; }
 
 # --- dry run with errors stores nothing and exits 1 ---
-before=$(count)
+before=$(entries_of n1)
 printf 'id,kind,name:de,country\nx-1,organisation,X,Austria\nx-2,organisation,Y,AT\n' >"$T/dry.csv"
 if sd n1 import --dry-run "$T/dry.csv" >"$T/dr.out" 2>"$T/dr.err"; then fail "dry run with a bad row exited 0"; fi
 expect_contains "$T/dr.out" "would import 2 rows: 1 good, 1 rejected, 0 warnings"
 expect_contains "$T/dr.err" "dry.csv:2: entry 'x-1': field 'country'"
-[ "$(count)" -eq "$before" ] || fail "--dry-run stored entries"
+[ "$(entries_of n1)" -eq "$before" ] || fail "--dry-run stored entries"
 
 # --- usage errors ---
 if sd n1 import "$T/file.xyz" 2>"$T/u.err"; then fail "unknown extension accepted"; fi

@@ -11,36 +11,25 @@
 start_node n1 --country AT
 D="$SRC/tests/integration/data"
 
-count() {
-    sd n1 status --json >"$T/st.json"
-    json "$T/st.json" 'd["entries"]'
-}
-
-# get_field ID EXPR: EXPR over the entry's get --json (bound to d).
-get_field() {
-    sd n1 get --json "$1" >"$T/get.json" || fail "get $1"
-    json "$T/get.json" "$2"
-}
-
 # --- Windows-1252: refused once, with the encoding it looks like ---
 if sd n1 import "$D/excel-cp1252.csv" >"$T/w0.out" 2>"$T/w0.err"; then fail "a CP1252 file was taken as UTF-8"; fi
 expect_contains "$T/w0.err" "excel-cp1252.csv: line 2, byte offset 96: byte 0xDF is not UTF-8"
 expect_contains "$T/w0.err" "looks like Windows-1252"
 expect_contains "$T/w0.err" "--encoding CP1252"
 [ "$(wc -l <"$T/w0.err")" -eq 1 ] || fail "more than one message for the encoding: $(cat "$T/w0.err")"
-[ "$(count)" -eq 0 ] || fail "a refused file stored entries"
+[ "$(entries_of n1)" -eq 0 ] || fail "a refused file stored entries"
 
 sd n1 import --encoding CP1252 "$D/excel-cp1252.csv" >"$T/w1.out" 2>"$T/w1.err" ||
     { cat "$T/w1.err"; fail "--encoding CP1252 import failed"; }
 expect_contains "$T/w1.out" "imported 3 rows: 3 new, 0 updated, 0 unchanged, 0 rejected, 0 warnings"
-[ "$(get_field xl-1 'd["name"]["de"]')" = "Straßenküche Graz" ] || fail "Straße: $(cat "$T/get.json")"
-[ "$(get_field xl-1 'd["disadvantaged_share"]')" = "45.5" ] || fail "decimal comma"
-[ "$(get_field xl-1 'd["description"]["de"]')" = "$(printf 'Mittagstisch;\nCatering für Firmen')" ] ||
-    fail "quoted CRLF line break: $(cat "$T/get.json")"
-[ "$(get_field xl-2 'd["name"]["de"]')" = "Œuvre Solidaire" ] || fail "Œ (0x8C)"
-[ "$(get_field xl-2 'd["disadvantaged_share"]')" = "12.25" ] || fail "decimal comma 12,25"
-[ "$(get_field xl-3 'd["name"]["de"]')" = "Café Zeitraum" ] || fail "é"
-[ "$(get_field xl-3 'd["description"]["de"]')" = "Kaffeehaus – „fair“ geröstet" ] || fail "CP1252 quotes and dash"
+[ "$(get_field n1 xl-1 'd["name"]["de"]')" = "Straßenküche Graz" ] || fail "Straße: $(cat "$T/n1.get.json")"
+[ "$(get_field n1 xl-1 'd["disadvantaged_share"]')" = "45.5" ] || fail "decimal comma"
+[ "$(get_field n1 xl-1 'd["description"]["de"]')" = "$(printf 'Mittagstisch;\nCatering für Firmen')" ] ||
+    fail "quoted CRLF line break: $(cat "$T/n1.get.json")"
+[ "$(get_field n1 xl-2 'd["name"]["de"]')" = "Œuvre Solidaire" ] || fail "Œ (0x8C)"
+[ "$(get_field n1 xl-2 'd["disadvantaged_share"]')" = "12.25" ] || fail "decimal comma 12,25"
+[ "$(get_field n1 xl-3 'd["name"]["de"]')" = "Café Zeitraum" ] || fail "é"
+[ "$(get_field n1 xl-3 'd["description"]["de"]')" = "Kaffeehaus – „fair“ geröstet" ] || fail "CP1252 quotes and dash"
 sd n1 import --encoding CP1252 "$D/excel-cp1252.csv" >"$T/w2.out" 2>&1 || fail "re-import"
 expect_contains "$T/w2.out" "0 new, 0 updated, 3 unchanged"
 
@@ -59,9 +48,9 @@ expect_contains "$T/c0.err" "--encoding ISO-8859-2"
 sd n1 import --encoding ISO-8859-2 "$D/czech-8859-2.csv" >"$T/c1.out" 2>"$T/c1.err" ||
     { cat "$T/c1.err"; fail "ISO-8859-2 import failed"; }
 expect_contains "$T/c1.out" "imported 3 rows: 3 new"
-[ "$(get_field cz-1 'd["name"]["cs"]')" = "Čistírna Řeka" ] || fail "č ř: $(cat "$T/get.json")"
-[ "$(get_field cz-2 'd["name"]["cs"]')" = "Žlutý dům ůvěr" ] || fail "ž ů"
-[ "$(get_field cz-3 'd["address"]["city"]')" = "České Budějovice" ] || fail "ě in the city"
+[ "$(get_field n1 cz-1 'd["name"]["cs"]')" = "Čistírna Řeka" ] || fail "č ř: $(cat "$T/n1.get.json")"
+[ "$(get_field n1 cz-2 'd["name"]["cs"]')" = "Žlutý dům ůvěr" ] || fail "ž ů"
+[ "$(get_field n1 cz-3 'd["address"]["city"]')" = "České Budějovice" ] || fail "ě in the city"
 sd n1 search --city "ceske budejovice" --json >"$T/cs.json" 2>&1 || fail "search by folded city"
 expect_contains "$T/cs.json" '"cz-3"'
 
@@ -71,14 +60,14 @@ id;kind;name:de;country
 w-16;organisation;Wäscherei Sechzehn;AT
 CSV
 sd n1 import "$T/u16.csv" >"$T/u16.out" 2>&1 || { cat "$T/u16.out"; fail "UTF-16 with BOM"; }
-[ "$(get_field w-16 'd["name"]["de"]')" = "Wäscherei Sechzehn" ] || fail "UTF-16 name"
+[ "$(get_field n1 w-16 'd["name"]["de"]')" = "Wäscherei Sechzehn" ] || fail "UTF-16 name"
 
 # --- a stray quote costs its own row, not the rows after it ---
 if sd n1 import "$D/stray-quote.csv" >"$T/q.out" 2>"$T/q.err"; then fail "stray quote: exit 0"; fi
 expect_contains "$T/q.err" "stray-quote.csv:4: a quote opened on this line"
 expect_contains "$T/q.out" "imported 6 rows: 5 new, 0 updated, 0 unchanged, 1 rejected"
 for id in r2 r3 r5 r6 r7; do sd n1 get "$id" >/dev/null 2>&1 || fail "row $id after the stray quote lost"; done
-[ "$(get_field r6 'd["name"]["de"]')" = "Six" ] || fail "r6 name"
+[ "$(get_field n1 r6 'd["name"]["de"]')" = "Six" ] || fail "r6 name"
 if sd n1 get r4 2>/dev/null; then fail "the row with the stray quote was stored"; fi
 if sd n1 import "$D/stray-quote-eof.csv" >"$T/q2.out" 2>"$T/q2.err"; then fail "unclosed quote: exit 0"; fi
 expect_contains "$T/q2.err" "stray-quote-eof.csv:3: a quote opened on this line is not closed before the end of the file"
@@ -90,12 +79,12 @@ if sd n1 import "$D/nomap.geojson" >"$T/g0.out" 2>"$T/g0.err"; then fail "plain 
 expect_contains "$T/g0.err" "nomap.geojson: feature 1: field 'name': say which language: give --lang"
 sd n1 import --lang da "$D/nomap.geojson" >"$T/g1.out" 2>"$T/g1.err" || { cat "$T/g1.err"; fail "GeoJSON --lang da"; }
 expect_contains "$T/g1.out" "imported 2 rows: 2 new"
-[ "$(get_field dk-g1 'd["name"]["da"]')" = "Socialøkonomisk Café Aarhus" ] || fail "name property: $(cat "$T/get.json")"
-[ "$(get_field dk-g1 'd["description"]["da"]')" = "Café og køkken" ] || fail "description property"
-[ "$(get_field dk-g1 'd["geo"]["lat"]')" = "56.1629" ] || fail "geometry"
+[ "$(get_field n1 dk-g1 'd["name"]["da"]')" = "Socialøkonomisk Café Aarhus" ] || fail "name property: $(cat "$T/n1.get.json")"
+[ "$(get_field n1 dk-g1 'd["description"]["da"]')" = "Café og køkken" ] || fail "description property"
+[ "$(get_field n1 dk-g1 'd["geo"]["lat"]')" = "56.1629" ] || fail "geometry"
 
 # --- a mapping with typos: refused once, every problem listed ---
-before=$(count)
+before=$(entries_of n1)
 if sd n1 import --map "$D/typo.map.json" "$D/typo.csv" >"$T/m.out" 2>"$T/m.err"; then fail "mapping with typos accepted"; fi
 expect_contains "$T/m.err" "typo.map.json: 4 problems, nothing was imported"
 expect_contains "$T/m.err" "field 'nmae:de': unknown field (did you mean 'name:de'?)"
@@ -103,7 +92,7 @@ expect_contains "$T/m.err" "field 'emial': unknown field (did you mean 'email'?)
 expect_contains "$T/m.err" "kind 'organization': not a kind"
 expect_contains "$T/m.err" "field 'address.city': column 'Ort' is not in the header"
 [ "$(grep -c 'problems' "$T/m.err")" -eq 1 ] || fail "mapping refused more than once"
-[ "$(count)" -eq "$before" ] || fail "a refused mapping stored entries"
+[ "$(entries_of n1)" -eq "$before" ] || fail "a refused mapping stored entries"
 
 # --- --lenient: bad optional values dropped, required ones still reject ---
 if sd n1 import "$D/lenient.csv" >"$T/l0.out" 2>"$T/l0.err"; then fail "bad cells accepted without --lenient"; fi
@@ -116,8 +105,8 @@ expect_contains "$T/l1.err" "lenient.csv:4: warning: field 'disadvantaged_share'
 expect_contains "$T/l1.err" "lenient.csv:5: entry 'l-4': warning: field 'cpv'"
 expect_contains "$T/l1.err" "lenient.csv:6: entry 'l-5': field 'country': 'Austria'"
 expect_contains "$T/l1.out" "imported 5 rows: 3 new, 0 updated, 1 unchanged, 1 rejected, 3 warnings"
-[ "$(get_field l-2 '"email" in d')" = "False" ] || fail "l-2 kept its bad e-mail"
-[ "$(get_field l-3 'd["email"]')" = "x@y.example" ] || fail "l-3 lost its good e-mail"
+[ "$(get_field n1 l-2 '"email" in d')" = "False" ] || fail "l-2 kept its bad e-mail"
+[ "$(get_field n1 l-3 'd["email"]')" = "x@y.example" ] || fail "l-3 lost its good e-mail"
 if sd n1 get l-5 2>/dev/null; then fail "l-5 stored without its required country"; fi
 
 # --- repeated errors are grouped; --errors all lists each row ---
