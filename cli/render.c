@@ -650,6 +650,18 @@ s_field(FILE *f, const char *label, const json_t *v, int width)
     s_value(f, v, len < width ? width + 1 : len + 2);
 }
 
+/* "label:" padded to width, then "NAME (ID)", both escaped. */
+static void
+s_named(FILE *f, const char *label, int width, const char *name, const char *id)
+{
+    int len = (int)strlen(label);
+    fprintf(f, "%s:%*s", label, len < width ? width - len : 1, "");
+    render_text(f, name);
+    fputs(" (", f);
+    render_text(f, id);
+    fputs(")\n", f);
+}
+
 /* The label column's width: the longest label shown, plus its colon, but
  * no wider than LABEL_MAX, so that one odd unknown field name does not
  * push every value to the right. */
@@ -691,13 +703,8 @@ render_entry_text(FILE *f, const json_t *e, const char *via_name)
 
     /* Provenance: who signed it, whether the signature holds, how it came. */
     fputc('\n', f);
-    if (origin != NULL && oname != NULL) {
-        fprintf(f, "origin:%*s", w - 6, "");
-        render_text(f, oname);
-        fputs(" (", f);
-        render_text(f, origin);
-        fputs(")\n", f);
-    }
+    if (origin != NULL && oname != NULL)
+        s_named(f, "origin", w, oname, origin);
     else
         s_field(f, "origin", json_object_get(e, "origin"), w);
     v = json_object_get(e, "verified");
@@ -710,13 +717,8 @@ render_entry_text(FILE *f, const json_t *e, const char *via_name)
         s_field(f, *k, json_object_get(e, *k), w);
     /* "local", or the node id of the peer it came from, named if known. */
     const char *via = json_string_value(json_object_get(e, "via"));
-    if (via != NULL && via_name != NULL) {
-        fprintf(f, "via:%*s", w - 3, "");
-        render_text(f, via_name);
-        fputs(" (", f);
-        render_text(f, via);
-        fputs(")\n", f);
-    }
+    if (via != NULL && via_name != NULL)
+        s_named(f, "via", w, via_name, via);
     else
         s_field(f, "via", json_object_get(e, "via"), w);
 }
