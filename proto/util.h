@@ -55,4 +55,8 @@ uint64_t mono_us(void);
 /* RFC 3339 UTC time with milliseconds, "2026-11-23T08:58:31.123Z" (25 bytes). */
 void format_time(uint64_t ms, char out[32]);
 
+/* The version of this build: "0.1.0 (git 0123456789ab)", from
+ * CMakeLists.txt and the checkout it was built from. */
+extern const char socdir_version[];
+
 #endif
