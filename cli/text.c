@@ -87,10 +87,16 @@ s_hash_hex(const char *s, char out[9])
     sodium_bin2hex(out, 9, h, 4);
 }
 
+/* The most s_ascii writes for one character: what fold_into may give
+ * in its buffer (a compatibility decomposition can be many times longer
+ * than the character: U+3316 is 3 bytes and folds to 18). */
+#define ASCII_PER_CHAR 31
+
 /* Appends to o the ASCII of s folded (fold.h) one character at a time;
  * unless lower, a character that was upper case stays upper case ("Č" ->
  * "C"). Characters that fold outside ASCII are written as '-'. Returns the
- * end of what was written; o has room for 4 bytes per byte of s. */
+ * end of what was written; o has room for ASCII_PER_CHAR bytes per byte
+ * of s (each character is at least one byte). */
 static char *
 s_ascii(char *o, const char *s, bool lower)
 {
@@ -101,7 +107,7 @@ s_ascii(char *o, const char *s, bool lower)
             *o++ = '-', p++;        /* not UTF-8: not an id character */
             continue;
         }
-        char buf[32];
+        char buf[ASCII_PER_CHAR + 1];
         size_t m = cp < 0x80 ? 1 : fold_into(p, (size_t)n, buf, sizeof(buf));
         const char *src = cp < 0x80 ? p : buf;
         bool upper = !lower && utf8proc_tolower(cp) != cp;
@@ -128,8 +134,8 @@ s_ascii(char *o, const char *s, bool lower)
 char *
 text_make_id(const char *prefix, const char *raw, bool lower)
 {
-    size_t n = strlen(prefix), cap = n + 4 * strlen(raw) + 16;
-    char *f = xmalloc(4 * strlen(raw) + 1);
+    size_t n = strlen(prefix), most = ASCII_PER_CHAR * strlen(raw), cap = n + most + 16;
+    char *f = xmalloc(most + 1);
     *s_ascii(f, raw, lower) = '\0';
     char *id = xmalloc(cap), *o = id + n, hex[9];
     memcpy(id, prefix, n);

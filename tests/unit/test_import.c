@@ -4,10 +4,12 @@
  * and id slugs (text.c) and duplicate groups (dedup.c, without a node).
  */
 #include "dedup.h"
+#include "entry.h"
 #include "import_report.h"
 #include "input.h"
 #include "selftest.h"
 #include "text.h"
+#include "util.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -129,6 +131,21 @@ text_test(bool verbose)
     char *again = text_make_id("", "София", true);
     CHECK(id[0] == 'x' && strlen(id) == 9 && strcmp(id, again) == 0);
     free(id), free(again);
+    /* Characters whose compatibility decomposition is many times their
+     * size (U+3316 is 3 bytes and folds to 18, U+FDFB to 33), 3,000 of
+     * them: the id is a hash, and nothing is written past a buffer. */
+    size_t big = 3000 * 3 + 1;
+    char *wide = xmalloc(2 * big + 8), *w = wide;
+    w += sprintf(w, "A");
+    for (int i = 0; i < 3000; i++)
+        w += sprintf(w, i % 2 ? "\xe3\x8c\x96" : "\xef\xb7\xbb");
+    sprintf(w, "B");
+    id = text_make_id("", wide, true);
+    CHECK(strcmp(id, "a-b") == 0);
+    free(id);
+    id = text_make_id("", wide + 1, true);
+    CHECK(id[0] != '\0' && strlen(id) <= ENTRY_ID_MAX);
+    free(id), free(wide);
     char *site = text_norm_site("https://www.Example.org/");
     CHECK(strcmp(site, "example.org") == 0);
     free(site);
