@@ -267,6 +267,9 @@ s_reply(void *sock, zmq_msg_t *route, int nroute, json_t *reply)
 {
     msgpack_sbuffer out;
     char err[256];
+    json_t *none = NULL;
+    if (reply == NULL)                  /* a reply jansson could not build */
+        reply = none = msg_error("internal error: the reply could not be built");
     if (msg_encode(reply, &out, err, sizeof(err)) != 0) {
         json_t *e = msg_error("reply too large: %s", err);
         if (msg_encode(e, &out, err, sizeof(err)) != 0)
@@ -277,6 +280,7 @@ s_reply(void *sock, zmq_msg_t *route, int nroute, json_t *reply)
         zmq_msg_send(&route[i], sock, ZMQ_SNDMORE);
     zmq_send(sock, out.data, out.size, 0);
     msgpack_sbuffer_destroy(&out);
+    json_decref(none);
 }
 
 static json_t *

@@ -91,5 +91,5 @@ msg_error(const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(text, sizeof(text), fmt, ap);
     va_end(ap);
-    return json_pack("{s:b, s:s}", "ok", 0, "error", text);
+    return json_pack("{s:b, s:s}", "ok", 0, "error", utf8_mend(text));
 }

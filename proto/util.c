@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <utf8proc.h>
 
 void *
 xmalloc(size_t n)
@@ -54,8 +55,27 @@ seterr(char *err, size_t errlen, int rc, const char *fmt, ...)
         va_start(ap, fmt);
         vsnprintf(err, errlen, fmt, ap);
         va_end(ap);
+        utf8_mend(err);
     }
     return rc;
+}
+
+char *
+utf8_mend(char *s)
+{
+    char *o = s;
+    for (const char *p = s; *p;) {
+        utf8proc_int32_t cp;
+        utf8proc_ssize_t n = utf8proc_iterate((const utf8proc_uint8_t *)p, -1, &cp);
+        if (n <= 0) {
+            p++;                        /* not part of a whole character */
+            continue;
+        }
+        memmove(o, p, (size_t)n);
+        o += n, p += n;
+    }
+    *o = '\0';
+    return s;
 }
 
 void

@@ -55,6 +55,12 @@ uint64_t mono_us(void);
 /* RFC 3339 UTC time with milliseconds, "2026-11-23T08:58:31.123Z" (25 bytes). */
 void format_time(uint64_t ms, char out[32]);
 
+/* Drops, in place, every byte of s that is not part of a whole UTF-8
+ * character: what is left of a value a message quoted with "%.40s" when
+ * the cut fell inside a character, or of bytes that never were UTF-8.
+ * Messages go into JSON, which must be UTF-8. Returns s. */
+char *utf8_mend(char *s);
+
 /* The version of this build: "0.1.0 (git 0123456789ab)", from
  * CMakeLists.txt and the checkout it was built from. */
 extern const char socdir_version[];
