@@ -71,6 +71,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <utf8proc.h>
 
 #define SCHEMA_VERSION "3"
 
@@ -250,8 +251,6 @@ s_reindex(store_t *self)
     sqlite3_stmt *st = NULL;
     int rc = 0, step;
 
-    log_info("store: upgrading the database to schema %s (once; a minute per million entries)",
-             SCHEMA_VERSION);
     if (sqlite3_prepare_v2(self->db, "SELECT e.rowid, x.env FROM entries e JOIN envs x"
                            " ON x.rowid = e.rowid WHERE e.deleted = 0", -1, &st, NULL) != SQLITE_OK)
         return store_fail(self, "reindex");
@@ -262,6 +261,50 @@ s_reindex(store_t *self)
         rc = store_fail(self, "reindex");
     sqlite3_finalize(st);
     return rc;
+}
+
+/* What the words, the cities and the name key were folded with: the
+ * Unicode tables of utf8proc (proto/fold.c) and SQLite's unicode61. */
+static void
+s_fold_tables(char *out, size_t outlen)
+{
+    snprintf(out, outlen, "utf8proc %s (Unicode %s), SQLite %s", utf8proc_version(),
+             utf8proc_unicode_version(), sqlite3_libversion());
+}
+
+/* The index is contentless: a replaced version's words are deleted by
+ * folding its envelope again, which finds them only if the folding has
+ * not changed. So when the tables it was built with differ from this
+ * process's (a library upgrade with a new Unicode version), every index
+ * is rebuilt from the envelopes, once, in one transaction. */
+static int
+s_refold(store_t *self, bool fresh)
+{
+    char now[160], was[160] = "";
+    s_fold_tables(now, sizeof(now));
+    if (store_meta_get(self, "fold", was, sizeof(was)) == 0 && strcmp(was, now) == 0)
+        return 0;
+    if (!fresh) {
+        log_info("store: the text folding changed (%s, was %s): indexing every entry again"
+                 " (a minute per million entries)", now, was[0] ? was : "not recorded");
+        if (store_begin(self) != 0)
+            return -1;
+        char *msg = NULL;
+        if (sqlite3_exec(self->db, "INSERT INTO fts(fts) VALUES('delete-all'); DELETE FROM attrs;"
+                         " DELETE FROM geo; UPDATE entries SET nkey = sd_fold(name);",
+                         NULL, NULL, &msg) != SQLITE_OK) {
+            snprintf(self->errmsg, sizeof(self->errmsg), "%s", msg ? msg : sqlite3_errmsg(self->db));
+            sqlite3_free(msg);
+            store_rollback(self);
+            return -1;
+        }
+        if (s_reindex(self) != 0 || store_meta_set(self, "fold", now) != 0) {
+            store_rollback(self);
+            return -1;
+        }
+        return store_commit(self);
+    }
+    return store_meta_set(self, "fold", now);
 }
 
 store_t *
@@ -314,6 +357,9 @@ store_open(const char *path, char *err, size_t errlen)
             goto fail;
         }
     }
+    if (upgrade)
+        log_info("store: upgrading the database to schema %s (once; a minute per million entries)",
+                 SCHEMA_VERSION);
     if (upgrade && (s_reindex(self) != 0 || store_meta_set(self, "schema", SCHEMA_VERSION) != 0 ||
                     store_commit(self) != 0)) {
         seterr(err, errlen, -1, "%s: upgrading to schema %s: %s", path, SCHEMA_VERSION, self->errmsg);
@@ -331,6 +377,10 @@ store_open(const char *path, char *err, size_t errlen)
     }
     if (version[0] == '\0' && store_meta_set(self, "schema", SCHEMA_VERSION) != 0) {
         seterr(err, errlen, -1, "%s: %s", path, self->errmsg);
+        goto fail;
+    }
+    if (s_refold(self, version[0] == '\0' || upgrade) != 0) {
+        seterr(err, errlen, -1, "%s: indexing with the new text folding: %s", path, self->errmsg);
         goto fail;
     }
     return self;
