@@ -86,10 +86,12 @@ s_listed(const char (*list)[3], size_t n, const char *s)
     return strlen(s) == 2 && bsearch(s, list, n, sizeof(list[0]), s_strcmp) != NULL;
 }
 
+/* XK, Kosovo: a user-assigned code outside ISO 3166-1 that the European
+ * Commission, Eurostat and EU programmes use for it, and so do partners. */
 bool
 code_country_listed(const char *s)
 {
-    return s_listed(code_iso3166, code_iso3166_count, s);
+    return s_listed(code_iso3166, code_iso3166_count, s) || strcmp(s, "XK") == 0;
 }
 
 bool

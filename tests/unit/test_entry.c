@@ -54,7 +54,8 @@ s_test_lists(void)
     s_refused("{" ORGNOC ",\"country\":\"EL\"}", "field 'country': 'EL' is the NUTS prefix");
     s_refused("{" ORGNOC ",\"country\":\"EL\",\"region\":\"EL30\"}", "use GR");
     s_refused("{" ORGNOC ",\"country\":\"UK\"}", "use GB");
-    s_refused("{" ORGNOC ",\"country\":\"XK\"}", "'XK' is not an ISO 3166-1 alpha-2 code");
+    s_accepted("{" ORGNOC ",\"country\":\"XK\"}");        /* Kosovo, as the EU writes it */
+    s_refused("{" ORGNOC ",\"country\":\"QQ\"}", "'QQ' is not an ISO 3166-1 alpha-2 code");
     s_refused("{" ORGNOC ",\"country\":\"ZZ\"}", "'ZZ' is not an ISO 3166-1");
     s_refused("{" ORGNOC ",\"country\":\"at\"}", "'at' is not an ISO 3166-1");
     s_refused("{" ORG ",\"languages\":[\"de\",\"xx\"]}", "field 'languages': item 1: 'xx' is not an ISO 639-1");

@@ -342,8 +342,10 @@ def envelope_cases():
         "country EL: the NUTS prefix of Greece, not an ISO 3166-1 code (GR is)")
     add("invalid", "country-uk", entry(with_fields(ORG, country="UK")),
         "country UK: the NUTS prefix of the United Kingdom, not an ISO 3166-1 code (GB is)")
-    add("invalid", "country-unlisted", entry(with_fields(ORG, country="XK")),
-        "country XK: two capitals, not in ISO 3166-1")
+    add("accept", "country-xk", entry(with_fields(ORG, country="XK")),
+        "country XK: Kosovo, not in ISO 3166-1 but the code the EU uses, accepted")
+    add("invalid", "country-unlisted", entry(with_fields(ORG, country="QQ")),
+        "country QQ: two capitals, not in ISO 3166-1 (user-assigned, and not XK)")
     add("invalid", "region-greece-gr", entry(with_fields(ORG, country="GR", region="GR30")),
         "country GR with region GR30: Greek NUTS codes start with EL")
     add("invalid", "language-unlisted", entry(with_fields(ORG, languages=["xx"])),
