@@ -142,14 +142,13 @@ s_check_label(char *s)
     return *s != '\0';
 }
 
-/* An origin (a node id or a node's name) or a city: anything printable. */
+/* An origin (a node id or a node's name) or a city: text as an entry
+ * may hold it in a one-line field (UTF-8, no control or bidi character). */
 static bool
 s_check_printable(char *s)
 {
-    for (char *p = s; *p; p++)
-        if ((unsigned char)*p < ' ')
-            return false;
-    return *s != '\0';
+    char err[128];
+    return *s != '\0' && entry_check_text(s, strlen(s), false, err, sizeof(err)) == 0;
 }
 
 static const struct list_opt {

@@ -185,11 +185,15 @@ cli_usage_error(const char *cmd, const char *fmt, ...)
 {
     const struct cmd *c = s_find(cmd);
     va_list ap;
-    fprintf(stderr, "socdir %s: ", cmd);
+    char *msg = NULL;
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    int n = vasprintf(&msg, fmt, ap);      /* it quotes the bad argument: escaped */
     va_end(ap);
+    fprintf(stderr, "socdir %s: ", cmd);
+    if (n >= 0)
+        render_text(stderr, msg);
     fputc('\n', stderr);
+    free(msg);
     if (c != NULL)
         fprintf(stderr, "usage: socdir %s\n", c->usage);
     return 1;

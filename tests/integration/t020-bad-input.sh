@@ -4,7 +4,7 @@
 # same batch are stored. Malformed requests never take the node down.
 . "$(dirname "$0")/lib.sh"
 
-start_node n1 --country AT
+start_node n1 --country AT --query 'tcp://127.0.0.1:*'     # the open query endpoint too
 
 good='{"id":"org-ok","kind":"organisation","name":{"de":"Gut"},"country":"AT"}'
 
@@ -89,6 +89,22 @@ expect_contains "$T/raw.out" "is not a CPV code"
 printf '\201\242op\246format' >"$T/frame"
 "$SOCDIR_BIN/rawsend" "ipc://$T/n1/control.sock" "$T/frame" >"$T/raw.out"
 expect_contains "$T/raw.out" "unknown request"
+# A value whose quoted 40 bytes end inside a character: the error still
+# reaches the client, and the entry is counted as rejected, not stored.
+python3 -c 'import json; print(json.dumps({"op": "publish", "entries": [{"id": "cut1",
+    "kind": "organisation", "name": {"de": "x"}, "country": "A" + "\u00c4" * 30}]}))' >"$T/cut.json"
+"$SOCDIR_BIN/rawsend" --json "ipc://$T/n1/control.sock" "$T/cut.json" >"$T/raw.out" || fail "rawsend cut"
+[ "$(json "$T/raw.out" 'd["stored"], d["rejected"], "is not an ISO 3166-1" in d["results"][0]["error"]')" = \
+    "(0, 1, True)" ] || fail "a cut character lost the error: $(cat "$T/raw.out")"
+# The same in a search on the open query endpoint: an error reply, and
+# the node serves on.
+python3 -c 'import json; print(json.dumps({"op": "search", "kind": ["a" + "\u00c4" * 20]}))' >"$T/cutq.json"
+"$SOCDIR_BIN/rawsend" --json "$(cat "$T/n1/query.endpoint")" "$T/cutq.json" >"$T/raw.out" || fail "rawsend cut kind"
+expect_contains "$T/raw.out" "unknown kind"
+python3 -c 'import json; print(json.dumps({"op": "search", "city": [" " + "\u0301" * 20]}))' >"$T/cutc.json"
+"$SOCDIR_BIN/rawsend" --json "ipc://$T/n1/control.sock" "$T/cutc.json" >"$T/raw.out" || fail "rawsend cut city"
+expect_contains "$T/raw.out" "has no letters to match"
+sd n1 status >/dev/null || fail "the node stopped answering after a cut character"
 [ "$(entries_of n1)" -eq 2 ] || fail "node lost entries after malformed requests"
 
 stop_node n1

@@ -213,6 +213,8 @@ BAD="--count-by" bad --count-by city
 BAD="--country 'EL' is not an ISO 3166-1 alpha-2 code (Greece is GR" bad --country EL
 BAD="--country 'QQ'" bad --country QQ
 BAD="--lang 'xx' is not an ISO 639-1 code" bad --lang xx
+BAD="--city 'Wien\\xff' is not a city name" bad --city "$(printf 'Wien\377')"    # not UTF-8: never sent
+BAD="--city 'Wien\\u202e' is not" bad --city "$(printf 'Wien\342\200\256')"    # a bidi override, escaped
 # The node checks too (a client other than this CLI).
 printf '\202\242op\246search\242km\005' >"$T/km.req"     # {"op": "search", "km": 5}
 "$SOCDIR_BIN/rawsend" "ipc://$T/at/control.sock" "$T/km.req" >"$T/raw.out" 2>&1 || true
