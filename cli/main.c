@@ -124,7 +124,8 @@ static const struct cmd {
       "--jsonld and --hsds skip deleted entries and use English text if present,\n"
       "else the entry's first language (README, \"Export\").\n" },
     { "status", cmd_status, "status [--json]", "show the node, its view's digest and peers",
-      "Show the node: id, name, entries per origin and the digest of its view;\n"
+      "Show the node: id, name, the version it runs and its database schema,\n"
+      "entries per origin and the digest of its view;\n"
       "members up, the last sync, forks seen, and whether own entries are being\n"
       "restored from peers.\n"
       "  --json    print the status as JSON\n" },
