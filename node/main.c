@@ -31,7 +31,9 @@ static const char s_usage[] =
     "  id DIR                print the node id of the node in DIR\n"
     "  check --config FILE   report every problem of a configuration and exit\n"
     "  run --config FILE [--verbose]\n"
-    "                        run the node in the foreground; stop with SIGTERM or SIGINT\n"
+    "                        run the node in the foreground; stop with SIGTERM or SIGINT;\n"
+    "                        SIGHUP reloads name, country, region, query_rate and the\n"
+    "                        members (data, listen, query, restore_wait need a restart)\n"
     "\n"
     "Every command takes --help.\n";
 
