@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 static const char *s_node;      /* --node, else $SOCDIR_NODE; NULL: none */
+static int s_fault;             /* enum client_fault that ended the command, or 0 */
 
 void
 cli_set_node(const char *node)
@@ -24,7 +25,7 @@ cli_open(char *err, size_t len)
         snprintf(err, len, "no node given: use --node ENDPOINT|DIR or set SOCDIR_NODE");
         return NULL;
     }
-    return client_open(s_node, err, len);
+    return client_open(s_node, NULL, err, len);
 }
 
 /* Opened by each command only after its arguments were found good, so
@@ -33,10 +34,34 @@ client_t *
 cli_connect(void)
 {
     char err[512];
-    client_t *c = cli_open(err, sizeof(err));
-    if (c == NULL)
+    int fault = CLIENT_BAD_ARGS;
+    client_t *c = s_node ? client_open(s_node, &fault, err, sizeof(err)) : NULL;
+    if (s_node == NULL)
+        snprintf(err, sizeof(err), "no node given: use --node ENDPOINT|DIR or set SOCDIR_NODE");
+    if (c == NULL) {
         cli_warn("%s", err);
+        s_fault = fault;
+    }
     return c;
+}
+
+void
+cli_note(const client_t *c)
+{
+    if (c != NULL && client_fault(c) == CLIENT_UNREACHABLE)
+        s_fault = CLIENT_UNREACHABLE;
+}
+
+int
+cli_exit_status(int rc)
+{
+    if (rc == CLI_OK || rc == CLI_USAGE)
+        return rc;
+    if (s_fault == CLIENT_UNREACHABLE)
+        return CLI_UNREACHABLE;
+    if (s_fault == CLIENT_BAD_ARGS)
+        return CLI_USAGE;
+    return rc;
 }
 
 json_t *
@@ -44,8 +69,10 @@ cli_call(client_t *c, const json_t *req)
 {
     char err[1024];
     json_t *reply = client_call(c, req, err, sizeof(err));
-    if (reply == NULL)
+    if (reply == NULL) {
         cli_warn("%s", err);
+        cli_note(c);
+    }
     return reply;
 }
 

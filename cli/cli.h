@@ -14,6 +14,14 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+/* Exit status of every command (README, "The CLI"): */
+enum {
+    CLI_OK = 0,             /* success */
+    CLI_FAILED = 1,         /* the request failed, or some items were rejected */
+    CLI_USAGE = 2,          /* bad option, unknown command, bad arguments */
+    CLI_UNREACHABLE = 3,    /* no node answers: cannot connect, no socket, no answer */
+};
+
 /* The commands, one per table row in main.c. */
 int cmd_publish(int argc, char **argv);
 int cmd_import(int argc, char **argv);
@@ -28,7 +36,8 @@ int cmd_sync(int argc, char **argv);
 /* Prints "socdir: <message>" on stderr. */
 void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Prints "socdir CMD: <message>" and CMD's usage on stderr; returns 1. */
+/* Prints "socdir CMD: <message>" and CMD's usage on stderr; returns
+ * CLI_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
@@ -36,7 +45,7 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
 int cli_help(const char *cmd);
 
 /* For getopt_long's '?' and ':' results (optstring starts with ':'):
- * names the bad option, prints usage on stderr, returns 1. */
+ * names the bad option, prints usage on stderr, returns CLI_USAGE. */
 int cli_bad_option(const char *cmd, int ch, char **argv);
 
 /* A flag (an option without a value) of a command parsed by cli_id_args. */
@@ -52,7 +61,7 @@ struct cli_flag {
  * before "--", which ends them; every other word is an operand, even one
  * starting with '-', as long as is_operand accepts it (else it is a usage
  * error). Moves the operands, in order, to argv[1..*n]. Returns -1 to go
- * on, else the exit status (0 after --help, 1 after a usage error). */
+ * on, else the exit status (0 after --help, CLI_USAGE after a usage error). */
 int cli_id_args(const char *cmd, int argc, char **argv, const struct cli_flag *flags,
                 bool (*is_operand)(const char *word), int *n);
 
@@ -73,6 +82,15 @@ client_t *cli_connect(void);
 
 /* client_call that prints "socdir: <error>" when it returns NULL. */
 json_t *cli_call(client_t *c, const json_t *req);
+
+/* Notes a failed call of c made without cli_call (client_send,
+ * client_recv), so that the exit status tells an unreachable node. */
+void cli_note(const client_t *c);
+
+/* The exit status for a command that returned rc: CLI_UNREACHABLE when it
+ * failed because no node answered (cli_connect, cli_call, cli_note),
+ * CLI_USAGE when no node was given, else rc. */
+int cli_exit_status(int rc);
 
 /* Walks a publish or delete reply's "results" for a request of n items.
  * Each result is {"index", "status", "seq"} or {"index", "error"}; for each

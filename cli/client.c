@@ -7,7 +7,10 @@
  * gone, hung or behind a dead link costs the user that many seconds and a
  * clear message, never a hang. A control socket that a killed node left
  * behind is found before connecting (nothing accepts on it), so that case
- * fails at once rather than after the timeout. Replies are checked for
+ * fails at once rather than after the timeout. A socket monitor watches
+ * the connection: when libzmq retries a connect that failed (nothing
+ * listens at a tcp:// port) or loses the connection while a reply is
+ * awaited, the wait ends at once rather than after the timeout. Replies are checked for
  * shape here ("ok" must be a boolean, "error" a string); the fields of an
  * ok reply are for the commands to check.
  */
@@ -31,6 +34,11 @@
 struct client {
     void *zctx;             /* ZeroMQ context, owned */
     void *sock;             /* ZMQ_DEALER socket, owned */
+    void *monitor;          /* ZMQ_PAIR: the socket's connection events, or NULL */
+    bool connected;         /* the monitor saw the connection up */
+    bool ever_connected;    /* ... at least once */
+    bool retried;           /* the last connect attempt failed */
+    int fault;              /* enum client_fault of the last failure, or 0 */
     char *node;             /* the node as the user named it, for messages */
     double timeout;         /* seconds each call may wait */
     bool broken;            /* a call timed out: replies could mismatch */
@@ -77,8 +85,9 @@ s_stale(const char *path)
 /* The endpoint for node: itself if it has "://", else the control socket
  * in that data directory. Returns a new string or NULL with err set. */
 static char *
-s_endpoint(const char *node, char *err, size_t errlen)
+s_endpoint(const char *node, int *fault, char *err, size_t errlen)
 {
+    *fault = CLIENT_UNREACHABLE;
     char dir[PATH_MAX], *ep;
     struct stat st;
 
@@ -104,23 +113,77 @@ s_endpoint(const char *node, char *err, size_t errlen)
     return ep;
 }
 
+/* Watches the socket's connection (client.monitor). Without a monitor
+ * (it could not be made), a node that is down shows as a timeout. */
+static void
+s_monitor(client_t *self)
+{
+    static unsigned s_count;
+    char ep[64];
+    snprintf(ep, sizeof(ep), "inproc://socdir-client-%u", ++s_count);
+    if (zmq_socket_monitor(self->sock, ep, ZMQ_EVENT_CONNECTED | ZMQ_EVENT_CONNECT_RETRIED |
+                           ZMQ_EVENT_DISCONNECTED) != 0)
+        return;
+    self->monitor = zmq_socket(self->zctx, ZMQ_PAIR);
+    if (self->monitor != NULL && zmq_connect(self->monitor, ep) != 0) {
+        zmq_close(self->monitor);
+        self->monitor = NULL;
+    }
+}
+
+/* Reads the monitor's queued events into the connection state. */
+static void
+s_monitor_drain(client_t *self)
+{
+    for (;;) {
+        zmq_msg_t ev, addr;
+        zmq_msg_init(&ev);
+        if (zmq_msg_recv(&ev, self->monitor, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&ev);
+            return;
+        }
+        uint16_t event = 0;
+        if (zmq_msg_size(&ev) >= sizeof(event))
+            memcpy(&event, zmq_msg_data(&ev), sizeof(event));
+        bool more = zmq_msg_more(&ev);
+        zmq_msg_close(&ev);
+        if (more) {     /* the endpoint frame */
+            zmq_msg_init(&addr);
+            zmq_msg_recv(&addr, self->monitor, ZMQ_DONTWAIT);
+            zmq_msg_close(&addr);
+        }
+        if (event == ZMQ_EVENT_CONNECTED) {
+            self->connected = self->ever_connected = true;
+            self->retried = false;
+        } else if (event == ZMQ_EVENT_CONNECT_RETRIED) {
+            self->retried = true;
+        } else if (event == ZMQ_EVENT_DISCONNECTED) {
+            self->connected = false;
+        }
+    }
+}
+
 /* Nothing is sent here: zmq_connect only starts connecting, so a node
- * that is down shows up as the first call's timeout. What can be checked
+ * that is down shows up in the first call (the monitor's refused
+ * connection, else its timeout). What can be checked
  * before that (the time limit, the data directory, the endpoint's syntax)
  * fails here with its own message. */
 client_t *
-client_open(const char *node, char *err, size_t errlen)
+client_open(const char *node, int *fault_p, char *err, size_t errlen)
 {
     client_t *self = xcalloc(1, sizeof(*self));
-    int linger = 0;
+    int linger = 0, one = 1, dummy;
     int64_t maxmsg = MSG_MAX;
     char *ep = NULL;
+    int *fault = fault_p ? fault_p : &dummy;
 
     self->node = xstrdup(node);
+    *fault = CLIENT_BAD_ARGS;
     if (s_timeout(&self->timeout, err, errlen) != 0)
         goto fail;
-    if ((ep = s_endpoint(node, err, errlen)) == NULL)
+    if ((ep = s_endpoint(node, fault, err, errlen)) == NULL)
         goto fail;
+    *fault = CLIENT_FAILED;
     self->zctx = zmq_ctx_new();
     self->sock = self->zctx ? zmq_socket(self->zctx, ZMQ_DEALER) : NULL;
     if (self->sock == NULL) {
@@ -131,7 +194,11 @@ client_open(const char *node, char *err, size_t errlen)
      * MAXMSGSIZE: a peer cannot make us buffer more than any reply may be. */
     zmq_setsockopt(self->sock, ZMQ_LINGER, &linger, sizeof(linger));
     zmq_setsockopt(self->sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof(maxmsg));
+    if (strncmp(ep, "tcp://[", 7) == 0)     /* libzmq takes IPv6 only when told */
+        zmq_setsockopt(self->sock, ZMQ_IPV6, &one, sizeof(one));
+    s_monitor(self);
     if (zmq_connect(self->sock, ep) != 0) {
+        *fault = CLIENT_BAD_ARGS;
         seterr(err, errlen, -1, "cannot connect to %s: %s", ep, zmq_strerror(zmq_errno()));
         goto fail;
     }
@@ -152,6 +219,8 @@ client_close(client_t **self_p)
         client_t *self = *self_p;
         if (self->sock)
             zmq_close(self->sock);
+        if (self->monitor)
+            zmq_close(self->monitor);
         if (self->zctx)
             zmq_ctx_term(self->zctx);
         free(self->node);
@@ -186,19 +255,44 @@ s_now(void)
 static int
 s_wait(client_t *self, short events, double deadline, char *err, size_t errlen)
 {
-    zmq_pollitem_t item = { self->sock, 0, events, 0 };
+    zmq_pollitem_t items[2] = { { self->sock, 0, events, 0 }, { self->monitor, 0, ZMQ_POLLIN, 0 } };
     for (;;) {
+        if (self->monitor != NULL) {
+            s_monitor_drain(self);
+            if (self->retried && !self->connected) {
+                self->broken = true;
+                self->fault = CLIENT_UNREACHABLE;
+                return seterr(err, errlen, -1, self->ever_connected
+                              ? "lost the connection to %s, and it refuses a new one"
+                              : "cannot reach %s: connection refused", self->node);
+            }
+            if (self->ever_connected && !self->connected && (events & ZMQ_POLLIN)) {
+                self->broken = true;
+                self->fault = CLIENT_UNREACHABLE;
+                return seterr(err, errlen, -1, "lost the connection to %s before its answer",
+                              self->node);
+            }
+        }
         double left = deadline - s_now();
         if (left <= 0)
             break;
-        int rc = zmq_poll(&item, 1, (long)(left * 1000) + 1);   /* round up */
-        if (rc > 0)
+        int rc = zmq_poll(items, self->monitor ? 2 : 1, (long)(left * 1000) + 1);   /* round up */
+        if (rc > 0 && (items[0].revents & events))
             return 0;
-        if (rc < 0 && zmq_errno() != EINTR)
+        if (rc < 0 && zmq_errno() != EINTR) {
+            self->fault = CLIENT_FAILED;
             return seterr(err, errlen, -1, "%s: %s", self->node, zmq_strerror(zmq_errno()));
+        }
     }
     self->broken = true;
+    self->fault = CLIENT_UNREACHABLE;
     return seterr(err, errlen, -1, "no answer from %s within %g s", self->node, self->timeout);
+}
+
+int
+client_fault(const client_t *self)
+{
+    return self->fault;
 }
 
 /* Checks that a decoded reply says "ok": true; returns it, or NULL (freeing
@@ -209,13 +303,13 @@ s_check_reply(client_t *self, json_t *reply, char *err, size_t errlen)
     json_t *ok = json_object_get(reply, "ok");
     const char *text = json_string_value(json_object_get(reply, "error"));
 
-    if (json_is_true(ok)) {
+    if (json_is_true(ok))
         return reply;
-    } else if (json_is_false(ok) && text != NULL) {
+    self->fault = CLIENT_FAILED;
+    if (json_is_false(ok) && text != NULL)
         seterr(err, errlen, -1, "%s", text);
-    } else {
+    else
         seterr(err, errlen, -1, "%s: malformed reply (no \"ok\" and \"error\")", self->node);
-    }
     json_decref(reply);
     return NULL;
 }
@@ -272,6 +366,7 @@ client_recv(client_t *self, char *err, size_t errlen)
         s_frame(self, &delim, &more, err, errlen) != 0)
         return NULL;
     self->pending--;
+    self->fault = CLIENT_FAILED;    /* what goes wrong from here on */
     bool framed = zmq_msg_size(&delim) == 0 && more;
     zmq_msg_close(&delim);
     /* ZeroMQ delivers a message's frames together: the rest is here. */

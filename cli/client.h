@@ -17,10 +17,23 @@ typedef struct client client_t;
 /* Seconds a call waits for its reply unless $SOCDIR_TIMEOUT says otherwise. */
 #define CLIENT_TIMEOUT_DEFAULT 30
 
+/* Why a client could not be opened or a call failed. */
+enum client_fault {
+    CLIENT_FAILED = 1,      /* the node said no, or its reply was malformed */
+    CLIENT_BAD_ARGS = 2,    /* the endpoint or $SOCDIR_TIMEOUT is malformed */
+    CLIENT_UNREACHABLE = 3, /* nothing answers: refused, no socket, timeout */
+};
+
 /* Connects to node (endpoint or data directory). Returns a new client
  * (caller destroys it with client_close), or NULL with err set, e.g.
- * "/srv/x: no control socket (is the node running?)". */
-client_t *client_open(const char *node, char *err, size_t errlen);
+ * "/srv/x: no control socket (is the node running?)", and *fault (if
+ * not NULL) saying which kind of failure it was. */
+client_t *client_open(const char *node, int *fault, char *err, size_t errlen);
+
+/* The kind of the last failure of a call (enum client_fault), or 0. A
+ * refused connection is seen by a socket monitor and ends the wait at
+ * once with "cannot reach NODE: connection refused". */
+int client_fault(const client_t *self);
 
 /* Sends req (borrowed) and waits for the reply. Returns the reply object
  * (caller owns) when it says "ok": true. Returns NULL with err set when the

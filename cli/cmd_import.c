@@ -320,7 +320,7 @@ s_run(struct import *im, client_t *c, client_t *nc, const char *buf, size_t len,
 
     publish_counts(im->pub, &pc);
     size_t warnings = import_report_warnings(im->report);
-    FILE *out = im->dups_json ? stderr : stdout;
+    FILE *out = stderr;     /* a summary, as publish's: stdout is for data */
     if (im->optional_only > 0)
         fprintf(stderr, "socdir import: %zu of the rejected rows are bad only in optional fields: "
                 "--lenient imports them without those values\n", im->optional_only);

@@ -70,7 +70,7 @@ cmd_publish(int argc, char **argv)
     publish_counts(pp, &n);
     if (n.total == 0 && !ferror(f))
         cli_warn("%s: no entries", publish_file(pp));
-    if (n.total > 1)
+    if (n.total > 1 || n.rejected > 0)
         fprintf(stderr, "published %zu: %zu new, %zu updated, %zu unchanged, %zu rejected\n",
                 n.total, n.n_new, n.n_updated, n.n_unchanged, n.rejected);
     int rc = (n.rejected > 0 || n.total == 0 || publish_stopped(pp)) ? 1 : 0;

@@ -422,7 +422,7 @@ s_search_args(struct search *s, int argc, char **argv)
         if (ch == '?' || ch == ':')
             return cli_bad_option("search", ch, argv);
         if (s_search_option(s, ch, optarg) != 0)
-            return 1;
+            return CLI_USAGE;
     }
     /* The words: every argument left, joined by spaces. The node quotes
      * each word, so FTS5 syntax typed here is searched for, not obeyed. */

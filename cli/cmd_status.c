@@ -1,6 +1,7 @@
 /*
  * cmd_status.c: status [--json], what the node says about itself.
- * Text for people: who the node is, how much it holds, the digest to
+ * Text for people: who the node is, the version it runs and its
+ * database schema, how much it holds, the digest to
  * compare with other nodes, how it stands with its peers, then one row
  * per origin. --json prints the reply as it came, less its "ok". A string
  * field the reply lacks (or holds as another type) prints as "?" or "-".
@@ -85,6 +86,8 @@ s_status_text(const json_t *st)
     char count[32], maxseq[32];
 
     printf("node %s (%s)\n", s_str(st, "name", "(no name)"), s_str(st, "id", "?"));
+    if (json_is_string(json_object_get(st, "version")))   /* an older node sends neither */
+        printf("version: %s, database schema: %s\n", s_str(st, "version", "?"), s_str(st, "schema", "?"));
     if (country != NULL || region != NULL)
         printf("country: %s, region: %s\n", country ? country : "-", region ? region : "-");
     printf("entries: %lld (versions: %lld)\n",

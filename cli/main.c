@@ -4,8 +4,11 @@
  * with the remaining arguments, git style; the command parses its own
  * options. This file also owns how errors and usage look, so that every
  * command prints them the same way: one line on stderr starting
- * "socdir: " or "socdir CMD: ", usage on stderr and status 1 for a bad
- * command line, usage on stdout and status 0 for --help.
+ * "socdir: " or "socdir CMD: ", usage on stderr and status 2 for a bad
+ * command line, usage on stdout and status 0 for --help. The exit
+ * statuses (cli.h): 0 success, 1 the request failed or some items were
+ * rejected, 2 usage error, 3 node unreachable. Data goes to stdout;
+ * summaries, progress and errors go to stderr.
  */
 #include "cli.h"
 #include "render.h"
@@ -31,7 +34,9 @@ static const struct cmd {
       "Publish entries, signed by the node: one JSON object, an array of objects,\n"
       "or NDJSON (one object per line). Each entry is checked before it is sent;\n"
       "bad ones are reported with their line and not sent, good ones are stored.\n"
-      "Prints ID, status (new, updated, unchanged) and sequence per stored entry.\n" },
+      "Prints ID, status (new, updated, unchanged) and sequence per stored entry\n"
+      "on stdout, and the counts on stderr when more than one was read or any was\n"
+      "rejected. Exit 1 if any was rejected.\n" },
     { "import", cmd_import, "import [OPTIONS] FILE", "load CSV, JSON, NDJSON or GeoJSON through a mapping",
       "Import records from a partner's file: each CSV row, JSON object or GeoJSON\n"
       "feature becomes one entry, checked like publish and sent in batches. The\n"
@@ -42,9 +47,9 @@ static const struct cmd {
       "alike ones grouped; a stray CSV quote costs only its own row. Good ones are\n"
       "stored. Ends with the possible duplicates as groups (same website, or same\n"
       "name within 100 m, in the file or on the node) and a summary (new, updated,\n"
-      "unchanged, rejected, warnings). Ids come from the mapping, an id column, or\n"
-      "name and city, so a second import of the same file changes nothing. Exit 1\n"
-      "if any was rejected.\n"
+      "unchanged, rejected, warnings), both on stderr like every summary. Ids come\n"
+      "from the mapping, an id column, or name and city, so a second import of the\n"
+      "same file changes nothing. Exit 1 if any was rejected.\n"
       "  --format F        csv, json, ndjson or geojson (default: from the name)\n"
       "  --map MAPPING     JSON file saying which column feeds which field; without\n"
       "                    it, columns are field names (name:de, geo.lat, cpv)\n"
@@ -119,7 +124,8 @@ static const struct cmd {
       "--jsonld and --hsds skip deleted entries and use English text if present,\n"
       "else the entry's first language (README, \"Export\").\n" },
     { "status", cmd_status, "status [--json]", "show the node, its view's digest and peers",
-      "Show the node: id, name, entries per origin and the digest of its view;\n"
+      "Show the node: id, name, the version it runs and its database schema,\n"
+      "entries per origin and the digest of its view;\n"
       "members up, the last sync, forks seen, and whether own entries are being\n"
       "restored from peers.\n"
       "  --json    print the status as JSON\n" },
@@ -157,7 +163,11 @@ s_usage(FILE *f)
           "Commands:\n", f);
     for (size_t i = 0; i < NCMDS; i++)
         fprintf(f, "  %-32s %s\n", s_cmds[i].usage, s_cmds[i].summary);
-    fputs("\nsocdir COMMAND --help shows a command's options.\n", f);
+    fputs("\nsocdir COMMAND --help shows a command's options.\n\n"
+          "Data goes to stdout; summaries, progress and errors to stderr. Exit status:\n"
+          "0 success, 1 the request failed or some items were rejected, 2 usage error,\n"
+          "3 node unreachable (refused, no control socket, or no answer in time; a\n"
+          "refused tcp:// connection is reported at once, not after the timeout).\n", f);
 }
 
 /* Errors and usage. Every message is one line on stderr, so that scripts
@@ -196,7 +206,7 @@ cli_usage_error(const char *cmd, const char *fmt, ...)
     free(msg);
     if (c != NULL)
         fprintf(stderr, "usage: socdir %s\n", c->usage);
-    return 1;
+    return CLI_USAGE;
 }
 
 /* --help is asked for, not an error: stdout and status 0. */
@@ -293,20 +303,74 @@ s_global_options(int argc, char **argv, int *rc)
                 cli_warn("option '%s' needs a value", word);
             else
                 cli_warn("unknown option '%s'", word);
-            s_usage(stderr);
-            return *rc = 1, -1;
+            fputs("socdir --help lists the options and commands\n", stderr);
+            return *rc = CLI_USAGE, -1;
         }
         }
     }
     cli_set_node(node != NULL && *node == '\0' ? NULL : node);
     if (optind >= argc) {
         s_usage(stderr);
-        return *rc = 1, -1;
+        return *rc = CLI_USAGE, -1;
     }
     return optind;
 }
 
-/* Exit status: the command's, or 1 when the output could not be written
+/* Edit distance of a and b (short words), for "did you mean". */
+static size_t
+s_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b), row[34];
+    if (la > 32 || lb > 32)
+        return 99;
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t up = row[j];
+            size_t best = diag + (a[i - 1] != b[j - 1]);
+            if (up + 1 < best)
+                best = up + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            /* A swap of two neighbours costs one, as a typo does. */
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && diag < best)
+                best = diag;
+            diag = up;
+            row[j] = best;
+        }
+    }
+    return row[lb];
+}
+
+/* One line for an unknown command, with the nearest command if one is
+ * near (at most two typos, or what it starts with). */
+static int
+s_unknown(const char *name)
+{
+    const char *best = NULL;
+    size_t bestd = 3;
+    for (size_t i = 0; i < NCMDS; i++) {
+        size_t d = s_distance(name, s_cmds[i].name);
+        if (strlen(name) >= 2 && strncmp(s_cmds[i].name, name, strlen(name)) == 0)
+            d = 1;
+        if (d < bestd) {
+            bestd = d;
+            best = s_cmds[i].name;
+        }
+    }
+    if (best != NULL)
+        fprintf(stderr, "socdir: unknown command '%.64s' (did you mean '%s'?); socdir --help lists them\n",
+                name, best);
+    else
+        fprintf(stderr, "socdir: unknown command '%.64s'; socdir --help lists them\n", name);
+    return CLI_USAGE;
+}
+
+/* Exit status: the command's (made CLI_UNREACHABLE when no node
+ * answered, cli_exit_status), or 1 when the output could not be written
  * (a full disk must not pass for a complete export). */
 int
 main(int argc, char **argv)
@@ -326,13 +390,10 @@ main(int argc, char **argv)
         return 0;
     }
     const struct cmd *c = s_find(name);
-    if (c == NULL) {
-        fprintf(stderr, "socdir: unknown command '%s'\n", name);
-        s_usage(stderr);
-        return 1;
-    }
+    if (c == NULL)
+        return s_unknown(name);
     optind = 0;     /* GNU getopt: start afresh on the command's argv */
-    rc = c->fn(argc - at, argv + at);
+    rc = cli_exit_status(c->fn(argc - at, argv + at));
     if (fflush(stdout) != 0 || ferror(stdout)) {
         cli_warn("writing the output failed");
         rc = 1;

@@ -97,6 +97,7 @@ s_settle(struct publish *p)
         cli_results(reply, n, seen, s_result, p);
     } else {
         cli_warn("%s", err);
+        cli_note(p->c);
         p->stop = true;     /* the rest would fail alike */
     }
     for (size_t i = 0; i < n; i++) {
@@ -126,8 +127,10 @@ s_flush(struct publish *p)
     char err[1024];
     bool sent = client_send(p->c, req, err, sizeof(err)) == 0;
     json_decref(req);
-    if (!sent)
+    if (!sent) {
         cli_warn("%s", err);
+        cli_note(p->c);
+    }
     s_settle(p);
     if (!sent) {
         p->stop = true;

@@ -1,36 +1,70 @@
 /*
  * conf.c: configuration loading. inih calls s_handler once per key; the
- * handler finds the key in s_keys and applies its check. inih reports the
- * line of the first key a handler refused, so the first error message is
- * kept and printed with that line.
+ * handler finds the key in s_keys and applies its check. Every problem is
+ * collected with its line (struct parse), so that one `check` lists all
+ * of them; the handler always lets inih go on.
  *
  * inih reads lines into a fixed buffer (200 bytes in Debian's build) and
  * parses the rest of a longer line as a line of its own, so the tail of a
  * long comment could set a key. inih therefore gets its lines from
- * s_read_line, which reads whole lines itself: a comment line of any
- * length reaches inih as an empty line, and any other line that does not
- * fit stops the parse with an error naming its line.
+ * s_read_line, which reads whole lines itself and looks at each before
+ * inih does:
+ *   - a comment line of any length reaches inih as an empty line; any
+ *     other line that does not fit is a problem (and reaches inih empty);
+ *   - leading blanks are dropped: inih would take an indented line for
+ *     the continuation of the previous key's value;
+ *   - a key line with a ';' after a blank is a problem: inih cuts the
+ *     value there (its inline comment), so "name = A ; B" would silently
+ *     become "A". inih has no quoting; comments go on their own lines and
+ *     a ';' in a value must follow a non-blank ("A; B" is read whole).
+ *     '#' starts a comment only at the start of a line;
+ *   - a line that is neither [section] nor key = value is a problem;
+ *   - a section header seen before is a problem naming both lines.
+ * Keys given twice in one section are found by the handler, a member key
+ * listed twice and the node's own id as a member after the parse.
  */
 #include "codes.h"
 #include "conf.h"
 #include "entry.h"
+#include "ident.h"
 #include "util.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ini.h>
 #include <libgen.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/un.h>
 #include <unistd.h>
+
+#define SUN_PATH_MAX (sizeof(((struct sockaddr_un *)0)->sun_path) - 1)
+
+/* A key seen, for duplicates and for the line of a later problem. */
+struct seen {
+    char *section;          /* normalised: "node", "member NAME" */
+    char *key;
+    int line;
+};
 
 struct parse {
     conf_t *conf;
-    char msg[256];          /* first error, without its line */
-    bool failed;
+    const char *path;
+    int line;               /* the line inih is at (s_read_line counts) */
+    char *section;          /* the current section, normalised; NULL before one */
+    char msg[256];          /* a setter's message */
+    char **problems;        /* "FILE:LINE: why", in the order found */
+    int *problem_lines;     /* their lines (0: the whole file) */
+    size_t nproblems;
+    struct seen *keys;      /* every key line */
+    size_t nkeys;
+    struct seen *sections;  /* every section header (key unused) */
+    size_t nsections;
 };
 
 /* The stream s_read_line hands to inih, one whole line per call. */
@@ -38,24 +72,136 @@ struct lines {
     FILE *f;
     char *buf;              /* getline's buffer, freed by the caller */
     size_t cap;             /* its size */
-    int lineno;             /* lines read so far: inih counts the same */
-    int bad_line;           /* the line that stopped the parse, or 0 */
-    char msg[128];          /* why it stopped, without file and line */
+    struct parse *p;        /* where problems go; p->line counts lines */
     int read_errno;         /* errno of a failed read, or 0 */
 };
 
 typedef int (*set_fn)(struct parse *p, char **dst, const char *value);
 
-static int
-s_endpoint(struct parse *p, char **dst, const char *v)
+/* Adds "FILE:LINE: why" (line 0: "FILE: why") to the problems. */
+static void __attribute__((format(printf, 3, 4)))
+s_problem(struct parse *p, int line, const char *fmt, ...)
 {
-    if (strncmp(v, "tcp://", 6) != 0 && strncmp(v, "ipc://", 6) != 0) {
-        snprintf(p->msg, sizeof(p->msg), "'%s' is not a tcp:// or ipc:// endpoint", v);
-        return -1;
+    char why[512], *out;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof(why), fmt, ap);
+    va_end(ap);
+    int n = line > 0 ? asprintf(&out, "%s:%d: %s", p->path, line, why)
+                     : asprintf(&out, "%s: %s", p->path, why);
+    if (n < 0)
+        abort();
+    p->problems = xrealloc(p->problems, (p->nproblems + 1) * sizeof(*p->problems));
+    p->problem_lines = xrealloc(p->problem_lines, (p->nproblems + 1) * sizeof(int));
+    p->problem_lines[p->nproblems] = line;
+    p->problems[p->nproblems++] = out;
+}
+
+/* ---- values ---- */
+
+/* A port: 1-65535, or with bind also '*' and 0 (any). */
+static bool
+s_port_ok(const char *s, bool bind)
+{
+    char *end;
+    if (bind && strcmp(s, "*") == 0)
+        return true;
+    if (!isdigit((unsigned char)*s))
+        return false;
+    errno = 0;
+    long n = strtol(s, &end, 10);
+    return errno == 0 && *end == '\0' && n >= (bind ? 0 : 1) && n <= 65535;
+}
+
+/* A host name, IPv4 address or (to bind) interface name: letters, digits,
+ * '-', '.', '_'. */
+static bool
+s_host_ok(const char *h, size_t len)
+{
+    if (len == 0 || len > 253)
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if (!isalnum((unsigned char)h[i]) && h[i] != '-' && h[i] != '.' && h[i] != '_')
+            return false;
+    return true;
+}
+
+static int
+s_tcp(const char *ep, const char *rest, bool bind, char *why, size_t len)
+{
+    const char *colon;
+    char host[256];
+
+    if (*rest == '[') {
+        const char *close = strchr(rest, ']');
+        size_t n = close ? (size_t)(close - rest - 1) : 0;
+        struct in6_addr a;
+        if (close == NULL || n == 0 || n >= sizeof(host))
+            return seterr(why, len, -1, "'%.80s': an IPv6 address goes in brackets: tcp://[::1]:7700", ep);
+        memcpy(host, rest + 1, n);
+        host[n] = '\0';
+        host[strcspn(host, "%")] = '\0';    /* a scope: fe80::1%eth0 */
+        if (inet_pton(AF_INET6, host, &a) != 1)
+            return seterr(why, len, -1, "'%.80s': '%s' is not an IPv6 address", ep, host);
+        colon = close + 1;
+        if (*colon != ':')
+            return seterr(why, len, -1, "'%.80s' has no port: tcp://[HOST]:PORT", ep);
+    } else {
+        colon = strrchr(rest, ':');
+        if (colon == NULL)
+            return seterr(why, len, -1, "'%.80s' has no port: write tcp://HOST:PORT, e.g. tcp://%.60s:7700",
+                          ep, rest);
+        if (memchr(rest, ':', (size_t)(colon - rest)) != NULL)
+            return seterr(why, len, -1, "'%.80s': an IPv6 address goes in brackets: tcp://[::1]:7700", ep);
+        bool any = colon - rest == 1 && *rest == '*';
+        if (any && !bind)
+            return seterr(why, len, -1, "'%.80s': '*' (every address) is for endpoints to bind;"
+                          " a member's endpoint names its host", ep);
+        if (!any && !s_host_ok(rest, (size_t)(colon - rest)))
+            return seterr(why, len, -1, "'%.80s': '%.*s' is not a host name or address", ep,
+                          (int)(colon - rest > 60 ? 60 : colon - rest), rest);
     }
+    if (!s_port_ok(colon + 1, bind))
+        return seterr(why, len, -1, "'%.80s': port '%.20s' is not %s", ep, colon + 1,
+                      bind ? "1-65535, or * or 0 for any free port" : "1-65535");
+    return 0;
+}
+
+int
+conf_check_endpoint(const char *ep, int bind, char *why, size_t len)
+{
+    if (strncmp(ep, "tcp://", 6) == 0)
+        return s_tcp(ep, ep + 6, bind, why, len);
+    if (strncmp(ep, "ipc://", 6) == 0) {
+        const char *path = ep + 6;
+        if (*path == '\0')
+            return seterr(why, len, -1, "'%.80s' has no path: ipc:///run/socdir/peers.sock", ep);
+        if (strlen(path) > SUN_PATH_MAX)
+            return seterr(why, len, -1, "'%.60s...': an ipc path may have at most %zu bytes", ep,
+                          SUN_PATH_MAX);
+        return 0;
+    }
+    const char *sep = strstr(ep, "://");
+    if (sep != NULL)
+        return seterr(why, len, -1, "'%.80s': scheme '%.*s' is not supported (tcp:// or ipc://)", ep,
+                      (int)(sep - ep > 20 ? 20 : sep - ep), ep);
+    return seterr(why, len, -1, "'%.80s' is not a tcp:// or ipc:// endpoint", ep);
+}
+
+static int
+s_set(char **dst, const char *v)
+{
     free(*dst);
     *dst = xstrdup(v);
     return 0;
+}
+
+static int
+s_bind_endpoint(struct parse *p, char **dst, const char *v)
+{
+    if (conf_check_endpoint(v, 1, p->msg, sizeof(p->msg)) != 0)
+        return -1;
+    return s_set(dst, v);
 }
 
 static int
@@ -65,9 +211,19 @@ s_text(struct parse *p, char **dst, const char *v)
         snprintf(p->msg, sizeof(p->msg), "value is empty");
         return -1;
     }
-    free(*dst);
-    *dst = xstrdup(v);
-    return 0;
+    return s_set(dst, v);
+}
+
+/* A name shown to people and peers: any text but control characters. */
+static int
+s_name(struct parse *p, char **dst, const char *v)
+{
+    for (const unsigned char *c = (const unsigned char *)v; *c; c++)
+        if (*c < 0x20 || *c == 0x7f) {
+            snprintf(p->msg, sizeof(p->msg), "a name may not hold control characters");
+            return -1;
+        }
+    return s_text(p, dst, v);
 }
 
 /* A code of the shape ok, described by what. */
@@ -138,37 +294,121 @@ static const struct key {
     size_t offset;
     set_fn set;
 } s_keys[] = {
-    { "name",    offsetof(conf_t, name),    s_text },
+    { "name",    offsetof(conf_t, name),    s_name },
     { "country", offsetof(conf_t, country), s_country },
     { "region",  offsetof(conf_t, region),  s_region },
     { "data",    offsetof(conf_t, data),    s_text },
-    { "listen",  offsetof(conf_t, listen),  s_endpoint },
-    { "query",   offsetof(conf_t, query),   s_endpoint },
+    { "listen",  offsetof(conf_t, listen),  s_bind_endpoint },
+    { "query",   offsetof(conf_t, query),   s_bind_endpoint },
     { "query_rate", offsetof(conf_t, query_rate), s_rate },
     { "restore_wait", offsetof(conf_t, restore_wait), s_wait },
     { NULL, 0, NULL }
 };
 
+static const struct key *
+s_key(const char *name)
+{
+    const struct key *k = s_keys;
+    while (k->name && strcmp(k->name, name) != 0)
+        k++;
+    return k->name ? k : NULL;
+}
+
+/* Where inih would cut a value: a ';' after a blank (its inline
+ * comment), or NULL. */
+static const char *
+s_inline_comment(const char *v)
+{
+    for (const char *c = v; *c; c++)
+        if (*c == ';' && c > v && isspace((unsigned char)c[-1]))
+            return c;
+    return NULL;
+}
+
+static const char s_semicolon_rule[] =
+    "inih reads ' ;' as the start of a comment: put comments on a line of their own,"
+    " and write a ';' in a value without a blank before it";
+
+int
+conf_check_value(const char *key, const char *value, char *why, size_t len)
+{
+    const struct key *k = s_key(key);
+    struct parse p = { 0 };
+    conf_t scratch = { 0 };
+    size_t n = strlen(value);
+
+    if (k == NULL)
+        return seterr(why, len, -1, "'%s' is not a [node] key", key);
+    for (const unsigned char *c = (const unsigned char *)value; *c; c++)
+        if (*c < 0x20 || *c == 0x7f)
+            return seterr(why, len, -1, "control characters (such as a line break) cannot be in a"
+                          " config value");
+    if (n > 0 && (isspace((unsigned char)value[0]) || isspace((unsigned char)value[n - 1])))
+        return seterr(why, len, -1, "'%.60s' starts or ends with a blank, which the config"
+                      " would drop", value);
+    if (s_inline_comment(value) != NULL)
+        return seterr(why, len, -1, "'%.60s': %s", value, s_semicolon_rule);
+    if (n > 150)
+        return seterr(why, len, -1, "longer than the 150 bytes a config value may have here");
+    int rc = k->set(&p, (char **)((char *)&scratch + k->offset), value);
+    free(*(char **)((char *)&scratch + k->offset));
+    if (rc != 0)
+        seterr(why, len, -1, "%s", p.msg);
+    return rc;
+}
+
+/* ---- the parse ---- */
+
+/* The line of key in section, or 0. */
+static int
+s_key_line(const struct parse *p, const char *section, const char *key)
+{
+    for (size_t i = 0; i < p->nkeys; i++)
+        if (strcmp(p->keys[i].section, section) == 0 && strcmp(p->keys[i].key, key) == 0)
+            return p->keys[i].line;
+    return 0;
+}
+
+/* The line of the header of section, or 0. */
+static int
+s_section_line(const struct parse *p, const char *section)
+{
+    for (size_t i = 0; i < p->nsections; i++)
+        if (strcmp(p->sections[i].section, section) == 0)
+            return p->sections[i].line;
+    return 0;
+}
+
+static void
+s_seen_add(struct seen **list, size_t *n, const char *section, const char *key, int line)
+{
+    *list = xrealloc(*list, (*n + 1) * sizeof(**list));
+    (*list)[*n] = (struct seen){ xstrdup(section), key ? xstrdup(key) : NULL, line };
+    (*n)++;
+}
+
+/* The member of that name, made when new. */
+static conf_member_t *
+s_member_get(conf_t *c, const char *mname, int line)
+{
+    for (size_t i = 0; i < c->nmembers; i++)
+        if (strcmp(c->members[i].name, mname) == 0)
+            return &c->members[i];
+    c->members = xrealloc(c->members, (c->nmembers + 1) * sizeof(*c->members));
+    conf_member_t *m = &c->members[c->nmembers++];
+    memset(m, 0, sizeof(*m));
+    m->name = xstrdup(mname);
+    m->line = line;
+    return m;
+}
+
 static int
 s_member(struct parse *p, const char *mname, const char *name, const char *value)
 {
-    conf_t *c = p->conf;
-    conf_member_t *m = NULL;
+    conf_member_t *m = s_member_get(p->conf, mname, p->line);
 
-    if (*mname == '\0') {
-        snprintf(p->msg, sizeof(p->msg), "[member] needs a name: [member NAME]");
-        return -1;
-    }
-    for (size_t i = 0; i < c->nmembers; i++)
-        if (strcmp(c->members[i].name, mname) == 0)
-            m = &c->members[i];
-    if (m == NULL) {
-        c->members = xrealloc(c->members, (c->nmembers + 1) * sizeof(*c->members));
-        m = &c->members[c->nmembers++];
-        memset(m, 0, sizeof(*m));
-        m->name = xstrdup(mname);
-    }
     if (strcmp(name, "key") == 0) {
+        m->key_line = p->line;
         if (key_from_id(value, m->key) != 0) {
             snprintf(p->msg, sizeof(p->msg), "member %s: '%.60s' is not a node id "
                      "(43 characters, as printed by socdir-node id)", mname, value);
@@ -176,74 +416,164 @@ s_member(struct parse *p, const char *mname, const char *name, const char *value
         }
         return 0;
     }
-    if (strcmp(name, "endpoint") == 0)
-        return s_endpoint(p, &m->endpoint, value);
+    if (strcmp(name, "endpoint") == 0) {
+        if (conf_check_endpoint(value, 0, p->msg, sizeof(p->msg)) != 0)
+            return -1;
+        return s_set(&m->endpoint, value);
+    }
     snprintf(p->msg, sizeof(p->msg), "unknown key '%s' in [member %s] (known: key, endpoint)",
              name, mname);
     return -1;
 }
 
-/* inih handler: 1 to accept the line, 0 to report it. */
+/* inih handler: records a problem with the line, and always lets inih go
+ * on (1), so that every problem is found. */
 static int
 s_handler(void *user, const char *section, const char *name, const char *value)
 {
     struct parse *p = user;
+    const char *sec = p->section ? p->section : section;
     int rc = -1;
-    char saved[sizeof(p->msg)];
+    int first = s_key_line(p, sec, name);
 
-    memcpy(saved, p->msg, sizeof(saved));
-    if (strcmp(section, "node") == 0) {
-        const struct key *k = s_keys;
-        while (k->name && strcmp(k->name, name) != 0)
-            k++;
-        if (k->name)
+    if (p->section == NULL) {
+        s_problem(p, p->line, "'%s' is outside any section: put it under [node]", name);
+        return 1;
+    }
+    if (first > 0) {
+        s_problem(p, p->line, "'%s' is set twice in [%s] (first on line %d): keep one",
+                  name, sec, first);
+        return 1;
+    }
+    s_seen_add(&p->keys, &p->nkeys, sec, name, p->line);
+    if (strcmp(sec, "node") == 0) {
+        const struct key *k = s_key(name);
+        if (k)
             rc = k->set(p, (char **)((char *)p->conf + k->offset), value);
         else
             snprintf(p->msg, sizeof(p->msg),
                      "unknown key '%s' in [node] (known: name, country, region, data, listen, query,"
                      " query_rate, restore_wait)",
                      name);
-    } else if (strncmp(section, "member", 6) == 0 &&
-               (section[6] == ' ' || section[6] == '\0')) {
-        const char *mname = section + 6;
-        while (*mname == ' ')
-            mname++;
-        rc = s_member(p, mname, name, value);
+    } else if (strncmp(sec, "member", 6) == 0 && (sec[6] == ' ' || sec[6] == '\0')) {
+        if (sec[6] == '\0') {
+            /* reported at its header */
+            return 1;
+        }
+        rc = s_member(p, sec + 7, name, value);
     } else {
-        snprintf(p->msg, sizeof(p->msg), "unknown section [%s] (known: [node], [member NAME])",
-                 section);
-    }
-    if (rc == 0)
+        /* reported at its header */
         return 1;
-    if (p->failed)      /* keep the first error: inih reports its line */
-        memcpy(p->msg, saved, sizeof(saved));
-    p->failed = true;
-    return 0;
+    }
+    if (rc != 0)
+        s_problem(p, p->line, "%s", p->msg);
+    return 1;
+}
+
+/* A section header's name as the handler sees it, with a member's name
+ * trimmed: "[member  a ]" is "member a". Returns a new string. */
+static char *
+s_section_name(const char *start, size_t n)
+{
+    char *s = xmalloc(n + 8);
+    memcpy(s, start, n);
+    s[n] = '\0';
+    if (strncmp(s, "member", 6) == 0 && (s[6] == '\0' || isspace((unsigned char)s[6]))) {
+        char *name = s + 6, *end;
+        while (isspace((unsigned char)*name))
+            name++;
+        end = name + strlen(name);
+        while (end > name && isspace((unsigned char)end[-1]))
+            *--end = '\0';
+        char *out;
+        if (asprintf(&out, "member%s%s", *name ? " " : "", name) < 0)
+            abort();
+        free(s);
+        return out;
+    }
+    return s;
+}
+
+/* A [section] line: checks it and makes it the current section.
+ * Returns false when inih should not see it (no ']'). */
+static bool
+s_header(struct parse *p, const char *line)
+{
+    const char *close = strchr(line, ']');
+    if (close == NULL) {
+        s_problem(p, p->line, "section header without ']'");
+        return false;
+    }
+    char *name = s_section_name(line + 1, (size_t)(close - line - 1));
+    int first = s_section_line(p, name);
+    if (first > 0)
+        s_problem(p, p->line, "[%s] appears twice (first on line %d): merge them into one", name, first);
+    else if (strcmp(name, "member") == 0)
+        s_problem(p, p->line, "[member] needs a name: [member NAME]");
+    else if (strcmp(name, "node") != 0 && strncmp(name, "member ", 7) != 0)
+        s_problem(p, p->line, "unknown section [%s] (known: [node], [member NAME])", name);
+    else if (strncmp(name, "member ", 7) == 0)
+        s_member_get(p->conf, name + 7, p->line);
+    s_seen_add(&p->sections, &p->nsections, name, NULL, p->line);
+    free(p->section);
+    p->section = name;
+    return true;
 }
 
 /* True when line (len bytes, line end included) is blank or a comment:
- * its first non-blank byte is ';' or '#', inih's start-of-line comment
- * prefixes. inih skips a UTF-8 BOM on the first line, so this does too. */
+ * its first byte is ';' or '#', inih's start-of-line comment prefixes. */
 static bool
-s_comment_only(const char *line, size_t len, bool first)
+s_comment_only(const char *line, size_t len)
 {
-    size_t i = first ? bom_len(line, len) : 0;
+    return len == 0 || line[0] == ';' || line[0] == '#' || line[0] == '\n' ||
+           (line[0] == '\r' && (len == 1 || line[1] == '\n'));
+}
 
-    while (i < len && isspace((unsigned char)line[i]))
-        i++;
-    return i == len || line[i] == ';' || line[i] == '#';
+/* Looks at a key line before inih does: it needs a '=' (or ':') before
+ * any comment, and no ';' after a blank in its value. Returns false when
+ * it is refused (a problem recorded). */
+static bool
+s_key_line_ok(struct parse *p, const char *line)
+{
+    const char *cut = s_inline_comment(line);
+    size_t sep = strcspn(line, "=:");
+    if (line[sep] == '\0' || (cut != NULL && cut < line + sep)) {
+        s_problem(p, p->line, "expected [section] or key = value");
+        return false;
+    }
+    if (cut != NULL) {
+        const char *v = line + sep + 1, *end = cut;
+        /* Counted as given, so that no "needs 'name'" follows. */
+        size_t klen = sep;
+        while (klen > 0 && isspace((unsigned char)line[klen - 1]))
+            klen--;
+        char *key = xmalloc(klen + 1);
+        memcpy(key, line, klen);
+        key[klen] = '\0';
+        if (p->section != NULL)
+            s_seen_add(&p->keys, &p->nkeys, p->section, key, p->line);
+        free(key);
+        while (isspace((unsigned char)*v))
+            v++;
+        while (end > v && isspace((unsigned char)end[-1]))
+            end--;
+        s_problem(p, p->line, "the value would be cut to '%.*s': %s", (int)(end - v > 60 ? 60 : end - v),
+                  v, s_semicolon_rule);
+        return false;
+    }
+    return true;
 }
 
 /* inih's reader (fgets-like): puts the next line of the struct lines
- * stream into str (num bytes). A line that fits, line end included, in
- * num - 1 bytes goes as it is; a comment line goes as an empty line, since
- * inih would only skip it; any other line is refused: bad_line and msg
- * say why and NULL ends the parse. NULL also at the end of the file and
- * after a read error (read_errno). */
+ * stream into str (num bytes), without its leading blanks (and the BOM
+ * of the first). A comment line, and a line refused here (a problem
+ * recorded), goes as an empty line; a section header is noted. NULL at
+ * the end of the file and after a read error (read_errno). */
 static char *
 s_read_line(char *str, int num, void *stream)
 {
     struct lines *r = stream;
+    struct parse *p = r->p;
     ssize_t len = getline(&r->buf, &r->cap, r->f);
 
     if (len < 0) {
@@ -251,80 +581,168 @@ s_read_line(char *str, int num, void *stream)
             r->read_errno = errno ? errno : EIO;
         return NULL;
     }
-    r->lineno++;
-    if (num >= 2 && s_comment_only(r->buf, (size_t)len, r->lineno == 1)) {
-        memcpy(str, "\n", 2);
+    p->line++;
+    char *line = r->buf;
+    size_t skip = p->line == 1 ? bom_len(line, (size_t)len) : 0;
+    while (skip < (size_t)len && (line[skip] == ' ' || line[skip] == '\t'))
+        skip++;
+    line += skip;
+    len -= (ssize_t)skip;
+    if (num < 2)
+        return NULL;
+    memcpy(str, "\n", 2);
+    if (s_comment_only(line, (size_t)len))
+        return str;
+    if ((size_t)len > (size_t)num - 1) {
+        /* Counted without its newline, as an editor counts: with one, a
+         * line fits when it has at most num - 2 bytes besides. */
+        if (len > 0 && line[len - 1] == '\n')
+            len--;
+        s_problem(p, p->line, "line is %zd bytes long, more than the %d a config "
+                  "line may have (only comment lines may be longer)", len, num - 2);
         return str;
     }
-    if (num >= 2 && (size_t)len <= (size_t)num - 1) {
-        memcpy(str, r->buf, (size_t)len + 1);
+    if (line[0] == '[') {
+        if (s_header(p, line))
+            memcpy(str, line, (size_t)len + 1);
         return str;
     }
-    /* Counted without its newline, as an editor counts: with one, a
-     * line fits when it has at most num - 2 bytes besides. */
-    if (len > 0 && r->buf[len - 1] == '\n')
-        len--;
-    r->bad_line = r->lineno;
-    snprintf(r->msg, sizeof(r->msg), "line is %zd bytes long, more than the %d a config "
-             "line may have (only comment lines may be longer)", len, num - 2);
-    return NULL;
+    if (s_key_line_ok(p, line))
+        memcpy(str, line, (size_t)len + 1);
+    return str;
 }
 
-/* Reads path into p->conf. Returns 0, or -1 with err set to the first
- * problem: "FILE: cannot open/read: why" or "FILE:LINE: why". */
+/* Reads path into p->conf, every problem into p->problems. Returns 0 when
+ * the file could be read (problems or not), -1 when it could not (the
+ * problem recorded). */
 static int
-s_parse(const char *path, struct parse *p, char *err, size_t errlen)
+s_parse(const char *path, struct parse *p)
 {
-    struct lines r = { .f = fopen(path, "r") };
-    int line, rc = -1;
+    struct lines r = { .f = fopen(path, "r"), .p = p };
 
-    if (r.f == NULL)
-        return seterr(err, errlen, -1, "%s: cannot open: %s", path, strerror(errno));
-    line = ini_parse_stream(s_read_line, &r, s_handler, p);
-    /* An error inih found is on a line before the one the reader
-     * stopped at, so it is the first error and goes first. */
+    if (r.f == NULL) {
+        s_problem(p, 0, "cannot open: %s", strerror(errno));
+        return -1;
+    }
+    int line = ini_parse_stream(s_read_line, &r, s_handler, p);
     if (line == -2)
-        seterr(err, errlen, -1, "%s: out of memory", path);
-    else if (line > 0)
-        seterr(err, errlen, -1, "%s:%d: %s", path, line,
-               p->failed ? p->msg : "syntax error (expected [section] or key = value)");
-    else if (r.bad_line > 0)
-        seterr(err, errlen, -1, "%s:%d: %s", path, r.bad_line, r.msg);
-    else if (r.read_errno != 0)
-        seterr(err, errlen, -1, "%s: cannot read: %s", path, strerror(r.read_errno));
-    else
-        rc = 0;
+        s_problem(p, 0, "out of memory");
+    else if (line > 0)      /* a syntax s_read_line let through */
+        s_problem(p, line, "syntax error (expected [section] or key = value)");
+    if (r.read_errno != 0)
+        s_problem(p, 0, "cannot read: %s", strerror(r.read_errno));
     fclose(r.f);
     free(r.buf);
-    return rc;
+    return 0;
+}
+
+/* The checks across keys and sections, after the parse. */
+static void
+s_check_whole(struct parse *p)
+{
+    conf_t *c = p->conf;
+    static const uint8_t zero[32];
+    int node_line = s_section_line(p, "node");
+    char why[160];
+
+    if (node_line == 0) {
+        s_problem(p, 0, "no [node] section (it needs name and data)");
+    } else {
+        if (c->name == NULL && s_key_line(p, "node", "name") == 0)
+            s_problem(p, node_line, "[node] needs 'name'");
+        if (c->data == NULL && s_key_line(p, "node", "data") == 0)
+            s_problem(p, node_line, "[node] needs 'data'");
+    }
+    if (c->country && c->region && entry_check_region(c->country, c->region, why, sizeof(why)) != 0)
+        s_problem(p, s_key_line(p, "node", "region"), "region %s", why);
+    for (size_t i = 0; i < c->nmembers; i++) {
+        conf_member_t *m = &c->members[i];
+        if (m->key_line == 0) {
+            s_problem(p, m->line, "[member %s] needs 'key'", m->name);
+            continue;
+        }
+        if (memcmp(m->key, zero, 32) == 0)
+            continue;       /* not a node id: reported at its line */
+        for (size_t j = 0; j < i; j++)
+            if (c->members[j].key_line > 0 && memcmp(c->members[j].key, m->key, 32) == 0)
+                s_problem(p, m->key_line, "[member %s] has the key of [member %s] (line %d):"
+                          " a node is listed once", m->name, c->members[j].name, c->members[j].key_line);
+    }
+}
+
+/* The node's own id (DATA/node.key) listed as a member: a node does not
+ * sync with itself, and its own entries would look like a member's. */
+static void
+s_check_self(struct parse *p)
+{
+    conf_t *c = p->conf;
+    uint8_t pk[32];
+
+    if (c->data == NULL || c->nmembers == 0 || ident_peek(c->data, pk) != 0)
+        return;
+    for (size_t i = 0; i < c->nmembers; i++)
+        if (c->members[i].key_line > 0 && memcmp(c->members[i].key, pk, 32) == 0)
+            s_problem(p, c->members[i].key_line, "[member %s] is this node itself (the key of"
+                      " %s/" IDENT_FILE "): a node is not its own member", c->members[i].name, c->data);
+}
+
+/* Joins the problems into err in the order of their lines, one a line;
+ * what does not fit is counted. */
+static void
+s_report(struct parse *p, char *err, size_t errlen)
+{
+    size_t used = 0;
+    /* Insertion sort, stable: problems found after the parse go to
+     * their lines; a file has few. */
+    for (size_t i = 1; i < p->nproblems; i++)
+        for (size_t j = i; j > 0 && p->problem_lines[j - 1] > p->problem_lines[j]; j--) {
+            int l = p->problem_lines[j];
+            char *t = p->problems[j];
+            p->problem_lines[j] = p->problem_lines[j - 1];
+            p->problems[j] = p->problems[j - 1];
+            p->problem_lines[j - 1] = l;
+            p->problems[j - 1] = t;
+        }
+    if (errlen == 0)
+        return;
+    err[0] = '\0';
+    for (size_t i = 0; i < p->nproblems; i++) {
+        size_t n = strlen(p->problems[i]) + (i > 0);
+        if (used + n + 32 >= errlen && i + 1 < p->nproblems) {
+            snprintf(err + used, errlen - used, "\n... and %zu more", p->nproblems - i);
+            return;
+        }
+        snprintf(err + used, errlen - used, "%s%s", i > 0 ? "\n" : "", p->problems[i]);
+        used = strlen(err);
+    }
+}
+
+static void
+s_parse_free(struct parse *p)
+{
+    for (size_t i = 0; i < p->nproblems; i++)
+        free(p->problems[i]);
+    for (size_t i = 0; i < p->nkeys; i++) {
+        free(p->keys[i].section);
+        free(p->keys[i].key);
+    }
+    for (size_t i = 0; i < p->nsections; i++)
+        free(p->sections[i].section);
+    free(p->problems);
+    free(p->problem_lines);
+    free(p->keys);
+    free(p->sections);
+    free(p->section);
 }
 
 conf_t *
 conf_load(const char *path, char *err, size_t errlen)
 {
     conf_t *c = xcalloc(1, sizeof(*c));
-    struct parse p = { .conf = c };
+    struct parse p = { .conf = c, .path = path };
 
     c->path = xstrdup(path);
-    if (s_parse(path, &p, err, errlen) != 0)
-        goto fail;
-    if (c->name == NULL || c->data == NULL) {
-        seterr(err, errlen, -1, "%s: [node] needs '%s'", path, c->name ? "data" : "name");
-        goto fail;
-    }
-    char why[160];
-    if (c->country && c->region && entry_check_region(c->country, c->region, why, sizeof(why)) != 0) {
-        seterr(err, errlen, -1, "%s: region %s", path, why);
-        goto fail;
-    }
-    for (size_t i = 0; i < c->nmembers; i++) {
-        static const uint8_t zero[32];
-        if (memcmp(c->members[i].key, zero, 32) == 0) {
-            seterr(err, errlen, -1, "%s: [member %s] needs 'key'", path, c->members[i].name);
-            goto fail;
-        }
-    }
-    if (c->data[0] != '/') {
+    if (s_parse(path, &p) == 0 && c->data != NULL && c->data[0] != '/') {
         /* Relative to the config file, so a config can travel with its data. */
         char *copy = xstrdup(path), *dir = dirname(copy), *abs = NULL;
         if (asprintf(&abs, "%s%s%s", dir, strcmp(c->data, ".") ? "/" : "",
@@ -334,10 +752,14 @@ conf_load(const char *path, char *err, size_t errlen)
         free(c->data);
         c->data = abs;
     }
+    s_check_whole(&p);
+    s_check_self(&p);
+    if (p.nproblems > 0) {
+        s_report(&p, err, errlen);
+        conf_free(&c);
+    }
+    s_parse_free(&p);
     return c;
-fail:
-    conf_free(&c);
-    return NULL;
 }
 
 void

@@ -1,7 +1,10 @@
 /*
  * conf.h: the node's INI configuration (README, "Configuration"), read with inih. Every
- * key is looked up in a table of known keys; an unknown key, a bad value or
- * a missing required key is an error reported as "file:line: message".
+ * key is looked up in a table of known keys; an unknown key, a bad value,
+ * a key or section given twice, a missing required key, a member listed
+ * twice or the node itself as a member is an error reported as
+ * "file:line: message". Every problem of a file is reported, not only the
+ * first, so that `check` lists all that `run` would refuse.
  */
 #ifndef SOCDIR_CONF_H
 #define SOCDIR_CONF_H
@@ -13,6 +16,8 @@ typedef struct {
     char *name;             /* section name after "member " */
     uint8_t key[32];        /* its node id, decoded */
     char *endpoint;         /* to dial, or NULL */
+    int line;               /* of its [member NAME] header */
+    int key_line;           /* of its key, or 0 */
 } conf_member_t;
 
 typedef struct {
@@ -40,8 +45,24 @@ int conf_query_rate(const conf_t *c);
  * members it reached (PROTOCOL.md 4.6); 0: only with every member. */
 int conf_restore_wait(const conf_t *c);
 
-/* Reads and checks path. Returns NULL with err set ("file:line: ..."). */
+/* Reads and checks path, and, when DATA/node.key exists, that the node is
+ * not its own member. Returns NULL with err set to every problem found,
+ * one a line ("file:line: ...", lines joined by '\n', the last without
+ * one); a list that does not fit in err ends "... and N more". */
 conf_t *conf_load(const char *path, char *err, size_t errlen);
+
+/* Checks value as the config file's [node] key would be checked (the key's
+ * own rule, and that inih reads the line back as written: no control
+ * characters, no blanks around it, no ';' after a blank). For
+ * arguments that end up in a config, e.g. init's. Returns 0, or -1 with
+ * why set ("--country: ..." is for the caller to prefix). */
+int conf_check_value(const char *key, const char *value, char *why, size_t len);
+
+/* Checks a ZeroMQ endpoint the way libzmq will read it: tcp://HOST:PORT
+ * (HOST a name, an IPv4 address or [IPv6]; PORT 1-65535) or ipc://PATH.
+ * bind: an endpoint to bind, where the host and port may be '*' (and the
+ * port 0: any). Returns 0, or -1 with why set. */
+int conf_check_endpoint(const char *ep, int bind, char *why, size_t len);
 void conf_free(conf_t **self_p);
 
 /* Writes a commented starter config to path (which must not exist).

@@ -221,8 +221,12 @@ h_status(ctl_t *self, const json_t *req)
         last = t > last ? t : last;
     }
     int forks = store_forks(self->store, NULL, NULL);
-    json_t *r = json_pack("{s:b, s:s, s:s, s:s?, s:s?, s:I, s:I, s:s, s:o, s:I, s:I, s:I, s:b}",
+    char schema[32];
+    if (store_meta_get(self->store, "schema", schema, sizeof(schema)) != 0)
+        snprintf(schema, sizeof(schema), "?");
+    json_t *r = json_pack("{s:b, s:s, s:s, s:s, s:s, s:s?, s:s?, s:I, s:I, s:s, s:o, s:I, s:I, s:I, s:b}",
                           "ok", 1, "id", ident_id(self->ident), "name", c->name,
+                          "version", socdir_version, "schema", schema,
                           "country", c->country, "region", c->region, "entries", entries,
                           "versions", versions, "digest", digest, "origins", origins,
                           "members", (json_int_t)npeers, "peers_up", up,

@@ -21,6 +21,11 @@ ident_t *ident_create(const char *dir, char *err, size_t errlen);
 /* Loads DIR/node.key; refuses a file readable by group or others. */
 ident_t *ident_load(const char *dir, char *err, size_t errlen);
 
+/* The public key of DIR/node.key into pk, without the checks of
+ * ident_load (its mode): for `check`, which only compares ids. Returns 0,
+ * or -1 when there is no readable key file of the right size. */
+int ident_peek(const char *dir, uint8_t pk[ENV_PKBYTES]);
+
 /* Wipes the secret key and frees. */
 void ident_destroy(ident_t **self_p);
 

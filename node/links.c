@@ -77,6 +77,8 @@ links_listen(links_t *self, const char *endpoint, char *err, size_t errlen)
     zmq_setsockopt(self->router, ZMQ_CURVE_SECRETKEY, self->curve.sk, 32);
     zmq_setsockopt(self->router, ZMQ_ZAP_DOMAIN, "socdir", 6);
     zmq_setsockopt(self->router, ZMQ_ROUTER_MANDATORY, &one, sizeof(one));
+    if (strncmp(endpoint, "tcp://[", 7) == 0)      /* libzmq takes IPv6 only when told */
+        zmq_setsockopt(self->router, ZMQ_IPV6, &one, sizeof(one));
     if (zmq_bind(self->router, endpoint) != 0)
         return seterr(err, errlen, -1, "bind %s: %s", endpoint, zmq_strerror(zmq_errno()));
     return 0;

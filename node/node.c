@@ -35,6 +35,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,6 +81,10 @@ s_bind(void *sock, const char *endpoint, char *err, size_t errlen)
     int linger = 0;
     zmq_setsockopt(sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof(maxmsg));
     zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof(linger));
+    if (strncmp(endpoint, "tcp://[", 7) == 0) {     /* libzmq takes IPv6 only when told */
+        int one = 1;
+        zmq_setsockopt(sock, ZMQ_IPV6, &one, sizeof(one));
+    }
     if (zmq_bind(sock, endpoint) != 0)
         return seterr(err, errlen, -1, "bind %s: %s", endpoint, zmq_strerror(zmq_errno()));
     return 0;
@@ -133,24 +138,78 @@ h_pulled(void *arg, sync_peer_t *from, const wire_mark_t *marks, size_t n)
     origin_pulled(self->origin, from, marks, n);
 }
 
-/* ---- membership ---- */
+/* ---- reload (SIGHUP) ---- */
 
-static void
-s_reload_members(node_t *self)
+/* The [node] settings a reload applies: each is read where it is used
+ * (status, the query rate limit, the HELLO), so swapping the string in
+ * self->conf is enough. The rest are fixed when the node starts: the
+ * data directory and database, the bound sockets, the restore wait
+ * (origin_open copied it). */
+static const struct {
+    const char *key;
+    size_t offset;
+    bool live;
+} s_settings[] = {
+    { "name", offsetof(conf_t, name), true },
+    { "country", offsetof(conf_t, country), true },
+    { "region", offsetof(conf_t, region), true },
+    { "query_rate", offsetof(conf_t, query_rate), true },
+    { "data", offsetof(conf_t, data), false },
+    { "listen", offsetof(conf_t, listen), false },
+    { "query", offsetof(conf_t, query), false },
+    { "restore_wait", offsetof(conf_t, restore_wait), false },
+};
+
+static bool
+s_same(const char *a, const char *b)
 {
-    char err[1024];
+    return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+/* Applies the live settings of fresh to self->conf and warns about each
+ * changed one that needs a restart (which keeps its running value). */
+static void
+s_reload_settings(node_t *self, conf_t *fresh)
+{
+    for (size_t i = 0; i < sizeof(s_settings) / sizeof(s_settings[0]); i++) {
+        char **now = (char **)((char *)self->conf + s_settings[i].offset);
+        char **want = (char **)((char *)fresh + s_settings[i].offset);
+        if (s_same(*now, *want))
+            continue;
+        if (!s_settings[i].live) {
+            log_warnx("reload: '%s' changed; it takes effect at the next restart", s_settings[i].key);
+            continue;
+        }
+        log_info("reload: %s is now %s", s_settings[i].key, *want ? *want : "(default)");
+        char *t = *now;
+        *now = *want;
+        *want = t;
+    }
+    sync_node_rename(self->sync, self->conf->name);
+    if (store_origin(self->store, ident_pk(self->ident), self->conf->name) < 0)
+        log_warnx("reload: cannot rename this node's origin: %s", store_errmsg(self->store));
+}
+
+/* Reads the config again: refused as a whole when it has a problem
+ * (conf_load, links_fit), else the live settings and the membership
+ * change. */
+static void
+s_reload_conf(node_t *self)
+{
+    char err[4096];
     conf_t *fresh = conf_load(self->conf->path, err, sizeof(err));
     if (fresh == NULL) {
-        log_warnx("reload refused, membership unchanged: %s", err);
+        for (char *line = strtok(err, "\n"); line; line = strtok(NULL, "\n"))
+            log_warnx("reload refused, nothing changed: %s", line);
         return;
     }
     if (links_fit(fresh, self->files, self->sockets, err, sizeof(err)) != 0) {
-        log_warnx("reload refused, membership unchanged: %s: %s", fresh->path, err);
+        log_warnx("reload refused, nothing changed: %s: %s", fresh->path, err);
         conf_free(&fresh);
         return;
     }
+    s_reload_settings(self, fresh);
     links_apply(self->links, fresh);
-    /* Only membership reloads; the rest of [node] needs a restart. */
     conf_member_t *members = self->conf->members;
     size_t n = self->conf->nmembers;
     self->conf->members = fresh->members;
@@ -380,7 +439,7 @@ node_run(node_t *self)
     while (!s_stop) {
         if (s_reload) {
             s_reload = 0;
-            s_reload_members(self);
+            s_reload_conf(self);
         }
         s_watch_fill(self, &w);
         int rc = zmq_poll(w.items, (int)w.n, 200);

@@ -133,6 +133,8 @@ s_dial(peer_t *self)
     self->monitor = zmq_socket(self->zctx, ZMQ_PAIR);
     if (self->monitor == NULL || zmq_connect(self->monitor, mon) != 0)
         log_warnx("member %s: cannot watch its link: %s", self->name, zmq_strerror(zmq_errno()));
+    if (strncmp(self->endpoint, "tcp://[", 7) == 0) /* libzmq takes IPv6 only when told */
+        s_setopt_int(self->dealer, ZMQ_IPV6, 1);
     if (zmq_connect(self->dealer, self->endpoint) != 0)
         log_warnx("member %s: cannot dial %s: %s", self->name, self->endpoint,
                   zmq_strerror(zmq_errno()));

@@ -413,6 +413,13 @@ sync_node_new(store_t *store, const uint8_t self[ENV_PKBYTES], const char *name,
 }
 
 void
+sync_node_rename(sync_node_t *self, const char *name)
+{
+    free(self->name);
+    self->name = xstrdup(name);
+}
+
+void
 sync_node_destroy(sync_node_t **self_p)
 {
     if (*self_p) {

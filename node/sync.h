@@ -60,6 +60,8 @@ typedef struct {
 sync_node_t *sync_node_new(store_t *store, const uint8_t self[ENV_PKBYTES], const char *name,
                            const sync_hooks_t *hooks, uint64_t interval_ms);
 void sync_node_destroy(sync_node_t **self_p);
+/* The name sent in the HELLOs from now on (a reload renamed the node). */
+void sync_node_rename(sync_node_t *self, const char *name);
 
 /* A link to the member with this key and name. */
 sync_peer_t *sync_peer_new(sync_node_t *node, const uint8_t key[ENV_PKBYTES], const char *name);

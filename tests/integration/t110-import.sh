@@ -12,13 +12,13 @@ IMP="$SRC/conf/import"
 # --- dry run of the example: nothing stored, no node needed ---
 "$SOCDIR" import --dry-run --map "$IMP/podravje.map.json" "$IMP/podravje.csv" >"$T/dry.out" 2>"$T/dry.err" ||
     { cat "$T/dry.err"; fail "dry run of the example failed"; }
-expect_contains "$T/dry.out" "would import 4 rows: 4 good, 0 rejected"
+expect_contains "$T/dry.err" "would import 4 rows: 4 good, 0 rejected"
 [ "$(entries_of n1)" -eq 0 ] || fail "--dry-run stored entries"
 
 # --- the example: BOM, ';', quoted newline, messy country names ---
 sd n1 import --map "$IMP/podravje.map.json" "$IMP/podravje.csv" >"$T/imp.out" 2>"$T/imp.err" ||
     { cat "$T/imp.err"; fail "import of the example failed"; }
-expect_contains "$T/imp.out" "imported 4 rows: 4 new, 0 updated, 0 unchanged, 0 rejected"
+expect_contains "$T/imp.err" "imported 4 rows: 4 new, 0 updated, 0 unchanged, 0 rejected"
 [ "$(entries_of n1)" -eq 4 ] || fail "stored $(entries_of n1) entries, want 4"
 [ "$(get_field n1 si-6123456000 'd["description"]["sl"]')" = "$(printf 'Čiščenje poslovnih prostorov.\nZaposlujemo osebe z invalidnostjo.')" ] ||
     fail "description with a newline did not round-trip: $(cat "$T/n1.get.json")"
@@ -32,7 +32,7 @@ expect_contains "$T/imp.out" "imported 4 rows: 4 new, 0 updated, 0 unchanged, 0 
 # --- a second import changes nothing ---
 sd n1 status --json >"$T/st1.json"
 sd n1 import --map "$IMP/podravje.map.json" "$IMP/podravje.csv" >"$T/imp2.out" 2>"$T/imp2.err" || fail "re-import failed"
-expect_contains "$T/imp2.out" "imported 4 rows: 0 new, 0 updated, 4 unchanged, 0 rejected"
+expect_contains "$T/imp2.err" "imported 4 rows: 0 new, 0 updated, 4 unchanged, 0 rejected"
 sd n1 status --json >"$T/st2.json"
 [ "$(json "$T/st1.json" 'd["digest"]')" = "$(json "$T/st2.json" 'd["digest"]')" ] || fail "re-import changed the digest"
 
@@ -54,7 +54,7 @@ expect_contains "$T/b.err" "possible duplicates, not merged: 1 group, 2 rows"
 expect_contains "$T/b.err" "group 1, 2 rows: same website putzwerk.at"
 grep -q '^    line 2  *at-1  *Putzwerk St. Pölten$' "$T/b.err" || fail "group row at-1: $(cat "$T/b.err")"
 grep -q '^    line 7  *at-5  *Gartenwerk$' "$T/b.err" || fail "group row at-5"
-expect_contains "$T/b.out" "imported 5 rows: 2 new, 0 updated, 0 unchanged, 3 rejected, 0 warnings"
+expect_contains "$T/b.err" "imported 5 rows: 2 new, 0 updated, 0 unchanged, 3 rejected, 0 warnings"
 [ "$(get_field n1 at-1 'd["description"]["de"]')" = "$(printf 'Reinigung,\nHausbetreuung')" ] || fail "at-1 description"
 [ "$(get_field n1 at-5 'd["cpv"]')" = "['77310000-6']" ] || fail "at-5 cpv"
 if sd n1 get at-3 2>/dev/null; then fail "rejected row at-3 stored"; fi
@@ -71,7 +71,7 @@ expect_contains "$T/c.out" "1 unchanged"
 # --- GeoJSON: [lon, lat] becomes geo {lat, lon} ---
 sd n1 import --map "$IMP/jutland.map.json" "$IMP/jutland.geojson" >"$T/g.out" 2>"$T/g.err" ||
     { cat "$T/g.err"; fail "GeoJSON import failed"; }
-expect_contains "$T/g.out" "imported 3 rows: 3 new"
+expect_contains "$T/g.err" "imported 3 rows: 3 new"
 [ "$(get_field n1 dk-DK-38120001 'd["geo"]["lat"]')" = "56.1629" ] || fail "GeoJSON lat: $(cat "$T/n1.get.json")"
 [ "$(get_field n1 dk-DK-38120001 'd["geo"]["lon"]')" = "10.2039" ] || fail "GeoJSON lon"
 [ "$(get_field n1 dk-DK-38120003 'd["country"]')" = "DK" ] || fail "'Dänemark' not mapped"
@@ -124,11 +124,11 @@ expect_not_contains "$T/n1.err" "n-2"
 sd n1 import --dry-run --no-node-duplicates "$T/node.csv" >"$T/n2.out" 2>"$T/n2.err" || fail "--no-node-duplicates"
 expect_not_contains "$T/n2.err" "on the node"
 sd n1 import "$T/node.csv" >"$T/n3.out" 2>"$T/n3.err" || { cat "$T/n3.err"; fail "import beside p-1"; }
-expect_contains "$T/n3.out" "2 new"
+expect_contains "$T/n3.err" "2 new"
 expect_contains "$T/n3.err" "same name within 14 m of an entry on the node"
 grep -q '^    on the node  *[^ ]*/p-1 ' "$T/n3.err" || fail "p-1 not listed: $(cat "$T/n3.err")"
 sd n1 import "$T/node.csv" >"$T/n4.out" 2>"$T/n4.err" || { cat "$T/n4.err"; fail "re-import beside p-1"; }
-expect_contains "$T/n4.out" "2 unchanged"
+expect_contains "$T/n4.err" "2 unchanged"
 grep -q '^    on the node  *[^ ]*/p-1 ' "$T/n4.err" || fail "p-1 not listed: $(cat "$T/n4.err")"
 expect_not_contains "$T/n4.err" "/n-1 "
 expect_not_contains "$T/n4.err" "n-2"
@@ -138,7 +138,7 @@ expect_not_contains "$T/n4.err" "n-2"
 before=$(entries_of n1)
 printf 'id,kind,name:de,country\nx-1,organisation,X,Austria\nx-2,organisation,Y,AT\n' >"$T/dry.csv"
 if sd n1 import --dry-run "$T/dry.csv" >"$T/dr.out" 2>"$T/dr.err"; then fail "dry run with a bad row exited 0"; fi
-expect_contains "$T/dr.out" "would import 2 rows: 1 good, 1 rejected, 0 warnings"
+expect_contains "$T/dr.err" "would import 2 rows: 1 good, 1 rejected, 0 warnings"
 expect_contains "$T/dr.err" "dry.csv:2: entry 'x-1': field 'country'"
 [ "$(entries_of n1)" -eq "$before" ] || fail "--dry-run stored entries"
 

@@ -21,7 +21,7 @@ expect_contains "$T/w0.err" "--encoding CP1252"
 
 sd n1 import --encoding CP1252 "$D/excel-cp1252.csv" >"$T/w1.out" 2>"$T/w1.err" ||
     { cat "$T/w1.err"; fail "--encoding CP1252 import failed"; }
-expect_contains "$T/w1.out" "imported 3 rows: 3 new, 0 updated, 0 unchanged, 0 rejected, 0 warnings"
+expect_contains "$T/w1.err" "imported 3 rows: 3 new, 0 updated, 0 unchanged, 0 rejected, 0 warnings"
 [ "$(get_field n1 xl-1 'd["name"]["de"]')" = "Straßenküche Graz" ] || fail "Straße: $(cat "$T/n1.get.json")"
 [ "$(get_field n1 xl-1 'd["disadvantaged_share"]')" = "45.5" ] || fail "decimal comma"
 [ "$(get_field n1 xl-1 'd["description"]["de"]')" = "$(printf 'Mittagstisch;\nCatering für Firmen')" ] ||
@@ -47,7 +47,7 @@ expect_contains "$T/c0.err" "looks like ISO-8859-2"
 expect_contains "$T/c0.err" "--encoding ISO-8859-2"
 sd n1 import --encoding ISO-8859-2 "$D/czech-8859-2.csv" >"$T/c1.out" 2>"$T/c1.err" ||
     { cat "$T/c1.err"; fail "ISO-8859-2 import failed"; }
-expect_contains "$T/c1.out" "imported 3 rows: 3 new"
+expect_contains "$T/c1.err" "imported 3 rows: 3 new"
 [ "$(get_field n1 cz-1 'd["name"]["cs"]')" = "Čistírna Řeka" ] || fail "č ř: $(cat "$T/n1.get.json")"
 [ "$(get_field n1 cz-2 'd["name"]["cs"]')" = "Žlutý dům ůvěr" ] || fail "ž ů"
 [ "$(get_field n1 cz-3 'd["address"]["city"]')" = "České Budějovice" ] || fail "ě in the city"
@@ -65,20 +65,20 @@ sd n1 import "$T/u16.csv" >"$T/u16.out" 2>&1 || { cat "$T/u16.out"; fail "UTF-16
 # --- a stray quote costs its own row, not the rows after it ---
 if sd n1 import "$D/stray-quote.csv" >"$T/q.out" 2>"$T/q.err"; then fail "stray quote: exit 0"; fi
 expect_contains "$T/q.err" "stray-quote.csv:4: a quote opened on this line"
-expect_contains "$T/q.out" "imported 6 rows: 5 new, 0 updated, 0 unchanged, 1 rejected"
+expect_contains "$T/q.err" "imported 6 rows: 5 new, 0 updated, 0 unchanged, 1 rejected"
 for id in r2 r3 r5 r6 r7; do sd n1 get "$id" >/dev/null 2>&1 || fail "row $id after the stray quote lost"; done
 [ "$(get_field n1 r6 'd["name"]["de"]')" = "Six" ] || fail "r6 name"
 if sd n1 get r4 2>/dev/null; then fail "the row with the stray quote was stored"; fi
 if sd n1 import "$D/stray-quote-eof.csv" >"$T/q2.out" 2>"$T/q2.err"; then fail "unclosed quote: exit 0"; fi
 expect_contains "$T/q2.err" "stray-quote-eof.csv:3: a quote opened on this line is not closed before the end of the file"
-expect_contains "$T/q2.out" "imported 4 rows: 3 new, 0 updated, 0 unchanged, 1 rejected"
+expect_contains "$T/q2.err" "imported 4 rows: 3 new, 0 updated, 0 unchanged, 1 rejected"
 sd n1 get e5 >/dev/null 2>&1 || fail "e5 after an unclosed quote lost"
 
 # --- GeoJSON without a mapping: name and description properties ---
 if sd n1 import "$D/nomap.geojson" >"$T/g0.out" 2>"$T/g0.err"; then fail "plain name without a language"; fi
 expect_contains "$T/g0.err" "nomap.geojson: feature 1: field 'name': say which language: give --lang"
 sd n1 import --lang da "$D/nomap.geojson" >"$T/g1.out" 2>"$T/g1.err" || { cat "$T/g1.err"; fail "GeoJSON --lang da"; }
-expect_contains "$T/g1.out" "imported 2 rows: 2 new"
+expect_contains "$T/g1.err" "imported 2 rows: 2 new"
 [ "$(get_field n1 dk-g1 'd["name"]["da"]')" = "Socialøkonomisk Café Aarhus" ] || fail "name property: $(cat "$T/n1.get.json")"
 [ "$(get_field n1 dk-g1 'd["description"]["da"]')" = "Café og køkken" ] || fail "description property"
 [ "$(get_field n1 dk-g1 'd["geo"]["lat"]')" = "56.1629" ] || fail "geometry"
@@ -98,13 +98,13 @@ expect_contains "$T/m.err" "field 'address.city': column 'Ort' is not in the hea
 if sd n1 import "$D/lenient.csv" >"$T/l0.out" 2>"$T/l0.err"; then fail "bad cells accepted without --lenient"; fi
 expect_contains "$T/l0.err" "lenient.csv:3: entry 'l-2': field 'email': 'not-an-address' is not an e-mail address"
 expect_contains "$T/l0.err" "3 of the rejected rows are bad only in optional fields: --lenient imports them"
-expect_contains "$T/l0.out" "1 new, 0 updated, 0 unchanged, 4 rejected, 0 warnings"
+expect_contains "$T/l0.err" "1 new, 0 updated, 0 unchanged, 4 rejected, 0 warnings"
 if sd n1 import --lenient "$D/lenient.csv" >"$T/l1.out" 2>"$T/l1.err"; then fail "l-5 (bad country) accepted"; fi
 expect_contains "$T/l1.err" "lenient.csv:3: entry 'l-2': warning: field 'email': 'not-an-address' is not an e-mail address (value dropped, row kept)"
 expect_contains "$T/l1.err" "lenient.csv:4: warning: field 'disadvantaged_share': 'viel' is not a number"
 expect_contains "$T/l1.err" "lenient.csv:5: entry 'l-4': warning: field 'cpv'"
 expect_contains "$T/l1.err" "lenient.csv:6: entry 'l-5': field 'country': 'Austria'"
-expect_contains "$T/l1.out" "imported 5 rows: 3 new, 0 updated, 1 unchanged, 1 rejected, 3 warnings"
+expect_contains "$T/l1.err" "imported 5 rows: 3 new, 0 updated, 1 unchanged, 1 rejected, 3 warnings"
 [ "$(get_field n1 l-2 '"email" in d')" = "False" ] || fail "l-2 kept its bad e-mail"
 [ "$(get_field n1 l-3 'd["email"]')" = "x@y.example" ] || fail "l-3 lost its good e-mail"
 if sd n1 get l-5 2>/dev/null; then fail "l-5 stored without its required country"; fi

@@ -1,12 +1,16 @@
 /*
- * test_conf.c: configuration files, good and bad, with the line of the
- * first error in the message.
+ * test_conf.c: configuration files, good and bad, with the line of every
+ * error in the message; endpoints and init's argument checks.
  */
 #include "conf.h"
 #include "selftest.h"
+#include "util.h"
+
+#include <sodium.h>
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static conf_t *
@@ -92,13 +96,182 @@ s_long_lines(void)
     free(comment);
 }
 
+/* Endpoints as libzmq reads them; bind allows '*' and port 0. */
+static void
+s_endpoints(void)
+{
+    char why[256];
+    static const char *const good_bind[] = { "tcp://*:7700", "tcp://127.0.0.1:*", "tcp://127.0.0.1:0",
+        "tcp://[::1]:7700", "tcp://[::]:*", "tcp://eth0:7700", "ipc:///run/socdir/q.sock", "ipc://@abstract",
+        "tcp://h.example.org:65535", NULL };
+    static const char *const good_dial[] = { "tcp://127.0.0.1:1", "tcp://[::1]:7700",
+        "tcp://[fe80::1%eth0]:7700", "tcp://sociolab.example.org:7700", "ipc:///tmp/x.sock", NULL };
+    static const struct { const char *ep; int bind; const char *want; } bad[] = {
+        { "tcp://127.0.0.1", 1, "has no port" },
+        { "tcp://127.0.0.1:99999", 1, "port '99999'" },
+        { "tcp://127.0.0.1:0", 0, "port '0' is not 1-65535" },
+        { "tcp://127.0.0.1:*", 0, "port '*'" },
+        { "tcp://*:7700", 0, "'*' (every address) is for endpoints to bind" },
+        { "tcp://127.0.0.1:77x", 1, "port '77x'" },
+        { "tcp://:7700", 1, "is not a host name" },
+        { "tcp://::1:7700", 0, "IPv6 address goes in brackets" },
+        { "tcp://[::1:7700", 0, "IPv6 address goes in brackets" },
+        { "tcp://[zz::1]:7700", 0, "'zz::1' is not an IPv6 address" },
+        { "tcp://[::1]", 0, "has no port" },
+        { "tcp://ho st:1", 0, "is not a host name" },
+        { "udp://127.0.0.1:7700", 0, "scheme 'udp' is not supported" },
+        { "inproc://x", 1, "scheme 'inproc' is not supported" },
+        { "ipc://", 1, "has no path" },
+        { "7700", 1, "is not a tcp:// or ipc:// endpoint" },
+        { NULL, 0, NULL } };
+    for (int i = 0; good_bind[i]; i++) {
+        int rc = conf_check_endpoint(good_bind[i], 1, why, sizeof(why));
+        if (rc != 0)
+            fprintf(stderr, "  %s refused: %s\n", good_bind[i], why);
+        CHECK(rc == 0);
+    }
+    for (int i = 0; good_dial[i]; i++)
+        CHECK(conf_check_endpoint(good_dial[i], 0, why, sizeof(why)) == 0);
+    for (int i = 0; bad[i].ep; i++) {
+        why[0] = '\0';
+        CHECK(conf_check_endpoint(bad[i].ep, bad[i].bind, why, sizeof(why)) != 0);
+        if (strstr(why, bad[i].want) == NULL)
+            fprintf(stderr, "  %s: '%s', wanted '%s'\n", bad[i].ep, why, bad[i].want);
+        CHECK(strstr(why, bad[i].want) != NULL);
+    }
+    char path[300];
+    memset(path, 'p', sizeof(path));
+    memcpy(path, "ipc:///", 7);
+    path[sizeof(path) - 1] = '\0';
+    CHECK(conf_check_endpoint(path, 1, why, sizeof(why)) != 0 && strstr(why, "at most") != NULL);
+}
+
+/* Every problem of a file, each with its line. */
+static void
+s_all_problems(void)
+{
+    static const char k1[] = "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA";
+    static const char k2[] = "IB8eHRwbGhkYFxYVFBMSERAPDg0MCwoJCAcGBQQDAgE";
+    char text[2048], err[4096];
+
+    /* In the config of the examples in README, each alone. */
+    s_bad("[node]\nname = x\ndata = /d\nlisten = tcp://127.0.0.1\n", ":4: 'tcp://127.0.0.1' has no port");
+    s_bad("[node]\nname = x\ndata = /d\nquery = tcp://127.0.0.1:99999\n", ":4: 'tcp://127.0.0.1:99999': port");
+    s_bad("[node]\nname = x\ndata = /d\nquery = pgm://eth0;239.1.1.1:5555\n", ":4: 'pgm://eth0;239.1.1.1:5555': scheme 'pgm'");
+    snprintf(text, sizeof(text), "[node]\nname = x\ndata = /d\n[member a]\nkey = %s\nendpoint = tcp://*:7700\n", k1);
+    s_bad(text, ":6: 'tcp://*:7700': '*' (every address)");
+    snprintf(text, sizeof(text), "[node]\nname = x\ndata = /d\n[member a]\nkey = %s\nendpoint = tcp://h\n", k1);
+    s_bad(text, ":6: 'tcp://h' has no port");
+    s_bad("[node]\nname = x\ndata = /d\n[node]\nquery_rate = 5\n", ":4: [node] appears twice (first on line 1)");
+    snprintf(text, sizeof(text), "[node]\nname = x\ndata = /d\n[member a]\nkey = %s\n\n[member  a ]\nendpoint = tcp://h:1\n", k1);
+    s_bad(text, ":7: [member a] appears twice (first on line 4): merge them");
+    s_bad("[node]\nname = x\ndata = /d\nname = y\n", ":4: 'name' is set twice in [node] (first on line 2)");
+    snprintf(text, sizeof(text), "[node]\nname = x\ndata = /d\n[member a]\nkey = %s\nkey = %s\n", k1, k2);
+    s_bad(text, ":6: 'key' is set twice in [member a] (first on line 5)");
+    snprintf(text, sizeof(text), "[node]\nname = x\ndata = /d\n[member a]\nkey = %s\n[member b]\nkey = %s\n", k1, k1);
+    s_bad(text, ":7: [member b] has the key of [member a] (line 5): a node is listed once");
+    s_bad("[node]\nname = Sozial ; Wirtschaft\ndata = /d\n", ":2: the value would be cut to 'Sozial': inih reads ' ;'");
+    s_bad("[node]\nname = x\ndata = /d\nquery = tcp://*:7701   ; open endpoint\n", ":4: the value would be cut to 'tcp://*:7701'");
+    s_bad("[node]\nname = x\ndata = /d\n[member]\nkey = x\n", ":4: [member] needs a name");
+    s_bad("name = x\n[node]\nname = x\ndata = /d\n", ":1: 'name' is outside any section");
+    s_bad("[node]\nname = x\ndata = /d\n[member a\n", ":4: section header without ']'");
+    s_bad("[node]\nname = x\tand\x01\ndata = /d\n", ":2: a name may not hold control characters");
+    s_bad("[node]\nname = x\ndata = /d\n[member a]\n", ":4: [member a] needs 'key'");
+    s_bad("[node]\nname = x\n[member a]\n", ":1: [node] needs 'data'");
+    s_bad("[member a]\n", "no [node] section");
+
+    /* ';' without a blank before it, and '#' inside a value, are read whole;
+     * indented lines are lines, not continuations. */
+    conf_t *c = s_load("[node]\n  name = Sozial; Wirtschaft #1\n\tdata = /d\n   # indented comment\n",
+                       err, sizeof(err));
+    CHECK(c != NULL && strcmp(c->name, "Sozial; Wirtschaft #1") == 0 && strcmp(c->data, "/d") == 0);
+    conf_free(&c);
+
+    /* All of them at once, in the order of their lines. */
+    snprintf(text, sizeof(text), "[node]\nname = A ; B\ndata = /d\nlisten = tcp://127.0.0.1\n"
+             "query = tcp://h:99999\nname = C\n[member a]\nkey = %s\n[member a]\n[member b]\nkey = %s\n"
+             "junk\n", k1, k1);
+    c = s_load(text, err, sizeof(err));
+    CHECK(c == NULL);
+    const char *want[] = { ":2: the value would be cut", ":4: 'tcp://127.0.0.1' has no port", ":5: ",
+                           ":6: 'name' is set twice", ":9: [member a] appears twice",
+                           ":11: [member b] has the key of [member a]", ":12: expected [section]", NULL };
+    const char *at = err;
+    for (int i = 0; want[i]; i++) {
+        const char *hit = strstr(at, want[i]);
+        if (hit == NULL)
+            fprintf(stderr, "  all problems: no '%s' after '%s'\n", want[i], at);
+        CHECK(hit != NULL);
+        at = hit ? hit : at;
+    }
+    CHECK(strstr(err, "needs 'name'") == NULL);
+    /* One problem a line. */
+    int lines = 1;
+    for (const char *q = err; *q; q++)
+        lines += *q == '\n';
+    CHECK(lines == 7);
+    /* A list too long for err is cut with a count. */
+    char small[200];
+    c = s_load(text, small, sizeof(small));
+    CHECK(c == NULL && strstr(small, "more") != NULL && strlen(small) < sizeof(small));
+}
+
+/* The node's own key (DATA/node.key) as a member. */
+static void
+s_self_member(void)
+{
+    char dir[] = "/tmp/socdir-conf-self-XXXXXX", path[512], text[1024], err[1024], id[NODEID_LEN + 1];
+    uint8_t pk[32], sk[64];
+    CHECK(mkdtemp(dir) != NULL);
+    crypto_sign_keypair(pk, sk);
+    key_to_id(pk, id);
+    snprintf(path, sizeof(path), "%s/node.key", dir);
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL && fwrite(sk, 1, 64, f) == 64);
+    fclose(f);
+    snprintf(path, sizeof(path), "%s/node.conf", dir);
+    f = fopen(path, "w");
+    CHECK(f != NULL);
+    fprintf(f, "[node]\nname = x\ndata = .\n\n[member me]\nkey = %s\n", id);
+    fclose(f);
+    conf_t *c = conf_load(path, err, sizeof(err));
+    CHECK(c == NULL && strstr(err, "node.conf:6: [member me] is this node itself") != NULL);
+    conf_free(&c);
+    snprintf(text, sizeof(text), "%s/node.key", dir);
+    unlink(text);
+    c = conf_load(path, err, sizeof(err));      /* no key file: nothing to compare */
+    CHECK(c != NULL);
+    conf_free(&c);
+    unlink(path);
+    rmdir(dir);
+}
+
+/* init's arguments, checked as the file would check them. */
+static void
+s_values(void)
+{
+    char why[256];
+    CHECK(conf_check_value("name", "Komunitas OG", why, sizeof(why)) == 0);
+    CHECK(conf_check_value("name", "Sozial; Wirtschaft", why, sizeof(why)) == 0);
+    CHECK(conf_check_value("name", "Sozial ; Wirtschaft", why, sizeof(why)) != 0 && strstr(why, "' ;'"));
+    CHECK(conf_check_value("name", "a\nlisten = tcp://*:1", why, sizeof(why)) != 0 && strstr(why, "control"));
+    CHECK(conf_check_value("name", " x", why, sizeof(why)) != 0 && strstr(why, "blank"));
+    CHECK(conf_check_value("name", "", why, sizeof(why)) != 0);
+    CHECK(conf_check_value("country", "Austria", why, sizeof(why)) != 0 && strstr(why, "ISO 3166-1"));
+    CHECK(conf_check_value("country", "AT", why, sizeof(why)) == 0);
+    CHECK(conf_check_value("region", "at1", why, sizeof(why)) != 0);
+    CHECK(conf_check_value("listen", "tcp://127.0.0.1", why, sizeof(why)) != 0 && strstr(why, "no port"));
+    CHECK(conf_check_value("query", "tcp://127.0.0.1:*", why, sizeof(why)) == 0);
+    CHECK(conf_check_value("colour", "blue", why, sizeof(why)) != 0);
+}
+
 int
 conf_test(bool verbose)
 {
     char err[512];
     (void)verbose;
 
-    conf_t *c = s_load("; a comment\n[node]\nname = Komunitas OG   ; inline comment\ncountry = AT\n"
+    conf_t *c = s_load("; a comment\n[node]\nname = Komunitas OG\ncountry = AT\n"
                        "region = AT12\ndata = /var/lib/socdir\nlisten = tcp://*:7700\nquery = tcp://*:7701\n"
                        "\n[member sociolab]\nkey = AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA\n"
                        "endpoint = tcp://127.0.0.1:7800\n", err, sizeof(err));
@@ -131,7 +304,7 @@ conf_test(bool verbose)
     conf_free(&c);
     s_bad("[node]\nname = x\n", "needs 'data'");
     s_bad("[node]\ndata = /d\n", "needs 'name'");
-    s_bad("[node]\nname = x\ndata = /d\n[peers]\na = b\n", ":5: unknown section [peers]");
+    s_bad("[node]\nname = x\ndata = /d\n[peers]\na = b\n", ":4: unknown section [peers]");
     s_bad("[node]\nname = x\ndata = /d\n[member a]\nkey = nope\n", ":5: member a: 'nope' is not a node id");
     s_bad("[node]\nname = x\ndata = /d\n[member a]\nendpoint = tcp://h:1\n", "[member a] needs 'key'");
     s_bad("[node]\nname = x\nthis line is junk\ndata = /d\n", ":3:");
@@ -149,5 +322,9 @@ conf_test(bool verbose)
     conf_free(&c);
     CHECK(conf_load("/nonexistent/node.conf", err, sizeof(err)) == NULL && strstr(err, "cannot open"));
     s_long_lines();
+    s_endpoints();
+    s_all_problems();
+    s_self_member();
+    s_values();
     return 0;
 }
