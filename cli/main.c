@@ -9,6 +9,7 @@
  */
 #include "cli.h"
 #include "render.h"
+#include "util.h"
 
 #include <getopt.h>
 #include <stdarg.h>
@@ -157,7 +158,7 @@ s_usage(FILE *f)
           "Commands:\n", f);
     for (size_t i = 0; i < NCMDS; i++)
         fprintf(f, "  %-32s %s\n", s_cmds[i].usage, s_cmds[i].summary);
-    fputs("\nsocdir COMMAND --help shows a command's options.\n", f);
+    fputs("\nsocdir COMMAND --help shows a command's options; socdir --version the version.\n", f);
 }
 
 /* Errors and usage. Every message is one line on stderr, so that scripts
@@ -268,6 +269,7 @@ s_global_options(int argc, char **argv, int *rc)
     static const struct option opts[] = {
         { "node", required_argument, NULL, 'n' },
         { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, 'V' },
         { NULL, 0, NULL, 0 }
     };
     const char *node = getenv("SOCDIR_NODE");   /* --node wins */
@@ -281,6 +283,9 @@ s_global_options(int argc, char **argv, int *rc)
             break;
         case 'h':
             s_usage(stdout);
+            return *rc = 0, -1;
+        case 'V':
+            printf("socdir %s\n", socdir_version);
             return *rc = 0, -1;
         default: {
             char word[64];

@@ -4,6 +4,7 @@
  *   id DIR
  *   check --config FILE
  *   run --config FILE [--verbose]
+ * and --version, --help.
  */
 #include "conf.h"
 #include "ident.h"
@@ -11,6 +12,7 @@
 #include "log.h"
 #include "node.h"
 #include "store.h"
+#include "util.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -31,7 +33,7 @@ static const char s_usage[] =
     "  run --config FILE [--verbose]\n"
     "                        run the node in the foreground; stop with SIGTERM or SIGINT\n"
     "\n"
-    "Every command takes --help.\n";
+    "Every command takes --help. socdir-node --version prints the version.\n";
 
 static int
 s_usage_exit(int rc)
@@ -238,6 +240,10 @@ main(int argc, char **argv)
         return s_usage_exit(1);
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0)
         return s_usage_exit(0);
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+        printf("socdir-node %s\n", socdir_version);
+        return 0;
+    }
     for (const struct cmd *c = s_cmds; c->name; c++)
         if (strcmp(c->name, argv[1]) == 0)
             return c->fn(argc - 1, argv + 1);
