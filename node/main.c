@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <systemd/sd-daemon.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -214,6 +215,7 @@ cmd_run(int argc, char **argv)
         fatalx("%s", err);
     }
     rc = node_run(node) == 0 ? 0 : 1;
+    sd_notify(0, "STOPPING=1");     /* the loop is done: closing sockets and database */
     node_destroy(&node);
     return rc;
 }
