@@ -12,6 +12,7 @@
  */
 #include "cli.h"
 #include "render.h"
+#include "util.h"
 
 #include <getopt.h>
 #include <stdarg.h>
@@ -163,7 +164,7 @@ s_usage(FILE *f)
           "Commands:\n", f);
     for (size_t i = 0; i < NCMDS; i++)
         fprintf(f, "  %-32s %s\n", s_cmds[i].usage, s_cmds[i].summary);
-    fputs("\nsocdir COMMAND --help shows a command's options.\n\n"
+    fputs("\nsocdir COMMAND --help shows a command's options; socdir --version the version.\n\n"
           "Data goes to stdout; summaries, progress and errors to stderr. Exit status:\n"
           "0 success, 1 the request failed or some items were rejected, 2 usage error,\n"
           "3 node unreachable (refused, no control socket, or no answer in time; a\n"
@@ -282,6 +283,7 @@ s_global_options(int argc, char **argv, int *rc)
     static const struct option opts[] = {
         { "node", required_argument, NULL, 'n' },
         { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, 'V' },
         { NULL, 0, NULL, 0 }
     };
     const char *node = getenv("SOCDIR_NODE");   /* --node wins */
@@ -295,6 +297,9 @@ s_global_options(int argc, char **argv, int *rc)
             break;
         case 'h':
             s_usage(stdout);
+            return *rc = 0, -1;
+        case 'V':
+            printf("socdir %s\n", socdir_version);
             return *rc = 0, -1;
         default: {
             char word[64];

@@ -1,7 +1,16 @@
 /*
- * log.c: timestamped log lines on stderr, one write per line so lines from
- * several processes sharing a terminal do not interleave. Control bytes in
- * a message print as '?'.
+ * log.c: log lines on stderr, one write per line so lines from several
+ * processes sharing a terminal do not interleave. Control bytes in a
+ * message print as '?'.
+ *
+ * Two shapes. On a terminal or in a file a line is "[pid] time level
+ * message". When stderr is the journal (systemd sets JOURNAL_STREAM to
+ * the device and inode of the stream it connected, systemd.exec(5)), a
+ * line is "<N>message": journald reads the syslog priority N from the
+ * prefix (sd-daemon(3)) and adds the time and pid itself, so that
+ * `journalctl -p warning` finds warnings. The variable alone is not
+ * enough: a child whose stderr was redirected inherits it, so the stream
+ * must be the one it names.
  */
 #include "log.h"
 #include "util.h"
@@ -11,14 +20,33 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 static bool s_verbose;
+static bool s_journal;      /* stderr is the journal: priority prefixes */
+
+/* True when JOURNAL_STREAM names the stream that stderr is. */
+static bool
+s_stderr_is_journal(void)
+{
+    const char *v = getenv("JOURNAL_STREAM");
+    unsigned long long dev, ino;
+    struct stat st;
+    char end;
+    if (v == NULL || sscanf(v, "%llu:%llu%c", &dev, &ino, &end) != 2)
+        return false;
+    if (fstat(STDERR_FILENO, &st) != 0)
+        return false;
+    return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
 
 void
 log_init(bool verbose)
 {
     s_verbose = verbose;
+    s_journal = s_stderr_is_journal();
 }
 
 bool
@@ -27,12 +55,18 @@ log_verbose(void)
     return s_verbose;
 }
 
+/* prio: SD_ERR, SD_WARNING, SD_INFO or SD_DEBUG, as a string ("<3>"). */
 static void
-s_log(const char *level, const char *fmt, va_list ap, const char *suffix)
+s_log(const char *prio, const char *level, const char *fmt, va_list ap, const char *suffix)
 {
     char line[1024], when[32];
-    format_time(now_ms(), when);
-    int n = snprintf(line, sizeof(line), "[%d] %s %s ", (int)getpid(), when, level);
+    int n;
+    if (s_journal) {
+        n = snprintf(line, sizeof(line), "%s", prio);
+    } else {
+        format_time(now_ms(), when);
+        n = snprintf(line, sizeof(line), "[%d] %s %s ", (int)getpid(), when, level);
+    }
     if (n < 0 || (size_t)n >= sizeof(line))
         return;
     int m = vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
@@ -51,51 +85,51 @@ s_log(const char *level, const char *fmt, va_list ap, const char *suffix)
     fflush(stderr);
 }
 
-#define LOG_BODY(level, suffix)        \
-    do {                               \
-        va_list ap;                    \
-        va_start(ap, fmt);             \
-        s_log(level, fmt, ap, suffix); \
-        va_end(ap);                    \
+#define LOG_BODY(prio, level, suffix)        \
+    do {                                     \
+        va_list ap;                          \
+        va_start(ap, fmt);                   \
+        s_log(prio, level, fmt, ap, suffix); \
+        va_end(ap);                          \
     } while (0)
 
 void
 log_info(const char *fmt, ...)
 {
-    LOG_BODY("info", NULL);
+    LOG_BODY(SD_INFO, "info", NULL);
 }
 
 void
 log_debug(const char *fmt, ...)
 {
     if (s_verbose)
-        LOG_BODY("debug", NULL);
+        LOG_BODY(SD_DEBUG, "debug", NULL);
 }
 
 void
 log_warn(const char *fmt, ...)
 {
     const char *e = strerror(errno);
-    LOG_BODY("warn", e);
+    LOG_BODY(SD_WARNING, "warn", e);
 }
 
 void
 log_warnx(const char *fmt, ...)
 {
-    LOG_BODY("warn", NULL);
+    LOG_BODY(SD_WARNING, "warn", NULL);
 }
 
 void
 fatal(const char *fmt, ...)
 {
     const char *e = strerror(errno);
-    LOG_BODY("fatal", e);
+    LOG_BODY(SD_ERR, "fatal", e);
     exit(1);
 }
 
 void
 fatalx(const char *fmt, ...)
 {
-    LOG_BODY("fatal", NULL);
+    LOG_BODY(SD_ERR, "fatal", NULL);
     exit(1);
 }

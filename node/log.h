@@ -1,6 +1,7 @@
 /*
  * log.h: the daemon's log. Lines look like "[pid] 2026-11-23T08:58:31.123Z
- * level message" on stderr. fatal/fatalx are for start-up only: once the
+ * level message" on stderr, or "<6>message" when stderr is the journal
+ * (log.c). fatal/fatalx are for start-up only: once the
  * loop runs, a bad peer or request costs that request, never the process.
  */
 #ifndef SOCDIR_LOG_H

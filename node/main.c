@@ -4,6 +4,7 @@
  *   id DIR
  *   check --config FILE
  *   run --config FILE [--verbose]
+ * and --version, --help.
  */
 #include "conf.h"
 #include "entry.h"
@@ -12,6 +13,7 @@
 #include "log.h"
 #include "node.h"
 #include "store.h"
+#include "util.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -20,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <systemd/sd-daemon.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -35,7 +38,7 @@ static const char s_usage[] =
     "                        SIGHUP reloads name, country, region, query_rate and the\n"
     "                        members (data, listen, query, restore_wait need a restart)\n"
     "\n"
-    "Every command takes --help.\n";
+    "Every command takes --help. socdir-node --version prints the version.\n";
 
 static int
 s_usage_exit(int rc)
@@ -356,6 +359,7 @@ cmd_run(int argc, char **argv)
         fatalx("%s", err);
     }
     rc = node_run(node) == 0 ? 0 : 1;
+    sd_notify(0, "STOPPING=1");     /* the loop is done: closing sockets and database */
     node_destroy(&node);
     return rc;
 }
@@ -382,6 +386,10 @@ main(int argc, char **argv)
         return s_usage_exit(1);
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0)
         return s_usage_exit(0);
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+        printf("socdir-node %s\n", socdir_version);
+        return 0;
+    }
     for (const struct cmd *c = s_cmds; c->name; c++)
         if (strcmp(c->name, argv[1]) == 0)
             return c->fn(argc - 1, argv + 1);

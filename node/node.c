@@ -41,6 +41,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <systemd/sd-daemon.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -435,6 +436,10 @@ node_run(node_t *self)
              self->conf->listen ? ", peers " : "", self->conf->listen ? self->conf->listen : "",
              nmembers, nmembers == 1 ? "" : "s",
              origin_restoring(self->origin) ? ", restoring own entries" : "");
+    /* Type=notify: the database is open and every socket bound. Without
+     * NOTIFY_SOCKET (not under systemd) this does nothing. */
+    sd_notifyf(0, "READY=1\nSTATUS=%zu member%s%s", nmembers, nmembers == 1 ? "" : "s",
+               origin_restoring(self->origin) ? ", restoring own entries" : "");
     struct watch w = { 0 };
     while (!s_stop) {
         if (s_reload) {
