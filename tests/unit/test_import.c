@@ -198,5 +198,42 @@ dedup_test(bool verbose)
     json_decref(doc);
     dedup_destroy(&d);
     CHECK(d == NULL);
+
+    /* One name in one city, 5,000 times (a chain of shops), and the same
+     * name with positions: the records of the city join one group, a
+     * record with a position there joins it too (the others have none),
+     * and positions elsewhere group by distance alone. */
+    d = dedup_new();
+    for (int i = 0; i < 5000; i++) {
+        char id[32];
+        snprintf(id, sizeof(id), "s-%d", i);
+        json_t *e = json_pack("{s:s, s:{s:s}, s:{s:s}}", "id", id, "name", "de", "Sozialmarkt", "address", "city", "Wien");
+        if (i == 4999)
+            json_object_set_new(e, "geo", json_pack("{s:f, s:f}", "lat", 48.2, "lon", 16.37));
+        snprintf(label, sizeof(label), "m.csv:%d", i + 2);
+        dedup_add(d, e, label);
+        json_decref(e);
+    }
+    for (int i = 0; i < 3000; i++) {     /* Graz: 3,000 at two points 50 m apart, one far off */
+        char id[32];
+        snprintf(id, sizeof(id), "g-%d", i);
+        json_t *e = s_rec(id, "Sozialmarkt", NULL, i == 2999 ? 47.2 : 47.07 + (i % 2) * 0.00045, 15.44);
+        snprintf(label, sizeof(label), "m.csv:%d", 5002 + i);
+        dedup_add(d, e, label);
+        json_decref(e);
+    }
+    doc = dedup_groups(d, "m.csv");
+    groups = json_object_get(doc, "groups");
+    CHECK(json_array_size(groups) == 2);
+    g0 = json_array_get(groups, 0), g1 = json_array_get(groups, 1);
+    CHECK(json_array_size(json_object_get(g0, "rows")) == 5000);
+    CHECK(strcmp(json_string_value(json_array_get(json_object_get(g0, "reasons"), 0)), "same name and city") == 0);
+    CHECK(json_array_size(json_object_get(g0, "reasons")) == 1);
+    CHECK(strcmp(json_string_value(json_object_get(json_array_get(json_object_get(g0, "rows"), 4999), "id")), "s-4999") == 0);
+    CHECK(json_array_size(json_object_get(g1, "rows")) == 2999);
+    CHECK(strncmp(json_string_value(json_array_get(json_object_get(g1, "reasons"), 0)), "same name within 5", 18) == 0);
+    CHECK(strcmp(json_string_value(json_object_get(json_array_get(json_object_get(g1, "rows"), 0), "id")), "g-0") == 0);
+    json_decref(doc);
+    dedup_destroy(&d);
     return selftest_failures;
 }
