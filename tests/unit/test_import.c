@@ -81,6 +81,21 @@ report_test(bool verbose)
     char *e = import_report_key("a quote opened on this line is not closed; reading goes on at line 17");
     CHECK(strcmp(a, b) == 0 && strcmp(a, c) != 0 && strcmp(d, e) == 0);
     free(a), free(b), free(c), free(d), free(e);
+    /* apostrophes in values ("L'Arche", "O'Brien", "x' is y") leave no
+     * part of the value in the key */
+    a = import_report_key("field 'country': 'L'Arche' is not an ISO 3166-1 alpha-2 code (e.g. AT)");
+    b = import_report_key("field 'country': 'O'Brien' is not an ISO 3166-1 alpha-2 code (e.g. AT)");
+    c = import_report_key("field 'country': 'x' is y' is not an ISO 3166-1 alpha-2 code (e.g. AT)");
+    d = import_report_key("field 'country': 'AT' is not an ISO 3166-1 alpha-2 code (e.g. AT)");
+    CHECK(strcmp(a, b) == 0 && strcmp(a, c) == 0 && strcmp(a, d) == 0);
+    CHECK(strcmp(a, "field 'country': _ is not an ISO #-# alpha-# code (e.g. AT)") == 0);
+    free(a), free(b), free(c), free(d);
+    a = import_report_key("field 'email': 'd'Alembert@' is not an e-mail address");
+    b = import_report_key("field 'email': 'x@y' is not an e-mail address");
+    c = import_report_key("field 'ref': 'l'x/y': origin is not a node id");
+    d = import_report_key("field 'ref': 'ab/y': origin is not a node id");
+    CHECK(strcmp(a, b) == 0 && strcmp(c, d) == 0);
+    free(a), free(b), free(c), free(d);
 
     /* four rows alike are one line; two are listed row by row */
     char *buf = NULL;
@@ -101,6 +116,24 @@ report_test(bool verbose)
     CHECK(strstr(buf, "socdir import: p.csv:3: entry 'c': field 'country'") != NULL);
     CHECK(strstr(buf, "p.csv:5: entry 'f': warning: field 'email'") != NULL);
     CHECK(strstr(buf, "p.csv:99") == NULL);
+    free(buf);
+
+    /* 2,000 rows, each an apostrophe in its value: one group, whose
+     * reason keeps no part of the first value */
+    out = open_memstream(&buf, &len);
+    r = import_report_new("q.csv", out, false);
+    for (int i = 0; i < 2000; i++) {
+        char lbl[32], why[128];
+        snprintf(lbl, sizeof(lbl), "q.csv:%d", i + 2);
+        snprintf(why, sizeof(why), "field 'country': 'X'%c%c' is not an ISO 3166-1 alpha-2 code (e.g. AT)",
+                 'a' + i % 26, 'a' + i / 26 % 26);
+        import_report_add(r, lbl, NULL, why, false);
+    }
+    import_report_print(r);
+    import_report_destroy(&r);
+    fclose(out);
+    CHECK(strcmp(buf, "socdir import: q.csv: field 'country': 2000 rows, e.g. lines 2, 3, 4: not an ISO 3166-1 "
+                      "alpha-2 code (e.g. AT) (--errors all lists every row)\n") == 0);
     free(buf);
     return selftest_failures;
 }
