@@ -26,6 +26,7 @@
 #include "import_map.h"
 #include "import_report.h"
 #include "input.h"
+#include "render.h"
 #include "publish.h"
 #include "records.h"
 #include "util.h"
@@ -285,8 +286,7 @@ s_duplicates(struct import *im, client_t *nc)
         im->drawn = false;
     }
     if (im->dups_json) {
-        json_dumpf(doc, stdout, JSON_INDENT(2));
-        fputc('\n', stdout);
+        render_json(stdout, doc, 1);     /* escapes C1 and bidi controls */
     } else {
         dedup_print(doc, stderr);
     }

@@ -17,6 +17,7 @@
  */
 #include "codes.h"
 #include "dedup.h"
+#include "render.h"
 #include "text.h"
 #include "util.h"
 
@@ -373,7 +374,7 @@ dedup_node(dedup_t *d, client_t *c, void (*progress)(void *arg, size_t done, siz
         json_t *reply = client_call(c, req, err, sizeof(err));
         json_decref(req);
         if (reply == NULL) {
-            fprintf(stderr, "socdir import: possible duplicates on the node not checked: %s\n", err);
+            render_line(stderr, "socdir import: possible duplicates on the node not checked: %s", err);
             return;
         }
         size_t j;
@@ -499,6 +500,8 @@ dedup_groups(dedup_t *d, const char *file)
                      (json_int_t)json_array_size(groups), "rows", (json_int_t)rows);
 }
 
+/* Every line quotes what the file or the node holds, so each is printed
+ * escaped (render_line). */
 void
 dedup_print(const json_t *doc, FILE *out)
 {
@@ -509,15 +512,19 @@ dedup_print(const json_t *doc, FILE *out)
     const char *file = json_string_value(json_object_get(doc, "file"));
     size_t nfile = strlen(file);
     json_int_t rows = json_integer_value(json_object_get(json_object_get(doc, "summary"), "rows"));
-    fprintf(out, "socdir import: possible duplicates, not merged: %zu group%s, %lld rows\n", json_array_size(groups),
-            json_array_size(groups) == 1 ? "" : "s", (long long)rows);
+    render_line(out, "socdir import: possible duplicates, not merged: %zu group%s, %lld rows", json_array_size(groups),
+                json_array_size(groups) == 1 ? "" : "s", (long long)rows);
     json_array_foreach(groups, i, g) {
         json_t *reasons = json_object_get(g, "reasons"), *r;
-        size_t k;
-        fprintf(out, "  group %zu, %zu rows:", i + 1, json_array_size(json_object_get(g, "rows")));
+        size_t k, len = 0;
+        char *line = NULL;
+        FILE *ls = open_memstream(&line, &len);
+        fprintf(ls, "  group %zu, %zu rows:", i + 1, json_array_size(json_object_get(g, "rows")));
         json_array_foreach(reasons, k, r)
-            fprintf(out, "%s %s", k ? ";" : "", json_string_value(r));
-        fputc('\n', out);
+            fprintf(ls, "%s %s", k ? ";" : "", json_string_value(r));
+        fclose(ls);
+        render_line(out, "%s", line);
+        free(line);
         json_array_foreach(json_object_get(g, "rows"), j, m) {
             const char *label = json_string_value(json_object_get(m, "label"));
             char where[64];
@@ -528,8 +535,8 @@ dedup_print(const json_t *doc, FILE *out)
             else
                 snprintf(where, sizeof(where), "%s", strncmp(label, file, nfile) == 0 && label[nfile] == ':' &&
                          label[nfile + 1] == ' ' ? label + nfile + 2 : label);
-            fprintf(out, "    %-12s %-24s %s\n", where, json_string_value(json_object_get(m, "id")),
-                    json_string_value(json_object_get(m, "name")));
+            render_line(out, "    %-12s %-24s %s", where, json_string_value(json_object_get(m, "id")),
+                        json_string_value(json_object_get(m, "name")));
         }
     }
 }

@@ -15,6 +15,7 @@
 #include "cli.h"
 #include "codes.h"
 #include "entry.h"
+#include "render.h"
 #include "text.h"
 #include "util.h"
 
@@ -684,8 +685,8 @@ import_map_check(import_map_t *m, const json_t *header, const char *file)
         return -1;
     }
     fflush(stdout);
-    fprintf(stderr, "socdir: %s: %zu problems, nothing was imported:\n", m->path ? m->path : file, n);
+    render_line(stderr, "socdir: %s: %zu problems, nothing was imported:", m->path ? m->path : file, n);
     for (size_t i = 0; i < n; i++)
-        fprintf(stderr, "  %s\n", json_string_value(json_array_get(m->problems, i)));
+        render_line(stderr, "  %s", json_string_value(json_array_get(m->problems, i)));
     return -1;
 }

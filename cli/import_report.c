@@ -10,6 +10,7 @@
  * the stream given (stderr), after the progress bar is gone.
  */
 #include "import_report.h"
+#include "render.h"
 #include "text.h"
 #include "util.h"
 
@@ -132,7 +133,7 @@ import_report_add(import_report_t *r, const char *label, const char *id, const c
     r->warnings += warning;
     if (r->all) {
         char *s = s_line(label, id, why, warning);
-        fprintf(r->out, "socdir import: %s\n", s);
+        render_line(r->out, "socdir import: %s", s);
         free(s);
         return;
     }
@@ -204,19 +205,25 @@ import_report_print(import_report_t *r)
         struct group *g = &r->groups[i];
         if (g->count <= REPORT_SHOWN) {
             for (size_t j = 0; j < g->count; j++)
-                fprintf(r->out, "socdir import: %s\n", g->lines[j]);
+                render_line(r->out, "socdir import: %s", g->lines[j]);
         } else {
-            char field[128];
+            /* Built whole, then printed escaped: it quotes the file. */
+            char field[128], *line = NULL;
+            size_t len = 0;
+            FILE *m = open_memstream(&line, &len);
             const char *reason = s_reason(g->why, field, sizeof(field));
             char *w0 = g->where[0], *sp = strchr(w0, ' ');
-            fprintf(r->out, "socdir import: %s: %s%s%zu rows, e.g. %.*s%s %s", r->file,
+            fprintf(m, "socdir import: %s: %s%s%zu rows, e.g. %.*s%s %s", r->file,
                     g->warning ? "warning: " : "", field, g->count,
                     sp ? (int)(sp - w0) : 0, w0, sp ? "s" : "", sp ? sp + 1 : w0);
             for (size_t j = 1; j < REPORT_SHOWN; j++) {
                 const char *sj = strchr(g->where[j], ' ');
-                fprintf(r->out, ", %s", sj ? sj + 1 : g->where[j]);
+                fprintf(m, ", %s", sj ? sj + 1 : g->where[j]);
             }
-            fprintf(r->out, ": %s (--errors all lists every row)\n", reason);
+            fprintf(m, ": %s (--errors all lists every row)", reason);
+            fclose(m);
+            render_line(r->out, "%s", line);
+            free(line);
         }
         s_group_free(g);
     }

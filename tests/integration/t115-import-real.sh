@@ -138,6 +138,34 @@ expect_contains "$T/d1.err" "would import 7 rows: 7 good"
 [ "$(json "$T/d1.json" '[r["line"] for r in d["groups"][1]["rows"]]')" = "[5, 6]" ] || fail "json group 2 lines"
 [ "$(json "$T/d1.json" 'd["groups"][0]["reasons"][0]')" = "same website putzwerk.example" ] || fail "json reason"
 
+# --- a partner's control characters reach the terminal escaped ---
+# ESC [31m and U+202E (right-to-left override) in cells, in the grouped
+# report, --errors all, and the mapping's problem list.
+python3 - "$T/hostile.csv" "$T/hostile.map.json" <<'PY'
+import sys
+with open(sys.argv[1], "w", encoding="utf-8") as f:
+    f.write("id;kind;name:de;country;email\n")
+    for i in range(2, 7):
+        f.write("h-%d;organisation;Name %d;\x1b[31mX%c;a\u202e@b\n" % (i, i, "ABCDE"[i - 2]))
+with open(sys.argv[2], "w", encoding="utf-8") as f:
+    f.write('{"kind": "\\u001b[31morg", "fields": {"x\\u202e:de": "name:de"}}')
+PY
+check_escaped() {
+    if grep -q "$(printf '\033')" "$1" || grep -q "$(printf '\342\200\256')" "$1"; then
+        cat -v "$1"; fail "raw control characters in $1"
+    fi
+}
+if sd n1 import --dry-run "$T/hostile.csv" >"$T/h0.out" 2>"$T/h0.err"; then fail "hostile rows accepted"; fi
+check_escaped "$T/h0.err"
+expect_contains "$T/h0.err" "field 'country': 5 rows"
+if sd n1 import --dry-run --errors all "$T/hostile.csv" >"$T/h1.out" 2>"$T/h1.err"; then fail "hostile rows accepted"; fi
+check_escaped "$T/h1.err"
+expect_contains "$T/h1.err" "'\x1b[31mXA' is not an ISO 3166-1 alpha-2 code"
+if sd n1 import --dry-run --map "$T/hostile.map.json" "$T/hostile.csv" >"$T/h2.out" 2>"$T/h2.err"; then fail "hostile mapping accepted"; fi
+check_escaped "$T/h2.err"
+expect_contains "$T/h2.err" "kind '\x1b[31morg'"
+expect_contains "$T/h2.err" "field 'x\u202e:de'"
+
 # --- duplicate keys in JSON input ---
 if sd n1 import "$D/dupkeys.json" >"$T/k.out" 2>"$T/k.err"; then fail "duplicate key accepted"; fi
 expect_contains "$T/k.err" "dupkeys.json:2:"

@@ -228,6 +228,26 @@ dedup_test(bool verbose)
     /* d-e and e-f are near: one group of three, though d-f are 111 m apart */
     CHECK(json_array_size(json_object_get(g1, "rows")) == 3);
     CHECK(strncmp(json_string_value(json_array_get(json_object_get(g1, "reasons"), 0)), "same name within 5", 18) == 0);
+    /* names as a node may hold them (stored under older rules): printed
+     * escaped */
+    d = dedup_new();
+    json_t *h1 = s_rec("h1", "\x1b[31mCaritas", "x.example", 48.0, 16.0),
+           *h2 = s_rec("h2", "\xe2\x80\xae" "Caritas", "x.example", 48.0, 16.0);
+    dedup_add(d, h1, "h.csv:2");
+    dedup_add(d, h2, "h.csv:3");
+    json_decref(h1), json_decref(h2);
+    json_t *hdoc = dedup_groups(d, "h.csv");
+    char *hbuf = NULL;
+    size_t hlen = 0;
+    FILE *hout = open_memstream(&hbuf, &hlen);
+    dedup_print(hdoc, hout);
+    fclose(hout);
+    CHECK(strchr(hbuf, 0x1b) == NULL && strstr(hbuf, "\xe2\x80\xae") == NULL);
+    CHECK(strstr(hbuf, "\\x1b[31mCaritas") != NULL && strstr(hbuf, "\\u202eCaritas") != NULL);
+    free(hbuf);
+    json_decref(hdoc);
+    dedup_destroy(&d);
+
     json_decref(doc);
     dedup_destroy(&d);
     CHECK(d == NULL);
