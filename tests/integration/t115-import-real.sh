@@ -73,6 +73,17 @@ if sd n1 import "$D/stray-quote-eof.csv" >"$T/q2.out" 2>"$T/q2.err"; then fail "
 expect_contains "$T/q2.err" "stray-quote-eof.csv:3: a quote opened on this line is not closed before the end of the file"
 expect_contains "$T/q2.out" "imported 4 rows: 3 new, 0 updated, 0 unchanged, 1 rejected"
 sd n1 get e5 >/dev/null 2>&1 || fail "e5 after an unclosed quote lost"
+# A quoted description of 40 lines, and one whose lines hold separators
+# (and even a line shaped like a row), are one field each.
+for f in longq sepq; do
+    sd n1 import "$D/$f.csv" >"$T/$f.out" 2>"$T/$f.err" || { cat "$T/$f.err"; fail "$f.csv: a quoted field taken for a stray quote"; }
+    expect_contains "$T/$f.out" "imported 2 rows: 2 new, 0 updated, 0 unchanged, 0 rejected"
+done
+[ "$(get_field n1 lq-1 'len(d["description"]["de"].splitlines())')" = "40" ] || fail "longq: $(cat "$T/n1.get.json")"
+[ "$(get_field n1 sq-1 'd["description"]["de"].splitlines()[1]')" = "Kochen; Nähen; Putzen; Gärtnern; Pflege" ] ||
+    fail "sepq: $(cat "$T/n1.get.json")"
+if sd n1 get r9 2>/dev/null; then fail "a line inside a quoted field was imported as a row"; fi
+sd n1 get sq-2 >/dev/null 2>&1 || fail "the row after a quoted field lost"
 
 # --- GeoJSON without a mapping: name and description properties ---
 if sd n1 import "$D/nomap.geojson" >"$T/g0.out" 2>"$T/g0.err"; then fail "plain name without a language"; fi
