@@ -67,6 +67,23 @@ input_test(bool verbose)
     CHECK(s_refused(B("x"), "NO-SUCH-ENCODING", "unknown encoding"));
     const char *why;
     CHECK(strcmp(input_guess("\x9C", 1, &why), "CP1252") == 0);
+    /* UTF-8 with one stray Latin-1 byte: said to be UTF-8, no legacy
+     * encoding suggested; with --encoding CP1252 refused, as is input
+     * that is UTF-8 already */
+    static const char mixed[] = "id;name:de\nr1;M\xC3\xBCller Stra\xC3\x9F" "e\nr2;Caf\xE9\n";
+    CHECK(strcmp(input_guess(mixed, sizeof(mixed) - 1, &why), "UTF-8") == 0);
+    CHECK(s_refused(B(mixed), NULL, "the file is UTF-8 with 1 invalid byte, the first at line 3, byte offset 36"));
+    char err[512] = "";
+    size_t olen;
+    CHECK(input_utf8(mixed, sizeof(mixed) - 1, NULL, &olen, err, sizeof(err)) == NULL && strstr(err, "CP1252") == NULL);
+    CHECK(s_refused(B(mixed), "CP1252", "the input is mostly UTF-8 already"));
+    CHECK(s_refused(B("id\nM\xC3\xBCller\n"), "ISO-8859-1", "the input is UTF-8 already (1 character outside ASCII, "
+                                                          "the first at line 2, byte offset 4)"));
+    CHECK(s_decodes(B("id\nM\xC3\xBCller\n"), "UTF-8", "id\nMüller\n"));
+    CHECK(s_decodes(B("Caf\xE9"), "CP1252", "Café"));
+    /* a NUL from the converter is refused as in UTF-8 input */
+    CHECK(s_refused(B("a\nb\0c"), "CP1252", "line 2: a NUL character (U+0000) from CP1252"));
+    CHECK(s_refused(B("a\0\0\0"), "UTF-16LE", "a NUL character"));
     return selftest_failures;
 }
 
