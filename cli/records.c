@@ -443,7 +443,20 @@ records_json(const records_sink_t *to, const char *buf, size_t len)
     }
     const char *type = json_string_value(json_object_get(doc, "type"));
     json_t *features = json_object_get(doc, "features");
-    if (type != NULL && strcmp(type, "FeatureCollection") == 0 && json_is_array(features)) {
+    bool collection = type != NULL && strcmp(type, "FeatureCollection") == 0 && json_is_array(features);
+    if (to->properties != NULL && (collection || (type != NULL && strcmp(type, "Feature") == 0))) {
+        json_t *first = collection ? json_array_get(features, 0) : doc, *names = json_array(), *x;
+        const char *key;
+        json_object_foreach(json_object_get(first, "properties"), key, x)
+            json_array_append_new(names, json_string(key));
+        int rc = to->properties(to->arg, names);
+        json_decref(names);
+        if (rc != 0) {
+            json_decref(doc);
+            return -1;
+        }
+    }
+    if (collection) {
         n = json_array_size(features);
         json_array_foreach(features, i, v) {
             snprintf(label, sizeof(label), "%s: feature %zu", to->file, i + 1);

@@ -87,12 +87,40 @@ sd n1 get sq-2 >/dev/null 2>&1 || fail "the row after a quoted field lost"
 
 # --- GeoJSON without a mapping: name and description properties ---
 if sd n1 import "$D/nomap.geojson" >"$T/g0.out" 2>"$T/g0.err"; then fail "plain name without a language"; fi
-expect_contains "$T/g0.err" "nomap.geojson: feature 1: field 'name': say which language: give --lang"
+# said once, before the first feature, as for a CSV header
+expect_contains "$T/g0.err" "nomap.geojson: 2 problems, nothing was imported"
+expect_contains "$T/g0.err" "property 'name': say which language, e.g. 'name:de' (or give --lang, or use --map)"
+expect_not_contains "$T/g0.err" "feature"
 sd n1 import --lang da "$D/nomap.geojson" >"$T/g1.out" 2>"$T/g1.err" || { cat "$T/g1.err"; fail "GeoJSON --lang da"; }
 expect_contains "$T/g1.out" "imported 2 rows: 2 new"
 [ "$(get_field n1 dk-g1 'd["name"]["da"]')" = "Socialøkonomisk Café Aarhus" ] || fail "name property: $(cat "$T/n1.get.json")"
 [ "$(get_field n1 dk-g1 'd["description"]["da"]')" = "Café og køkken" ] || fail "description property"
 [ "$(get_field n1 dk-g1 'd["geo"]["lat"]')" = "56.1629" ] || fail "geometry"
+
+# A name property that is not text says so.
+printf '{"type":"FeatureCollection","features":[{"type":"Feature","id":"gn-1","geometry":null,"properties":{"kind":"organisation","name":12345,"country":"DK"}}]}' >"$T/numname.geojson"
+if sd n1 import --dry-run --lang da "$T/numname.geojson" >"$T/g2.out" 2>"$T/g2.err"; then fail "a numeric name accepted"; fi
+expect_contains "$T/g2.err" "feature 1: field 'name': must be text (got a number)"
+
+# --- defaults and languages checked by the entry's rules, before any row ---
+printf 'Nr;Name\n1;Eins\n' >"$T/plain.csv"
+printf '{"kind":"organisation","country":"UK","fields":{"name:xx":"Name"}}' >"$T/rules.map.json"
+if sd n1 import --dry-run --map "$T/rules.map.json" "$T/plain.csv" >"$T/r0.out" 2>"$T/r0.err"; then fail "country UK, name:xx accepted"; fi
+expect_contains "$T/r0.err" "2 problems, nothing was imported"
+expect_contains "$T/r0.err" "country: 'UK' is the NUTS prefix, not the ISO 3166-1 code: use GB"
+expect_contains "$T/r0.err" "field 'name:xx': 'xx' is not an ISO 639-1 language code"
+printf '{"kind":"organisation","country":"AT","region":"DE12","fields":{"name:de":"Name"}}' >"$T/region.map.json"
+if sd n1 import --dry-run --map "$T/region.map.json" "$T/plain.csv" >"$T/r1.out" 2>"$T/r1.err"; then fail "region DE12 in AT accepted"; fi
+expect_contains "$T/r1.err" "region: 'DE12' is not in country AT"
+if sd n1 import --dry-run --lang xx "$D/nomap.geojson" >"$T/r2.out" 2>"$T/r2.err"; then fail "--lang xx accepted"; fi
+expect_contains "$T/r2.err" "--lang takes an ISO 639-1 code"
+printf 'id;kind;name:xx;country\nx-1;organisation;Eins;AT\n' >"$T/langxx.csv"
+if sd n1 import --dry-run "$T/langxx.csv" >"$T/r3.out" 2>"$T/r3.err"; then fail "column name:xx accepted"; fi
+expect_contains "$T/r3.err" "column 'name:xx': 'xx' is not an ISO 639-1 language code (e.g. de) (nothing was imported)"
+# a column twice is refused, naming both
+printf 'id;name:de;kind;country;name:de\nd-1;First;organisation;AT;Second\n' >"$T/duphdr.csv"
+if sd n1 import --dry-run "$T/duphdr.csv" >"$T/r4.out" 2>"$T/r4.err"; then fail "a column twice accepted"; fi
+expect_contains "$T/r4.err" "column 'name:de': in the header twice, as columns 2 and 5"
 
 # --- a mapping with typos: refused once, every problem listed ---
 before=$(entries_of n1)
