@@ -26,6 +26,7 @@
 #include "import_map.h"
 #include "import_report.h"
 #include "input.h"
+#include "render.h"
 #include "publish.h"
 #include "records.h"
 #include "util.h"
@@ -263,6 +264,14 @@ s_header(void *arg, const json_t *header)
     return import_map_check(im->map, header, im->file);
 }
 
+/* The first GeoJSON feature's property names: checks them as a header. */
+static int
+s_properties(void *arg, const json_t *names)
+{
+    struct import *im = arg;
+    return import_map_check_properties(im->map, names, im->file);
+}
+
 /* ---- the command ---- */
 
 static void
@@ -285,8 +294,7 @@ s_duplicates(struct import *im, client_t *nc)
         im->drawn = false;
     }
     if (im->dups_json) {
-        json_dumpf(doc, stdout, JSON_INDENT(2));
-        fputc('\n', stdout);
+        render_json(stdout, doc, 1);     /* escapes C1 and bidi controls */
     } else {
         dedup_print(doc, stderr);
     }
@@ -303,7 +311,8 @@ s_run(struct import *im, client_t *c, client_t *nc, const char *buf, size_t len,
     im->seen = dedup_new();
     im->report = import_report_new(im->file, stderr, im->all_errors);
     records_sink_t to = { .file = im->file, .mapped = import_map_given(im->map), .size = im->size,
-                          .pub = im->pub, .record = s_record, .header = s_header, .progress = s_progress,
+                          .pub = im->pub, .record = s_record, .header = s_header,
+                          .properties = s_properties, .progress = s_progress,
                           .arg = im };
     int read_rc = fmt != RECORDS_CSV && import_map_check(im->map, NULL, im->file) != 0 ? -1
                   : fmt == RECORDS_CSV ? records_csv(&to, buf, len, sep)
@@ -373,7 +382,7 @@ cmd_import(int argc, char **argv)
         case 'e': encoding = optarg; break;
         case 'L': im.lenient = true; break;
         case 'l':
-            if (!code_lang(optarg))
+            if (!code_lang_listed(optarg))
                 return cli_usage_error("import", "--lang takes an ISO 639-1 code, e.g. de");
             lang = optarg;
             break;

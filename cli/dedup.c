@@ -17,10 +17,12 @@
  */
 #include "codes.h"
 #include "dedup.h"
+#include "render.h"
 #include "text.h"
 #include "util.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -170,49 +172,116 @@ s_members(struct dedup *d, size_t n)
 
 struct key {
     const char *text;   /* a normalised name or website */
+    const char *city;   /* the record's normalised city, or NULL */
     size_t ix;          /* the record */
 };
 
+/* By text, then city (none last), then record. */
 static int
 s_key_cmp(const void *a, const void *b)
 {
     const struct key *x = a, *y = b;
     int c = strcmp(x->text, y->text);
+    if (c == 0 && x->city != y->city)
+        c = x->city == NULL ? 1 : y->city == NULL ? -1 : strcmp(x->city, y->city);
     return c ? c : (x->ix > y->ix) - (x->ix < y->ix);
 }
 
+static bool
+s_same_city(const struct key *a, const struct key *b)
+{
+    return a->city != NULL && b->city != NULL && strcmp(a->city, b->city) == 0;
+}
+
+/* Records of one name with a position, by latitude. */
+struct spot {
+    double lat, lon;
+    size_t ix;
+};
+
+static int
+s_spot_cmp(const void *a, const void *b)
+{
+    const struct spot *x = a, *y = b;
+    if (x->lat != y->lat)
+        return x->lat < y->lat ? -1 : 1;
+    if (x->lon != y->lon)
+        return x->lon < y->lon ? -1 : 1;
+    return (x->ix > y->ix) - (x->ix < y->ix);
+}
+
+/* Links the records of one name (keys[0..n), sorted by city) that have a
+ * position and lie within DUP_METRES: a sweep by latitude that measures
+ * only pairs not yet in one group, and takes records at the very same
+ * point as one. */
+static void
+s_link_near(struct dedup *d, const struct key *keys, size_t n, struct spot *spots)
+{
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct seen *s = &d->seen[keys[i].ix];
+        if (s->has_geo)
+            spots[m++] = (struct spot){ s->lat, s->lon, keys[i].ix };
+    }
+    qsort(spots, m, sizeof(*spots), s_spot_cmp);
+    /* A degree of latitude is at least 110.5 km; a little more room. */
+    double window = DUP_METRES / 110000.0;
+    size_t same = 0;    /* the first of the run at spots[j]'s point */
+    for (size_t j = 1; j < m; j++) {
+        if (spots[j].lat == spots[same].lat && spots[j].lon == spots[same].lon) {
+            if (spots[j].ix != spots[same].ix)
+                s_link(d, spots[same].ix, spots[j].ix, DUP_NEAR, NULL, 0);
+            continue;
+        }
+        same = j;
+        for (size_t k = j; k-- > 0 && spots[j].lat - spots[k].lat <= window;) {
+            if (spots[k].ix == spots[j].ix || s_root(d, spots[k].ix) == s_root(d, spots[j].ix))
+                continue;
+            double metres = s_metres(spots[k].lat, spots[k].lon, spots[j].lat, spots[j].lon);
+            if (metres <= DUP_METRES)
+                s_link(d, spots[k].ix, spots[j].ix, DUP_NEAR, NULL, metres);
+        }
+    }
+}
+
 /* Links the records sharing a key (sorted keys, one run each): every
- * record of a website's run joins its first; a name links two records
- * within DUP_METRES or, when either has no position, in the same city. */
+ * record of a website's run joins its first. A name links two records
+ * within DUP_METRES or, when either has no position, in the same city:
+ * so within a run of one name and one city where some record has no
+ * position, every record joins that one. One link per record, however
+ * many share the name. */
 static void
 s_link_runs(struct dedup *d, struct key *keys, size_t n, bool site)
 {
+    struct spot *spots = site ? NULL : xcalloc(n + 1, sizeof(*spots));
     qsort(keys, n, sizeof(*keys), s_key_cmp);
     for (size_t i = 0; i < n;) {
         size_t end = i + 1;
         while (end < n && strcmp(keys[i].text, keys[end].text) == 0)
             end++;
-        for (size_t j = i + 1; j < end; j++) {
-            if (site) {
+        if (site) {
+            for (size_t j = i + 1; j < end; j++)
                 if (keys[i].ix != keys[j].ix)
                     s_link(d, keys[i].ix, keys[j].ix, DUP_SITE, d->seen[keys[i].ix].website, 0);
-                continue;
-            }
-            for (size_t k = i; k < j; k++) {
-                struct seen *a = &d->seen[keys[k].ix], *b = &d->seen[keys[j].ix];
-                if (keys[k].ix == keys[j].ix)
-                    continue;
-                if (a->has_geo && b->has_geo) {
-                    double m = s_metres(a->lat, a->lon, b->lat, b->lon);
-                    if (m <= DUP_METRES)
-                        s_link(d, keys[k].ix, keys[j].ix, DUP_NEAR, NULL, m);
-                } else if (a->city != NULL && b->city != NULL && strcmp(a->city, b->city) == 0) {
-                    s_link(d, keys[k].ix, keys[j].ix, DUP_CITY, NULL, 0);
-                }
-            }
+            i = end;
+            continue;
         }
+        for (size_t c = i; c < end;) {      /* runs of one city */
+            size_t cend = c + 1, plain = SIZE_MAX;
+            while (cend < end && s_same_city(&keys[c], &keys[cend]))
+                cend++;
+            for (size_t j = c; j < cend && plain == SIZE_MAX && keys[c].city != NULL; j++)
+                if (!d->seen[keys[j].ix].has_geo)
+                    plain = keys[j].ix;
+            for (size_t j = c; j < cend && plain != SIZE_MAX; j++)
+                if (keys[j].ix != plain)
+                    s_link(d, plain, keys[j].ix, DUP_CITY, NULL, 0);
+            c = cend;
+        }
+        s_link_near(d, keys + i, end - i, spots);
         i = end;
     }
+    free(spots);
 }
 
 /* Links the records alike within the file. */
@@ -225,7 +294,7 @@ s_link_file(dedup_t *d)
     s_members(d, d->nseen);
     for (size_t i = 0; i < d->nseen; i++)
         if (d->seen[i].website != NULL)
-            keys[nkeys++] = (struct key){ d->seen[i].website, i };
+            keys[nkeys++] = (struct key){ d->seen[i].website, NULL, i };
     s_link_runs(d, keys, nkeys, true);
     nkeys = 0;
     for (size_t i = 0; i < d->nseen; i++)
@@ -233,7 +302,7 @@ s_link_file(dedup_t *d)
             if (nkeys % 256 == 0)
                 keys = xrealloc(keys, (nkeys + 256) * sizeof(*keys));
             if (**n)
-                keys[nkeys++] = (struct key){ *n, i };
+                keys[nkeys++] = (struct key){ *n, d->seen[i].city, i };
         }
     s_link_runs(d, keys, nkeys, false);
     free(keys);
@@ -305,7 +374,7 @@ dedup_node(dedup_t *d, client_t *c, void (*progress)(void *arg, size_t done, siz
         json_t *reply = client_call(c, req, err, sizeof(err));
         json_decref(req);
         if (reply == NULL) {
-            fprintf(stderr, "socdir import: possible duplicates on the node not checked: %s\n", err);
+            render_line(stderr, "socdir import: possible duplicates on the node not checked: %s", err);
             return;
         }
         size_t j;
@@ -333,21 +402,19 @@ dedup_node(dedup_t *d, client_t *c, void (*progress)(void *arg, size_t done, siz
         progress(arg, d->nseen, d->nseen);
 }
 
-/* The reasons of the group with root root, as strings in a new array:
- * "same website example.org", "same name within 14 m" (the farthest pair
- * linked), "same name and city", "same name within 14 m of an entry on
- * the node". */
+/* The reasons of a group from its links (edges[0..n), lent), as strings
+ * in a new array: "same website example.org", "same name within 14 m"
+ * (the farthest pair linked), "same name and city", "same name within
+ * 14 m of an entry on the node". */
 static json_t *
-s_reasons(dedup_t *d, size_t root)
+s_reasons(struct edge *const *edges, size_t n)
 {
     json_t *sites = json_object(), *out = json_array();
     double near = -1, node = -1;
     bool city = false;
     char buf[300];
-    for (size_t i = 0; i < d->nedges; i++) {
-        struct edge *e = &d->edges[i];
-        if (s_root(d, e->a) != root)
-            continue;
+    for (size_t i = 0; i < n; i++) {
+        const struct edge *e = edges[i];
         if (e->why == DUP_SITE && json_object_get(sites, e->site) == NULL) {
             json_object_set_new(sites, e->site, json_true());
             snprintf(buf, sizeof(buf), "same website %s", e->site);
@@ -386,17 +453,31 @@ dedup_groups(dedup_t *d, const char *file)
 {
     s_link_file(d);
     size_t n = d->nmembers, rows = 0;
-    size_t *size = xcalloc(n + 1, sizeof(*size));
+    /* Members and links bucketed by root, in one pass each: start[r] is
+     * where root r's members begin in order, estart[r] its links. */
+    size_t *root = xcalloc(n + 1, sizeof(*root)), *start = xcalloc(n + 2, sizeof(*start));
+    size_t *order = xcalloc(n + 1, sizeof(*order)), *estart = xcalloc(n + 2, sizeof(*estart));
+    struct edge **eorder = xcalloc(d->nedges + 1, sizeof(*eorder));
     for (size_t i = 0; i < n; i++)
-        size[s_root(d, i)]++;
+        start[(root[i] = s_root(d, i)) + 1]++;
+    for (size_t i = 0; i < d->nedges; i++)
+        estart[root[d->edges[i].a] + 1]++;
+    for (size_t r = 0; r < n; r++)
+        start[r + 1] += start[r], estart[r + 1] += estart[r];
+    size_t *fill = xcalloc(n + 1, sizeof(*fill));
+    for (size_t i = 0; i < n; i++)
+        order[start[root[i]] + fill[root[i]]++] = i;
+    memset(fill, 0, (n + 1) * sizeof(*fill));
+    for (size_t i = 0; i < d->nedges; i++)
+        eorder[estart[root[d->edges[i].a]] + fill[root[d->edges[i].a]]++] = &d->edges[i];
     json_t *groups = json_array();
     for (size_t r = 0; r < n; r++) {
-        if (size[r] < 2 || s_root(d, r) != r)
+        size_t size = start[r + 1] - start[r];
+        if (size < 2)
             continue;
         json_t *members = json_array();
-        for (size_t i = r; i < n; i++) {
-            if (s_root(d, i) != r)
-                continue;
+        for (size_t k = start[r]; k < start[r + 1]; k++) {
+            size_t i = order[k];
             json_t *m;
             if (i < d->nseen) {
                 struct seen *s = &d->seen[i];
@@ -410,14 +491,17 @@ dedup_groups(dedup_t *d, const char *file)
             }
             json_array_append_new(members, m);
         }
-        rows += size[r];
-        json_array_append_new(groups, json_pack("{s:o, s:o}", "reasons", s_reasons(d, r), "rows", members));
+        rows += size;
+        json_t *reasons = s_reasons(eorder + estart[r], estart[r + 1] - estart[r]);
+        json_array_append_new(groups, json_pack("{s:o, s:o}", "reasons", reasons, "rows", members));
     }
-    free(size);
+    free(root), free(start), free(order), free(estart), free(eorder), free(fill);
     return json_pack("{s:s, s:o, s:{s:I, s:I}}", "file", file, "groups", groups, "summary", "groups",
                      (json_int_t)json_array_size(groups), "rows", (json_int_t)rows);
 }
 
+/* Every line quotes what the file or the node holds, so each is printed
+ * escaped (render_line). */
 void
 dedup_print(const json_t *doc, FILE *out)
 {
@@ -428,15 +512,19 @@ dedup_print(const json_t *doc, FILE *out)
     const char *file = json_string_value(json_object_get(doc, "file"));
     size_t nfile = strlen(file);
     json_int_t rows = json_integer_value(json_object_get(json_object_get(doc, "summary"), "rows"));
-    fprintf(out, "socdir import: possible duplicates, not merged: %zu group%s, %lld rows\n", json_array_size(groups),
-            json_array_size(groups) == 1 ? "" : "s", (long long)rows);
+    render_line(out, "socdir import: possible duplicates, not merged: %zu group%s, %lld rows", json_array_size(groups),
+                json_array_size(groups) == 1 ? "" : "s", (long long)rows);
     json_array_foreach(groups, i, g) {
         json_t *reasons = json_object_get(g, "reasons"), *r;
-        size_t k;
-        fprintf(out, "  group %zu, %zu rows:", i + 1, json_array_size(json_object_get(g, "rows")));
+        size_t k, len = 0;
+        char *line = NULL;
+        FILE *ls = open_memstream(&line, &len);
+        fprintf(ls, "  group %zu, %zu rows:", i + 1, json_array_size(json_object_get(g, "rows")));
         json_array_foreach(reasons, k, r)
-            fprintf(out, "%s %s", k ? ";" : "", json_string_value(r));
-        fputc('\n', out);
+            fprintf(ls, "%s %s", k ? ";" : "", json_string_value(r));
+        fclose(ls);
+        render_line(out, "%s", line);
+        free(line);
         json_array_foreach(json_object_get(g, "rows"), j, m) {
             const char *label = json_string_value(json_object_get(m, "label"));
             char where[64];
@@ -447,8 +535,8 @@ dedup_print(const json_t *doc, FILE *out)
             else
                 snprintf(where, sizeof(where), "%s", strncmp(label, file, nfile) == 0 && label[nfile] == ':' &&
                          label[nfile + 1] == ' ' ? label + nfile + 2 : label);
-            fprintf(out, "    %-12s %-24s %s\n", where, json_string_value(json_object_get(m, "id")),
-                    json_string_value(json_object_get(m, "name")));
+            render_line(out, "    %-12s %-24s %s", where, json_string_value(json_object_get(m, "id")),
+                        json_string_value(json_object_get(m, "name")));
         }
     }
 }

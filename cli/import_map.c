@@ -15,6 +15,7 @@
 #include "cli.h"
 #include "codes.h"
 #include "entry.h"
+#include "render.h"
 #include "text.h"
 #include "util.h"
 
@@ -35,6 +36,7 @@ struct spec {
     const json_t *value;    /* a constant, or NULL */
     const char *split;      /* list separators (T_LIST) */
     const json_t *values;   /* value map {source: value}, or NULL */
+    json_t *folded;         /* the same keyed by text_norm of the source, owned */
     int type;
 };
 
@@ -135,7 +137,7 @@ s_check_target(struct import_map *m, const char *target)
         snprintf(buf, sizeof(buf), "%s:%s", target, m->lang);
         json_array_append_new(m->targets, json_string(buf));
         target = json_string_value(json_array_get(m->targets, json_array_size(m->targets) - 1));
-    } else if (langmap && !code_lang(sep + 1))
+    } else if (langmap && !code_lang_listed(sep + 1))
         s_problem(m, "field '%s': '%s' is not an ISO 639-1 language code (e.g. de)", target, sep + 1);
     else if (!langmap && subs != NULL && sep != NULL) {
         bool ok = false;
@@ -226,6 +228,17 @@ s_spec(struct spec *sp, const char *target, const json_t *v, char *err, size_t l
         snprintf(err, len, "field '%s': \"values\" must be an object", target);
         return -1;
     }
+    if (sp->values != NULL) {       /* folded once, not once a row */
+        const char *k;
+        json_t *x;
+        sp->folded = json_object();
+        json_object_foreach((json_t *)sp->values, k, x) {
+            char *f = text_norm(k);
+            if (json_object_get(sp->folded, f) == NULL)     /* the first of keys alike */
+                json_object_set(sp->folded, f, x);
+            free(f);
+        }
+    }
     return 0;
 }
 
@@ -288,10 +301,15 @@ s_load(struct import_map *m, const char *path)
     const char *region = json_string_value(json_object_get(m->map, "region"));
     if (kind != NULL && entry_kind_from_name(kind) == KIND_NONE)
         s_problem(m, "kind '%s': not a kind (organisation, offer, partnership, event, programme)", kind);
-    if (country != NULL && !code_country(country))
-        s_problem(m, "country '%s': not an ISO 3166-1 alpha-2 code (e.g. AT)", country);
+    /* the entry's own rules, so that a default is never refused row by row */
+    char why[256];
+    if (country != NULL && entry_check_country(country, why, sizeof(why)) != 0)
+        s_problem(m, "country: %s", why);
     if (region != NULL && !code_nuts(region))
         s_problem(m, "region '%s': not a NUTS code (e.g. AT12)", region);
+    else if (region != NULL && country != NULL && entry_check_country(country, why, sizeof(why)) == 0 &&
+             entry_check_region(country, region, why, sizeof(why)) != 0)
+        s_problem(m, "region: %s", why);
     return 0;
 }
 
@@ -320,6 +338,9 @@ import_map_destroy(import_map_t **self_p)
 {
     if (*self_p) {
         import_map_t *m = *self_p;
+        for (size_t i = 0; i < m->nspecs; i++)
+            json_decref(m->specs[i].folded);
+        json_decref(m->id.folded);
         free(m->specs);
         json_decref(m->map);
         json_decref(m->problems);
@@ -347,30 +368,20 @@ s_text(const json_t *v, char *buf, size_t len)
     return buf;
 }
 
-/* The value map's value for text (exact, else folded and trimmed), or
- * NULL when it has none. */
+/* The value map's value for text (exact, else folded and trimmed: the
+ * keys were folded at load), or NULL when it has none. */
 static const json_t *
-s_lookup(const json_t *values, const char *text)
+s_lookup(const struct spec *sp, const char *text)
 {
-    const char *key;
     json_t *v;
-    if (values == NULL)
+    if (sp->values == NULL)
         return NULL;
-    if ((v = json_object_get(values, text)) != NULL)
+    if ((v = json_object_get(sp->values, text)) != NULL)
         return v;
     char *want = text_norm(text);
-    const json_t *found = NULL;
-    json_object_foreach((json_t *)values, key, v) {
-        char *k = text_norm(key);
-        bool eq = strcmp(k, want) == 0;
-        free(k);
-        if (eq) {
-            found = v;
-            break;
-        }
-    }
+    v = json_object_get(sp->folded, want);
     free(want);
-    return found;
+    return v;
 }
 
 /* A new JSON value of type for text (trimmed, non-empty). Numbers take a
@@ -378,7 +389,7 @@ s_lookup(const json_t *values, const char *text)
 static json_t *
 s_convert_one(const struct spec *sp, int type, const char *text, char *err, size_t len)
 {
-    const json_t *mapped = s_lookup(sp->values, text);
+    const json_t *mapped = s_lookup(sp, text);
     if (mapped != NULL)
         return json_deep_copy(mapped);
     if (type == T_STRING || type == T_LIST)
@@ -480,7 +491,7 @@ s_field(const struct spec *sp, const json_t *row, char *err, size_t len)
                 json_t *item, *list = json_array();
                 size_t i;
                 json_array_foreach(src, i, item) {
-                    const json_t *m = json_is_string(item) ? s_lookup(sp->values, json_string_value(item)) : NULL;
+                    const json_t *m = json_is_string(item) ? s_lookup(sp, json_string_value(item)) : NULL;
                     json_array_append_new(list, m ? json_deep_copy(m) : json_incref(item));
                 }
                 return list;
@@ -553,6 +564,12 @@ import_map_entry(const import_map_t *m, const json_t *row, char *err, size_t len
             char target[64];
             if (strcmp(key, "id") == 0 || strcmp(key, "kind") == 0)
                 sp.type = T_STRING;
+            /* text, or a language map {"de": ...} as entries have it */
+            if (!json_is_string(v) && !json_is_null(v) && !json_is_object(v) && s_lang_field(key)) {
+                snprintf(err, len, "field '%s': must be text (got %s)", key,
+                         json_is_number(v) ? "a number" : json_is_array(v) ? "a list" : "true or false");
+                goto bad;
+            }
             if (json_is_string(v) && s_lang_field(key)) {
                 if (m->lang == NULL) {
                     snprintf(err, len, "field '%s': say which language: give --lang LL or name it '%s:LL'", key, key);
@@ -632,6 +649,25 @@ import_map_give_id(const import_map_t *m, json_t *e, const json_t *row, char *er
     return 0;
 }
 
+/* Without a mapping, the columns (or GeoJSON properties: what) named in
+ * names that the validator takes as language maps: each must say its
+ * language ("name:de", or "name" with --lang), one of ISO 639-1. */
+static void
+s_lang_columns(import_map_t *m, const json_t *names, const char *what)
+{
+    for (size_t j = 0; m->map == NULL && j < json_array_size(names); j++) {
+        const char *h = json_string_value(json_array_get(names, j)), *colon = strchr(h, ':');
+        char *base = colon ? text_strndup(h, (size_t)(colon - h)) : NULL;
+        if (colon == NULL && m->lang == NULL && s_lang_field(h))
+            s_problem(m, "%s '%s': say which language, e.g. '%s:de' (or give --lang, or use --map)", what, h, h);
+        else if (colon != NULL && s_lang_field(base) && !code_lang_listed(colon + 1))
+            s_problem(m, "%s '%s': '%s' is not an ISO 639-1 language code (e.g. de)", what, h, colon + 1);
+        free(base);
+    }
+}
+
+static int s_problems(import_map_t *m, const char *file);
+
 /* True if the CSV header has a column named name (n bytes). */
 static bool
 s_has_column(const json_t *header, const char *name, size_t n)
@@ -669,12 +705,33 @@ import_map_check(import_map_t *m, const json_t *header, const char *file)
             name = NULL;
         }
     }
-    if (m->map == NULL && m->lang == NULL)
-        for (size_t j = 0; j < json_array_size(header); j++) {
-            const char *h = json_string_value(json_array_get(header, j));
-            if (s_lang_field(h))
-                s_problem(m, "column '%s': say which language, e.g. '%s:de' (or give --lang, or use --map)", h, h);
-        }
+    /* a column twice: the row would keep the last one silently */
+    json_t *seen = json_object();
+    for (size_t j = 0; j < json_array_size(header); j++) {
+        const char *h = json_string_value(json_array_get(header, j));
+        json_t *at = json_object_get(seen, h);
+        if (*h != '\0' && at != NULL)
+            s_problem(m, "column '%s': in the header twice, as columns %lld and %zu", h,
+                      (long long)json_integer_value(at), j + 1);
+        else if (*h != '\0')
+            json_object_set_new(seen, h, json_integer((json_int_t)j + 1));
+    }
+    json_decref(seen);
+    s_lang_columns(m, header, "column");
+    return s_problems(m, file);
+}
+
+int
+import_map_check_properties(import_map_t *m, const json_t *names, const char *file)
+{
+    s_lang_columns(m, names, "property");
+    return s_problems(m, file);
+}
+
+/* Says every problem noted, at once: 0 if there are none, else -1. */
+static int
+s_problems(import_map_t *m, const char *file)
+{
     size_t n = json_array_size(m->problems);
     if (n == 0)
         return 0;
@@ -684,8 +741,8 @@ import_map_check(import_map_t *m, const json_t *header, const char *file)
         return -1;
     }
     fflush(stdout);
-    fprintf(stderr, "socdir: %s: %zu problems, nothing was imported:\n", m->path ? m->path : file, n);
+    render_line(stderr, "socdir: %s: %zu problems, nothing was imported:", m->path ? m->path : file, n);
     for (size_t i = 0; i < n; i++)
-        fprintf(stderr, "  %s\n", json_string_value(json_array_get(m->problems, i)));
+        render_line(stderr, "  %s", json_string_value(json_array_get(m->problems, i)));
     return -1;
 }

@@ -39,10 +39,17 @@ int import_map_give_id(const import_map_t *m, json_t *e, const json_t *row, char
 /* Before the first record: checks the mapping's fields (known to the
  * validator, "did you mean" for a misspelt one) and defaults and, for CSV
  * with header (array of column names, else NULL), that every column the
- * mapping names is in it and, without a mapping, that language-map
- * columns say their language ("name:de"). Returns 0, or -1 after listing
- * every problem on stderr in one message. */
+ * mapping names is in it, that no column is in it twice and, without a
+ * mapping, that language-map columns say their language ("name:de", a
+ * language of ISO 639-1). Returns 0, or -1 after listing every problem on
+ * stderr in one message. */
 int import_map_check(import_map_t *m, const json_t *header, const char *file);
+
+/* Before the first GeoJSON feature: without a mapping, that the
+ * language-map properties among names (the first feature's property
+ * names) say their language, as import_map_check does for columns.
+ * Returns 0, or -1 after listing every problem on stderr. */
+int import_map_check_properties(import_map_t *m, const json_t *names, const char *file);
 
 void import_map_destroy(import_map_t **self_p);
 

@@ -10,10 +10,12 @@
  * the stream given (stderr), after the progress bar is gone.
  */
 #include "import_report.h"
+#include "render.h"
 #include "text.h"
 #include "util.h"
 
 #include <ctype.h>
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,6 +37,7 @@ struct import_report {
     bool all;               /* print every row at once */
     struct group *groups;   /* in the order first seen */
     size_t ngroups, capgroups;
+    json_t *index;          /* {"e" or "w", then the key: index into groups} */
     size_t warnings;
 };
 
@@ -45,7 +48,27 @@ import_report_new(const char *file, FILE *out, bool all)
     r->file = file;
     r->out = out;
     r->all = all;
+    r->index = json_object();
     return r;
+}
+
+/* The quote that closes the value quoted at open ('\''). Values are
+ * quoted whole but cut to at most QUOTED_MAX bytes, and they may hold
+ * apostrophes ("L'Arche"), so the closing quote is the last one within
+ * reach that the message goes on after as the validator writes it ("'x'
+ * is not ...", "'x' must ...", "'x': ..."); failing that, the next quote.
+ * NULL if there is none. */
+#define QUOTED_MAX 80
+static const char *
+s_quote_end(const char *open)
+{
+    static const char *const after[] = { "' is ", "' must ", "': ", NULL };
+    const char *end = NULL;
+    for (const char *p = open + 1; *p && p <= open + 1 + QUOTED_MAX; p++)
+        for (const char *const *a = after; *p == '\'' && *a; a++)
+            if (strncmp(p, *a, strlen(*a)) == 0)
+                end = p;
+    return end != NULL ? end : strchr(open + 1, '\'');
 }
 
 char *
@@ -59,8 +82,9 @@ import_report_key(const char *why)
         o += n, p += n;
     }
     while (*p) {
-        if (*p == '\'' && strchr(p + 1, '\'') != NULL) {
-            p = strchr(p + 1, '\'') + 1;
+        const char *end = *p == '\'' ? s_quote_end(p) : NULL;
+        if (end != NULL) {
+            p = end + 1;
             *o++ = '_';
         } else if (isdigit((unsigned char)*p)) {
             while (isdigit((unsigned char)*p))
@@ -109,16 +133,20 @@ import_report_add(import_report_t *r, const char *label, const char *id, const c
     r->warnings += warning;
     if (r->all) {
         char *s = s_line(label, id, why, warning);
-        fprintf(r->out, "socdir import: %s\n", s);
+        render_line(r->out, "socdir import: %s", s);
         free(s);
         return;
     }
     char *key = import_report_key(why);
-    struct group *g = NULL;
-    for (size_t i = 0; i < r->ngroups && g == NULL; i++)
-        if (r->groups[i].warning == warning && strcmp(r->groups[i].key, key) == 0)
-            g = &r->groups[i];
+    size_t klen = strlen(key);
+    char *hkey = xmalloc(klen + 2);
+    hkey[0] = warning ? 'w' : 'e';
+    memcpy(hkey + 1, key, klen + 1);
+    /* _nocheck: a value cut inside a character leaves no UTF-8 to check */
+    json_t *ix = json_object_get(r->index, hkey);
+    struct group *g = ix != NULL ? &r->groups[json_integer_value(ix)] : NULL;
     if (g == NULL) {
+        json_object_set_new_nocheck(r->index, hkey, json_integer((json_int_t)r->ngroups));
         if (r->ngroups == r->capgroups)
             r->groups = xrealloc(r->groups, (r->capgroups = r->capgroups ? 2 * r->capgroups : 16) * sizeof(*g));
         g = &r->groups[r->ngroups++];
@@ -129,6 +157,7 @@ import_report_add(import_report_t *r, const char *label, const char *id, const c
     } else {
         free(key);
     }
+    free(hkey);
     if (g->count < REPORT_SHOWN) {
         g->lines[g->count] = s_line(label, id, why, warning);
         g->where[g->count] = s_where(r, label);
@@ -147,8 +176,8 @@ s_reason(const char *why, char *field, size_t len)
         snprintf(field, len, "%.*s: ", (int)(end + 1 - why), why);
         why = end + 3;
     }
-    if (why[0] == '\'' && strchr(why + 1, '\'') != NULL) {
-        const char *rest = strchr(why + 1, '\'') + 1;
+    if (why[0] == '\'' && s_quote_end(why) != NULL) {
+        const char *rest = s_quote_end(why) + 1;
         rest += strspn(rest, " ");
         if (strncmp(rest, "is ", 3) == 0)
             rest += 3;
@@ -176,23 +205,30 @@ import_report_print(import_report_t *r)
         struct group *g = &r->groups[i];
         if (g->count <= REPORT_SHOWN) {
             for (size_t j = 0; j < g->count; j++)
-                fprintf(r->out, "socdir import: %s\n", g->lines[j]);
+                render_line(r->out, "socdir import: %s", g->lines[j]);
         } else {
-            char field[128];
+            /* Built whole, then printed escaped: it quotes the file. */
+            char field[128], *line = NULL;
+            size_t len = 0;
+            FILE *m = open_memstream(&line, &len);
             const char *reason = s_reason(g->why, field, sizeof(field));
             char *w0 = g->where[0], *sp = strchr(w0, ' ');
-            fprintf(r->out, "socdir import: %s: %s%s%zu rows, e.g. %.*s%s %s", r->file,
+            fprintf(m, "socdir import: %s: %s%s%zu rows, e.g. %.*s%s %s", r->file,
                     g->warning ? "warning: " : "", field, g->count,
                     sp ? (int)(sp - w0) : 0, w0, sp ? "s" : "", sp ? sp + 1 : w0);
             for (size_t j = 1; j < REPORT_SHOWN; j++) {
                 const char *sj = strchr(g->where[j], ' ');
-                fprintf(r->out, ", %s", sj ? sj + 1 : g->where[j]);
+                fprintf(m, ", %s", sj ? sj + 1 : g->where[j]);
             }
-            fprintf(r->out, ": %s (--errors all lists every row)\n", reason);
+            fprintf(m, ": %s (--errors all lists every row)", reason);
+            fclose(m);
+            render_line(r->out, "%s", line);
+            free(line);
         }
         s_group_free(g);
     }
     r->ngroups = 0;
+    json_object_clear(r->index);
     fflush(r->out);
 }
 
@@ -210,6 +246,7 @@ import_report_destroy(import_report_t **self_p)
         for (size_t i = 0; i < r->ngroups; i++)
             s_group_free(&r->groups[i]);
         free(r->groups);
+        json_decref(r->index);
         free(r);
         *self_p = NULL;
     }

@@ -8,8 +8,16 @@
  * (the ISO-8859 sets have control codes there), letters that ISO-8859-2
  * has where ISO-8859-1 has symbols (š ž ł ą at 0xB9 0xBE 0xB3 0xB1,
  * beside other letters) are Central European, the rest Western European.
- * --encoding names the input's encoding for iconv(3). Known limit: the
- * whole input is held in memory, twice while it is converted.
+ * Bytes that form valid UTF-8 characters are no evidence for any of
+ * these: input that is mostly UTF-8 (more valid multi-byte characters
+ * than stray bytes, a hand-edit in another editor) is said to be UTF-8
+ * with N invalid bytes, and no legacy encoding is suggested, as
+ * converting it would garble its good characters. --encoding names the
+ * input's encoding for iconv(3); input that is already (mostly) UTF-8,
+ * by the same count, is refused with it (a second conversion would store
+ * mojibake), unless the name is a Unicode one (UTF-..., UCS-...), and so
+ * is a NUL character in what it gives. Known limit: the whole
+ * input is held in memory, twice while it is converted.
  */
 #include "input.h"
 #include "text.h"
@@ -21,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <utf8proc.h>
 
 char *
@@ -68,6 +77,33 @@ s_bad_utf8(const char *buf, size_t len)
     return len;
 }
 
+/* The length of the valid UTF-8 character of two or more bytes at buf
+ * (len bytes left), or 0. */
+static size_t
+s_utf8_multi(const char *buf, size_t len)
+{
+    if ((unsigned char)buf[0] < 0x80)
+        return 0;
+    utf8proc_int32_t cp;
+    utf8proc_ssize_t n = utf8proc_iterate((const utf8proc_uint8_t *)buf, (utf8proc_ssize_t)len, &cp);
+    return n > 1 ? (size_t)n : 0;
+}
+
+/* Counts the valid UTF-8 characters of two or more bytes in the len bytes
+ * at buf (*multi) and the bytes that start none (*stray). */
+static void
+s_utf8_census(const char *buf, size_t len, size_t *multi, size_t *stray)
+{
+    *multi = *stray = 0;
+    for (size_t i = 0; i < len;) {
+        size_t n = s_utf8_multi(buf + i, len - i);
+        if (n > 0)
+            (*multi)++, i += n;
+        else
+            *stray += (unsigned char)buf[i++] >= 0x80;
+    }
+}
+
 static bool
 s_ascii_letter(unsigned char c)
 {
@@ -81,9 +117,19 @@ input_guess(const char *buf, size_t len, const char **why)
      * ą ł ľ ś š ť ź ž ż. */
     static const unsigned char central[] = { 0xA1, 0xA3, 0xA5, 0xA6, 0xA9, 0xAB, 0xAC, 0xAE, 0xAF,
                                              0xB1, 0xB3, 0xB5, 0xB6, 0xB9, 0xBB, 0xBC, 0xBE, 0xBF };
-    size_t c1 = 0, cent = 0, zero_even = 0, zero_odd = 0;
+    size_t c1 = 0, cent = 0, zero_even = 0, zero_odd = 0, multi, stray;
+    s_utf8_census(buf, len, &multi, &stray);
+    if (multi > stray) {
+        *why = "characters, most of them valid UTF-8";
+        return "UTF-8";
+    }
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)buf[i];
+        size_t n = s_utf8_multi(buf + i, len - i);
+        if (n > 0) {
+            i += n - 1;     /* a valid character is evidence for none */
+            continue;
+        }
         if (c == 0)
             *(i % 2 ? &zero_odd : &zero_even) += 1;
         else if (c >= 0x80 && c <= 0x9F)
@@ -164,8 +210,29 @@ input_utf8(const char *buf, size_t len, const char *encoding, size_t *outlen, ch
         { "\xFF\xFE\0\0", 4, "UTF-32LE" }, { "\0\0\xFE\xFF", 4, "UTF-32BE" },
         { "\xFF\xFE", 2, "UTF-16LE" }, { "\xFE\xFF", 2, "UTF-16BE" },
     };
-    if (encoding != NULL)
-        return s_iconv(buf, len, 0, encoding, outlen, err, errlen);
+    if (encoding != NULL) {
+        size_t multi, stray;
+        s_utf8_census(buf, len, &multi, &stray);
+        if (multi > stray && strncasecmp(encoding, "UTF", 3) != 0 && strncasecmp(encoding, "UCS", 3) != 0) {
+            size_t first = 0;
+            while (s_utf8_multi(buf + first, len - first) == 0)
+                first++;
+            snprintf(err, errlen, "the input is %sUTF-8 already (%zu character%s outside ASCII, the first at line %ld, "
+                     "byte offset %zu%s): converting it from %.40s would store them garbled; import it without "
+                     "--encoding", stray ? "mostly " : "", multi, multi == 1 ? "" : "s", s_line(buf, first), first,
+                     stray ? ", and a few bytes that are not UTF-8" : "", encoding);
+            return NULL;
+        }
+        char *out = s_iconv(buf, len, 0, encoding, outlen, err, errlen);
+        const char *nul = out != NULL ? memchr(out, '\0', *outlen) : NULL;
+        if (nul != NULL) {
+            snprintf(err, errlen, "line %ld: a NUL character (U+0000) from %.40s: text cannot hold it",
+                     s_line(out, (size_t)(nul - out)), encoding);
+            free(out);
+            return NULL;
+        }
+        return out;
+    }
     for (size_t i = 0; i < sizeof(boms) / sizeof(boms[0]); i++)
         if (len >= boms[i].n && memcmp(buf, boms[i].bom, boms[i].n) == 0)
             return s_iconv(buf + boms[i].n, len - boms[i].n, boms[i].n, boms[i].name, outlen, err, errlen);
@@ -179,6 +246,16 @@ input_utf8(const char *buf, size_t len, const char *encoding, size_t *outlen, ch
     const char *why, *guess = input_guess(buf, len, &why);
     if (nul != NULL && (size_t)(nul - buf) < bad)
         bad = (size_t)(nul - buf);
+    if (strcmp(guess, "UTF-8") == 0) {
+        size_t multi, stray;
+        s_utf8_census(buf + skip, len - skip, &multi, &stray);
+        snprintf(err, errlen, "line %ld, byte offset %zu: byte 0x%02X is not UTF-8; the file is UTF-8 with %zu "
+                 "invalid byte%s, the first at line %ld, byte offset %zu (and %zu valid characters outside ASCII): "
+                 "correct %s and import it again (another --encoding would garble the valid ones)",
+                 s_line(buf, bad), bad, (unsigned char)buf[bad], stray, stray == 1 ? "" : "s", s_line(buf, bad), bad,
+                 multi, stray == 1 ? "it" : "them");
+        return NULL;
+    }
     const char *shown = strcmp(guess, "CP1252") == 0 ? "Windows-1252" : guess;
     snprintf(err, errlen, "line %ld, byte offset %zu: byte 0x%02X is not UTF-8%s; the file looks like %s "
              "from its %s: import it with --encoding %s (or save it as UTF-8)",

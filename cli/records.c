@@ -29,16 +29,17 @@
  * The input is fed to libcsv a line at a time, so that each record knows
  * the line it starts on. A quoted field may hold line breaks, so a stray
  * quote (`r4;organisation;"Four;AT`) would make the rest of the file, or
- * everything up to the next quote, one field. A record is therefore taken
- * for a stray quote, reported at the line where it starts and skipped,
- * with reading going on at the line after that one, when the quote is
- * still open after CSV_SPAN_MAX lines or at the end of the input, or when
- * it closed on a later line but a whole line inside it has as many
- * separators as a row (it swallowed rows). So a stray quote costs its own
- * row only, and never becomes an id.
+ * everything up to the next quote, one field. A record that spans lines
+ * is therefore taken for a stray quote when what it parsed into is not a
+ * row: its number of fields is not the header's, or a quote inside a
+ * quoted field is neither doubled nor followed by a separator or the end
+ * of the line (`;"Six";` read from inside a stray quote), or its quote is
+ * still open past the last quote of the input (it can never close). It is
+ * reported at the line where it starts and skipped, with reading going on
+ * at the line after that one. So a stray quote costs its own row only and
+ * never becomes an id, while a quoted description of any length, or one
+ * with separators in it, is one field.
  */
-
-#define CSV_SPAN_MAX 32     /* lines one quoted field may span */
 
 /* The reading of one CSV input: libcsv calls back per field and record. */
 struct csv_reader {
@@ -54,6 +55,7 @@ struct csv_reader {
     bool between;           /* no record begun yet on lineno */
     bool ended;             /* a record ended while feeding lineno */
     bool swallowed;         /* the record that ended spans rows: skip it */
+    size_t after_quotes;    /* the offset after the input's last quote */
 };
 
 /* A field: its text, with the CR of each CRLF inside a quoted field
@@ -72,26 +74,62 @@ s_csv_field(void *s, size_t len, void *data)
     r->fields[r->nfields++] = f;
 }
 
-/* True if a line wholly inside the record that ends on r->lineno (so
- * inside a quoted field) holds as many separators as a row of the
- * header: the quote swallowed rows. */
+/* True if the bytes from p to end, starting inside a quoted field when
+ * quoted, have a quote that is not CSV: inside a quoted field, one that
+ * is neither doubled nor, after blanks, followed by a separator or the
+ * line's end. */
+static bool
+s_csv_bad_quote(const struct csv_reader *r, const char *p, const char *end, bool quoted)
+{
+    while (p < end) {
+        if (!quoted) {
+            while (p < end && (*p == ' ' || *p == '\t'))
+                p++;
+            quoted = p < end && *p == '"';
+            p += quoted;
+        }
+        if (quoted) {
+            for (; p < end; p++) {
+                if (*p != '"')
+                    continue;
+                if (p + 1 < end && p[1] == '"') {
+                    p++;
+                    continue;
+                }
+                break;
+            }
+            if (p >= end)
+                return false;       /* still open */
+            for (p++; p < end && (*p == ' ' || *p == '\t'); p++)
+                ;
+            if (p < end && *p != r->sep && *p != '\r' && *p != '\n')
+                return true;
+            quoted = false;
+        }
+        while (p < end && *p != r->sep && *p != '\n')
+            p++;
+        p++;
+    }
+    return false;
+}
+
+/* The end of the line that starts at offset off (after its '\n'). */
+static const char *
+s_line_end(const struct csv_reader *r, size_t off)
+{
+    const char *nl = memchr(r->buf + off, '\n', r->len - off);
+    return nl != NULL ? nl + 1 : r->buf + r->len;
+}
+
+/* True if the record that ends on r->lineno spans lines and is no row: a
+ * stray quote swallowed what follows it. */
 static bool
 s_csv_swallowed(const struct csv_reader *r)
 {
-    size_t want = json_array_size(r->header);
-    if (r->header == NULL || want < 3 || r->lineno <= r->rec_line + 1)
+    if (r->header == NULL || r->lineno <= r->rec_line)
         return false;
-    const char *p = memchr(r->buf + r->rec_off, '\n', r->line_off - r->rec_off);
-    while (p != NULL && p + 1 < r->buf + r->line_off) {
-        const char *line = p + 1, *end = r->buf + r->line_off;
-        p = memchr(line, '\n', (size_t)(end - line));
-        size_t seps = 0;
-        for (const char *q = line; q < (p ? p : end); q++)
-            seps += *q == r->sep;
-        if (seps + 1 >= want)
-            return true;
-    }
-    return false;
+    return r->nfields != json_array_size(r->header) ||
+           s_csv_bad_quote(r, r->buf + r->rec_off, s_line_end(r, r->line_off), false);
 }
 
 static void
@@ -217,18 +255,27 @@ records_csv(const records_sink_t *to, const char *buf, size_t len, char sep)
     if (csv_init(&csv, CSV_APPEND_NULL) != 0)
         abort();
     r->sep = sep ? sep : s_sniff(buf);
+    for (size_t i = len; i > 0 && r->after_quotes == 0; i--)
+        if (buf[i - 1] == '"')
+            r->after_quotes = i;
     csv_set_delim(&csv, (unsigned char)r->sep);
     while (rc == 0 && !publish_stopped(to->pub)) {
         if (r->line_off < len) {
             bool had_header = r->header != NULL;
+            size_t start = r->line_off;
             r->line_off += s_csv_line(r, &csv);
+            /* open after a line break, and no quote left to close it */
+            bool never = !r->between && r->line_off >= r->after_quotes && buf[r->line_off - 1] == '\n';
             if (r->swallowed)
-                s_csv_skip(r, &csv, "closes only on a later line, after lines that look like rows");
-            else if (!r->between && r->lineno - r->rec_line + 1 > CSV_SPAN_MAX && r->header == NULL)
+                s_csv_skip(r, &csv, "closes only on a later line, and what it holds is not a row");
+            else if (never && r->header == NULL)
                 rc = -1, cli_warn("%s:%ld: the header has a quote that is not closed", to->file, r->rec_line);
-            else if (!r->between && r->lineno - r->rec_line + 1 > CSV_SPAN_MAX) {
-                char why[64];
-                snprintf(why, sizeof(why), "is not closed within %d lines", CSV_SPAN_MAX);
+            else if (never)
+                s_csv_skip(r, &csv, "is not closed before the end of the file");
+            else if (!r->between && r->header != NULL &&
+                     s_csv_bad_quote(r, buf + start, buf + r->line_off, r->lineno > r->rec_line)) {
+                char why[96];     /* a later quote no field can end with: it stays open */
+                snprintf(why, sizeof(why), "is not closed (the quote on line %ld cannot end a field)", r->lineno);
                 s_csv_skip(r, &csv, why);
             }
             if (!had_header && r->header != NULL && to->header(to->arg, r->header) != 0)
@@ -251,7 +298,7 @@ records_csv(const records_sink_t *to, const char *buf, size_t len, char sep)
             csv_fini(&csv, s_csv_field, s_csv_record, r);
             if (!r->swallowed)
                 break;
-            s_csv_skip(r, &csv, "closes only on a later line, after lines that look like rows");
+            s_csv_skip(r, &csv, "closes only on a later line, and what it holds is not a row");
         }
     }
     s_csv_clear(r);
@@ -396,7 +443,20 @@ records_json(const records_sink_t *to, const char *buf, size_t len)
     }
     const char *type = json_string_value(json_object_get(doc, "type"));
     json_t *features = json_object_get(doc, "features");
-    if (type != NULL && strcmp(type, "FeatureCollection") == 0 && json_is_array(features)) {
+    bool collection = type != NULL && strcmp(type, "FeatureCollection") == 0 && json_is_array(features);
+    if (to->properties != NULL && (collection || (type != NULL && strcmp(type, "Feature") == 0))) {
+        json_t *first = collection ? json_array_get(features, 0) : doc, *names = json_array(), *x;
+        const char *key;
+        json_object_foreach(json_object_get(first, "properties"), key, x)
+            json_array_append_new(names, json_string(key));
+        int rc = to->properties(to->arg, names);
+        json_decref(names);
+        if (rc != 0) {
+            json_decref(doc);
+            return -1;
+        }
+    }
+    if (collection) {
         n = json_array_size(features);
         json_array_foreach(features, i, v) {
             snprintf(label, sizeof(label), "%s: feature %zu", to->file, i + 1);

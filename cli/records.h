@@ -27,9 +27,13 @@ typedef struct {
     /* CSV: the header (array of column names, borrowed) was read; returns
      * 0 to go on, or -1 to stop after saying why. NULL for other formats. */
     int (*header)(void *arg, const json_t *header);
+    /* GeoJSON: the property names of the first feature (array, borrowed),
+     * before any feature is read; returns 0 to go on, or -1 to stop after
+     * saying why. NULL: not asked. */
+    int (*properties)(void *arg, const json_t *names);
     /* done is the fraction read (0..1), rows the records so far; or NULL. */
     void (*progress)(void *arg, double done, size_t rows);
-    void *arg;              /* for the three above */
+    void *arg;              /* for the four above */
 } records_sink_t;
 
 /* Each reads the len bytes of UTF-8 at buf (input.c made them so) to

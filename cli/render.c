@@ -186,6 +186,20 @@ render_text(FILE *f, const char *s)
     free(e);
 }
 
+void
+render_line(FILE *f, const char *fmt, ...)
+{
+    va_list ap;
+    char *msg = NULL;
+    va_start(ap, fmt);
+    int n = vasprintf(&msg, fmt, ap);
+    va_end(ap);
+    if (n >= 0)
+        render_text(f, msg);
+    fputc('\n', f);
+    free(msg);
+}
+
 const char *
 render_env_lang(void)
 {

@@ -33,6 +33,10 @@ char *render_escape(const char *s, size_t len);
 /* Prints s escaped as render_escape does. */
 void render_text(FILE *f, const char *s);
 
+/* Prints the text fmt makes escaped as render_escape does, then a
+ * newline (for messages that quote what a file or a node holds). */
+void render_line(FILE *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* The language the user reads, from $LC_ALL, $LC_MESSAGES or $LANG
  * ("de_AT.UTF-8" gives "de"); NULL if none names one. */
 const char *render_env_lang(void);

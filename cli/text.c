@@ -1,20 +1,24 @@
 /*
  * text.c: the text helpers of import: the normal form names, cities and
- * websites are compared in, and slugs for entry ids. Folding is the
- * project's one folding (proto/fold.h, on utf8proc), so import compares
- * names exactly as search matches them: "Straße" and "STRASSE" are one
- * name, and so are "Ærø" and "aero". Letters that fold to something
- * outside ASCII (Greek, Cyrillic) stay letters in names; in an id they
- * are not allowed, so a name wholly in such a script gets a hashed id.
- * Every result is a new string the caller frees. Nothing here knows
- * entries or the mapping.
+ * websites are compared in, and slugs for entry ids. Names are compared
+ * in the project's one folding (proto/fold.h, on utf8proc), so import
+ * compares names exactly as search matches them: "Straße" and "STRASSE"
+ * are one name, and so are "Ærø" and "aero". Ids are another matter: a
+ * re-import must give every row the id it was given before, in any
+ * release, or it would store the row a second time. So slugs keep their
+ * own folding, fixed for good: Latin-1 and Latin Extended-A letters
+ * (U+00C0..U+017F) to ASCII by a table, every other character outside
+ * ASCII an id separator, and a hash suffix of FNV-1a 32-bit. A name
+ * wholly in another script (Greek, Cyrillic) gets a hashed id. Every
+ * result is a new string the caller frees. Nothing here knows entries or
+ * the mapping.
  */
 #include "text.h"
 #include "entry.h"
 #include "fold.h"
 #include "util.h"
 
-#include <sodium.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,54 +80,96 @@ text_norm(const char *s)
     return f;
 }
 
-/* Eight hex digits of the BLAKE2b hash of s, into out (9 bytes). */
+/* The id folding: ASCII for U+00C0..U+017F ('?': see s_id_special,
+ * '_': not a letter, a separator). Fixed: changing an entry changes ids. */
+static const char s_id_tab[] =
+    "AAAAAA?CEEEEIIII" "DNOOOOO_OUUUUY??" "aaaaaa?ceeeeiiii" "dnooooo_ouuuuy?y"
+    "aaaaaaccccccccdd" "ddeeeeeeeeeegggg" "gggghhhhiiiiiiii" "ii??jjkkklllllll"
+    "lllnnnnnnnnnoooo" "oo??rrrrrrssssss" "ssttttttuuuuuuuu" "uuuuwwyyyzzzzzzs";
+
+static const char *
+s_id_special(unsigned cp)
+{
+    switch (cp) {
+    case 0xC6: case 0xE6: return "ae";
+    case 0xDE: case 0xFE: return "th";
+    case 0xDF: return "ss";
+    case 0x132: case 0x133: return "ij";
+    case 0x152: case 0x153: return "oe";
+    default: return "";
+    }
+}
+
+/* Appends to o the id folding of s: Latin-1 and Latin Extended-A letters
+ * by s_id_tab (as the table has them, upper case only in Latin-1, or all
+ * lower with lower), ASCII as it is (lowercased with lower), and every
+ * other byte as it is with raw, else as '-'. Returns the end of what was
+ * written: at most 2 bytes per byte of s. */
+static char *
+s_id_fold(char *o, const char *s, bool lower, bool raw)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        if (p[0] >= 0xC3 && p[0] <= 0xC5 && (p[1] & 0xC0) == 0x80) {
+            unsigned cp = ((p[0] & 0x1Fu) << 6) | (p[1] & 0x3Fu);
+            if (cp >= 0xC0) {
+                char c = s_id_tab[cp - 0xC0];
+                const char *sp = c == '?' ? s_id_special(cp) : NULL;
+                if (sp != NULL)
+                    while (*sp)
+                        *o++ = *sp++;
+                else if (c == '_')
+                    *o++ = ' ';
+                else
+                    *o++ = lower ? (char)(c | 0x20) : c;
+                p += 2;
+                continue;
+            }
+        }
+        if (*p >= 0x80)
+            *o++ = raw ? (char)*p : '-';
+        else
+            *o++ = lower && *p >= 'A' && *p <= 'Z' ? (char)(*p | 0x20) : (char)*p;
+        p++;
+    }
+    return o;
+}
+
+/* Eight hex digits of the FNV-1a 32-bit hash of s, into out (9 bytes).
+ * An id suffix needs no cryptographic hash, only one that never changes:
+ * this is the one ids have always had. */
 static void
 s_hash_hex(const char *s, char out[9])
 {
-    unsigned char h[crypto_generichash_BYTES_MIN];
-    if (sodium_init() < 0)
-        abort();
-    crypto_generichash(h, sizeof(h), (const unsigned char *)s, strlen(s), NULL, 0);
-    sodium_bin2hex(out, 9, h, 4);
+    uint32_t h = 2166136261u;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    snprintf(out, 9, "%08x", (unsigned)h);
 }
 
-/* The most s_ascii writes for one character: what fold_into may give
- * in its buffer (a compatibility decomposition can be many times longer
- * than the character: U+3316 is 3 bytes and folds to 18). */
+/* s_hash_hex of raw in the id folding with its other bytes kept: the
+ * suffix of an id cut to ENTRY_ID_MAX. */
+static void
+s_hash_fold(const char *raw, bool lower, char out[9])
+{
+    char *f = xmalloc(2 * strlen(raw) + 1);
+    *s_id_fold(f, raw, lower, true) = '\0';
+    s_hash_hex(f, out);
+    free(f);
+}
+
+/* The most s_ascii writes for one character (2 bytes: "ss" for one of
+ * 2, a byte for a byte otherwise); kept as the room text_make_id gives. */
 #define ASCII_PER_CHAR 31
 
-/* Appends to o the ASCII of s folded (fold.h) one character at a time;
- * unless lower, a character that was upper case stays upper case ("Č" ->
- * "C"). Characters that fold outside ASCII are written as '-'. Returns the
+/* Appends to o the ASCII of s in the id folding (s_id_fold), lowercase
+ * when lower; characters it does not fold are written as '-'. Returns the
  * end of what was written; o has room for ASCII_PER_CHAR bytes per byte
- * of s (each character is at least one byte). */
+ * of s. */
 static char *
 s_ascii(char *o, const char *s, bool lower)
 {
-    for (const char *p = s; *p;) {
-        utf8proc_int32_t cp;
-        utf8proc_ssize_t n = utf8proc_iterate((const utf8proc_uint8_t *)p, -1, &cp);
-        if (n <= 0) {
-            *o++ = '-', p++;        /* not UTF-8: not an id character */
-            continue;
-        }
-        char buf[ASCII_PER_CHAR + 1];
-        size_t m = cp < 0x80 ? 1 : fold_into(p, (size_t)n, buf, sizeof(buf));
-        const char *src = cp < 0x80 ? p : buf;
-        bool upper = !lower && utf8proc_tolower(cp) != cp;
-        for (size_t i = 0; m != FOLD_FAIL && i < m; i++) {
-            char c = src[i];
-            if ((unsigned char)c >= 0x80)
-                c = '-';
-            else if (upper && c >= 'a' && c <= 'z')
-                c = (char)(c - 'a' + 'A');
-            else if (lower && c >= 'A' && c <= 'Z')
-                c = (char)(c - 'A' + 'a');
-            *o++ = c;
-        }
-        p += n;
-    }
-    return o;
+    return s_id_fold(o, s, lower, false);
 }
 
 /* A new id from prefix and raw text: folded to ASCII, every run of
@@ -157,7 +203,7 @@ text_make_id(const char *prefix, const char *raw, bool lower)
         snprintf(o, cap - n, "x%s", hex);
     }
     if (strlen(id) > ENTRY_ID_MAX) {
-        s_hash_hex(f, hex);
+        s_hash_fold(raw, lower, hex);
         snprintf(id + ENTRY_ID_MAX - 9, 10, "-%s", hex);
     }
     free(f);

@@ -23,11 +23,12 @@ char *text_norm(const char *s);
  * trailing '/'; NULL for an empty one. */
 char *text_norm_site(const char *url);
 
-/* A new id from prefix and raw text: folded to ASCII, every run of characters
- * outside [A-Za-z0-9._-] one '-', lowercased when lower. Longer than
- * ENTRY_ID_MAX: cut, with a BLAKE2b hash of the whole to keep it unique.
- * Empty text (a name in a script that does not fold to ASCII): a hash of
- * it. */
+/* A new id from prefix and raw text: Latin-1 and Latin Extended-A letters
+ * folded to ASCII (not proto/fold.h: ids never change), every run of
+ * characters outside [A-Za-z0-9._-] one '-', lowercased when lower.
+ * Longer than ENTRY_ID_MAX: cut, with an FNV-1a hash of the whole to keep
+ * it unique. Empty text (a name in another script): "x" and a hash of
+ * it. The same text gives the same id in every release. */
 char *text_make_id(const char *prefix, const char *raw, bool lower);
 
 #endif

@@ -73,15 +73,54 @@ if sd n1 import "$D/stray-quote-eof.csv" >"$T/q2.out" 2>"$T/q2.err"; then fail "
 expect_contains "$T/q2.err" "stray-quote-eof.csv:3: a quote opened on this line is not closed before the end of the file"
 expect_contains "$T/q2.err" "imported 4 rows: 3 new, 0 updated, 0 unchanged, 1 rejected"
 sd n1 get e5 >/dev/null 2>&1 || fail "e5 after an unclosed quote lost"
+# A quoted description of 40 lines, and one whose lines hold separators
+# (and even a line shaped like a row), are one field each.
+for f in longq sepq; do
+    sd n1 import "$D/$f.csv" >"$T/$f.out" 2>"$T/$f.err" || { cat "$T/$f.err"; fail "$f.csv: a quoted field taken for a stray quote"; }
+    expect_contains "$T/$f.out" "imported 2 rows: 2 new, 0 updated, 0 unchanged, 0 rejected"
+done
+[ "$(get_field n1 lq-1 'len(d["description"]["de"].splitlines())')" = "40" ] || fail "longq: $(cat "$T/n1.get.json")"
+[ "$(get_field n1 sq-1 'd["description"]["de"].splitlines()[1]')" = "Kochen; Nähen; Putzen; Gärtnern; Pflege" ] ||
+    fail "sepq: $(cat "$T/n1.get.json")"
+if sd n1 get r9 2>/dev/null; then fail "a line inside a quoted field was imported as a row"; fi
+sd n1 get sq-2 >/dev/null 2>&1 || fail "the row after a quoted field lost"
 
 # --- GeoJSON without a mapping: name and description properties ---
 if sd n1 import "$D/nomap.geojson" >"$T/g0.out" 2>"$T/g0.err"; then fail "plain name without a language"; fi
-expect_contains "$T/g0.err" "nomap.geojson: feature 1: field 'name': say which language: give --lang"
+# said once, before the first feature, as for a CSV header
+expect_contains "$T/g0.err" "nomap.geojson: 2 problems, nothing was imported"
+expect_contains "$T/g0.err" "property 'name': say which language, e.g. 'name:de' (or give --lang, or use --map)"
+expect_not_contains "$T/g0.err" "feature"
 sd n1 import --lang da "$D/nomap.geojson" >"$T/g1.out" 2>"$T/g1.err" || { cat "$T/g1.err"; fail "GeoJSON --lang da"; }
 expect_contains "$T/g1.err" "imported 2 rows: 2 new"
 [ "$(get_field n1 dk-g1 'd["name"]["da"]')" = "Socialøkonomisk Café Aarhus" ] || fail "name property: $(cat "$T/n1.get.json")"
 [ "$(get_field n1 dk-g1 'd["description"]["da"]')" = "Café og køkken" ] || fail "description property"
 [ "$(get_field n1 dk-g1 'd["geo"]["lat"]')" = "56.1629" ] || fail "geometry"
+
+# A name property that is not text says so.
+printf '{"type":"FeatureCollection","features":[{"type":"Feature","id":"gn-1","geometry":null,"properties":{"kind":"organisation","name":12345,"country":"DK"}}]}' >"$T/numname.geojson"
+if sd n1 import --dry-run --lang da "$T/numname.geojson" >"$T/g2.out" 2>"$T/g2.err"; then fail "a numeric name accepted"; fi
+expect_contains "$T/g2.err" "feature 1: field 'name': must be text (got a number)"
+
+# --- defaults and languages checked by the entry's rules, before any row ---
+printf 'Nr;Name\n1;Eins\n' >"$T/plain.csv"
+printf '{"kind":"organisation","country":"UK","fields":{"name:xx":"Name"}}' >"$T/rules.map.json"
+if sd n1 import --dry-run --map "$T/rules.map.json" "$T/plain.csv" >"$T/r0.out" 2>"$T/r0.err"; then fail "country UK, name:xx accepted"; fi
+expect_contains "$T/r0.err" "2 problems, nothing was imported"
+expect_contains "$T/r0.err" "country: 'UK' is the NUTS prefix, not the ISO 3166-1 code: use GB"
+expect_contains "$T/r0.err" "field 'name:xx': 'xx' is not an ISO 639-1 language code"
+printf '{"kind":"organisation","country":"AT","region":"DE12","fields":{"name:de":"Name"}}' >"$T/region.map.json"
+if sd n1 import --dry-run --map "$T/region.map.json" "$T/plain.csv" >"$T/r1.out" 2>"$T/r1.err"; then fail "region DE12 in AT accepted"; fi
+expect_contains "$T/r1.err" "region: 'DE12' is not in country AT"
+if sd n1 import --dry-run --lang xx "$D/nomap.geojson" >"$T/r2.out" 2>"$T/r2.err"; then fail "--lang xx accepted"; fi
+expect_contains "$T/r2.err" "--lang takes an ISO 639-1 code"
+printf 'id;kind;name:xx;country\nx-1;organisation;Eins;AT\n' >"$T/langxx.csv"
+if sd n1 import --dry-run "$T/langxx.csv" >"$T/r3.out" 2>"$T/r3.err"; then fail "column name:xx accepted"; fi
+expect_contains "$T/r3.err" "column 'name:xx': 'xx' is not an ISO 639-1 language code (e.g. de) (nothing was imported)"
+# a column twice is refused, naming both
+printf 'id;name:de;kind;country;name:de\nd-1;First;organisation;AT;Second\n' >"$T/duphdr.csv"
+if sd n1 import --dry-run "$T/duphdr.csv" >"$T/r4.out" 2>"$T/r4.err"; then fail "a column twice accepted"; fi
+expect_contains "$T/r4.err" "column 'name:de': in the header twice, as columns 2 and 5"
 
 # --- a mapping with typos: refused once, every problem listed ---
 before=$(entries_of n1)
@@ -137,6 +176,34 @@ expect_contains "$T/d1.err" "would import 7 rows: 7 good"
 [ "$(json "$T/d1.json" '[r["id"] for r in d["groups"][0]["rows"]]')" = "['u-1', 'u-2', 'u-3', 'u-6']" ] || fail "json group 1"
 [ "$(json "$T/d1.json" '[r["line"] for r in d["groups"][1]["rows"]]')" = "[5, 6]" ] || fail "json group 2 lines"
 [ "$(json "$T/d1.json" 'd["groups"][0]["reasons"][0]')" = "same website putzwerk.example" ] || fail "json reason"
+
+# --- a partner's control characters reach the terminal escaped ---
+# ESC [31m and U+202E (right-to-left override) in cells, in the grouped
+# report, --errors all, and the mapping's problem list.
+python3 - "$T/hostile.csv" "$T/hostile.map.json" <<'PY'
+import sys
+with open(sys.argv[1], "w", encoding="utf-8") as f:
+    f.write("id;kind;name:de;country;email\n")
+    for i in range(2, 7):
+        f.write("h-%d;organisation;Name %d;\x1b[31mX%c;a\u202e@b\n" % (i, i, "ABCDE"[i - 2]))
+with open(sys.argv[2], "w", encoding="utf-8") as f:
+    f.write('{"kind": "\\u001b[31morg", "fields": {"x\\u202e:de": "name:de"}}')
+PY
+check_escaped() {
+    if grep -q "$(printf '\033')" "$1" || grep -q "$(printf '\342\200\256')" "$1"; then
+        cat -v "$1"; fail "raw control characters in $1"
+    fi
+}
+if sd n1 import --dry-run "$T/hostile.csv" >"$T/h0.out" 2>"$T/h0.err"; then fail "hostile rows accepted"; fi
+check_escaped "$T/h0.err"
+expect_contains "$T/h0.err" "field 'country': 5 rows"
+if sd n1 import --dry-run --errors all "$T/hostile.csv" >"$T/h1.out" 2>"$T/h1.err"; then fail "hostile rows accepted"; fi
+check_escaped "$T/h1.err"
+expect_contains "$T/h1.err" "'\x1b[31mXA' is not an ISO 3166-1 alpha-2 code"
+if sd n1 import --dry-run --map "$T/hostile.map.json" "$T/hostile.csv" >"$T/h2.out" 2>"$T/h2.err"; then fail "hostile mapping accepted"; fi
+check_escaped "$T/h2.err"
+expect_contains "$T/h2.err" "kind '\x1b[31morg'"
+expect_contains "$T/h2.err" "field 'x\u202e:de'"
 
 # --- duplicate keys in JSON input ---
 if sd n1 import "$D/dupkeys.json" >"$T/k.out" 2>"$T/k.err"; then fail "duplicate key accepted"; fi

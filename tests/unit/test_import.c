@@ -67,6 +67,23 @@ input_test(bool verbose)
     CHECK(s_refused(B("x"), "NO-SUCH-ENCODING", "unknown encoding"));
     const char *why;
     CHECK(strcmp(input_guess("\x9C", 1, &why), "CP1252") == 0);
+    /* UTF-8 with one stray Latin-1 byte: said to be UTF-8, no legacy
+     * encoding suggested; with --encoding CP1252 refused, as is input
+     * that is UTF-8 already */
+    static const char mixed[] = "id;name:de\nr1;M\xC3\xBCller Stra\xC3\x9F" "e\nr2;Caf\xE9\n";
+    CHECK(strcmp(input_guess(mixed, sizeof(mixed) - 1, &why), "UTF-8") == 0);
+    CHECK(s_refused(B(mixed), NULL, "the file is UTF-8 with 1 invalid byte, the first at line 3, byte offset 36"));
+    char err[512] = "";
+    size_t olen;
+    CHECK(input_utf8(mixed, sizeof(mixed) - 1, NULL, &olen, err, sizeof(err)) == NULL && strstr(err, "CP1252") == NULL);
+    CHECK(s_refused(B(mixed), "CP1252", "the input is mostly UTF-8 already"));
+    CHECK(s_refused(B("id\nM\xC3\xBCller\n"), "ISO-8859-1", "the input is UTF-8 already (1 character outside ASCII, "
+                                                          "the first at line 2, byte offset 4)"));
+    CHECK(s_decodes(B("id\nM\xC3\xBCller\n"), "UTF-8", "id\nMüller\n"));
+    CHECK(s_decodes(B("Caf\xE9"), "CP1252", "Café"));
+    /* a NUL from the converter is refused as in UTF-8 input */
+    CHECK(s_refused(B("a\nb\0c"), "CP1252", "line 2: a NUL character (U+0000) from CP1252"));
+    CHECK(s_refused(B("a\0\0\0"), "UTF-16LE", "a NUL character"));
     return selftest_failures;
 }
 
@@ -81,6 +98,21 @@ report_test(bool verbose)
     char *e = import_report_key("a quote opened on this line is not closed; reading goes on at line 17");
     CHECK(strcmp(a, b) == 0 && strcmp(a, c) != 0 && strcmp(d, e) == 0);
     free(a), free(b), free(c), free(d), free(e);
+    /* apostrophes in values ("L'Arche", "O'Brien", "x' is y") leave no
+     * part of the value in the key */
+    a = import_report_key("field 'country': 'L'Arche' is not an ISO 3166-1 alpha-2 code (e.g. AT)");
+    b = import_report_key("field 'country': 'O'Brien' is not an ISO 3166-1 alpha-2 code (e.g. AT)");
+    c = import_report_key("field 'country': 'x' is y' is not an ISO 3166-1 alpha-2 code (e.g. AT)");
+    d = import_report_key("field 'country': 'AT' is not an ISO 3166-1 alpha-2 code (e.g. AT)");
+    CHECK(strcmp(a, b) == 0 && strcmp(a, c) == 0 && strcmp(a, d) == 0);
+    CHECK(strcmp(a, "field 'country': _ is not an ISO #-# alpha-# code (e.g. AT)") == 0);
+    free(a), free(b), free(c), free(d);
+    a = import_report_key("field 'email': 'd'Alembert@' is not an e-mail address");
+    b = import_report_key("field 'email': 'x@y' is not an e-mail address");
+    c = import_report_key("field 'ref': 'l'x/y': origin is not a node id");
+    d = import_report_key("field 'ref': 'ab/y': origin is not a node id");
+    CHECK(strcmp(a, b) == 0 && strcmp(c, d) == 0);
+    free(a), free(b), free(c), free(d);
 
     /* four rows alike are one line; two are listed row by row */
     char *buf = NULL;
@@ -101,6 +133,24 @@ report_test(bool verbose)
     CHECK(strstr(buf, "socdir import: p.csv:3: entry 'c': field 'country'") != NULL);
     CHECK(strstr(buf, "p.csv:5: entry 'f': warning: field 'email'") != NULL);
     CHECK(strstr(buf, "p.csv:99") == NULL);
+    free(buf);
+
+    /* 2,000 rows, each an apostrophe in its value: one group, whose
+     * reason keeps no part of the first value */
+    out = open_memstream(&buf, &len);
+    r = import_report_new("q.csv", out, false);
+    for (int i = 0; i < 2000; i++) {
+        char lbl[32], why[128];
+        snprintf(lbl, sizeof(lbl), "q.csv:%d", i + 2);
+        snprintf(why, sizeof(why), "field 'country': 'X'%c%c' is not an ISO 3166-1 alpha-2 code (e.g. AT)",
+                 'a' + i % 26, 'a' + i / 26 % 26);
+        import_report_add(r, lbl, NULL, why, false);
+    }
+    import_report_print(r);
+    import_report_destroy(&r);
+    fclose(out);
+    CHECK(strcmp(buf, "socdir import: q.csv: field 'country': 2000 rows, e.g. lines 2, 3, 4: not an ISO 3166-1 "
+                      "alpha-2 code (e.g. AT) (--errors all lists every row)\n") == 0);
     free(buf);
     return selftest_failures;
 }
@@ -124,9 +174,32 @@ text_test(bool verbose)
     id = text_make_id("", "Nähstube Krems-Krems an der Donau", true);
     CHECK(strcmp(id, "nahstube-krems-krems-an-der-donau") == 0);
     free(id);
+    /* the id folding is the one ids have always had: Latin Extended-A
+     * and æ œ þ ĳ come out lower case even when case is kept */
     id = text_make_id("", "Łódź Œuvre Straße", false);
-    CHECK(strcmp(id, "Lodz-OEuvre-Strasse") == 0);
+    CHECK(strcmp(id, "lodz-oeuvre-Strasse") == 0);
     free(id);
+    /* Ids as the previous releases made them (name-city, lowercased, as
+     * import makes them without an id column; and an id column with a
+     * prefix): a re-import after an upgrade must find the same ids. */
+    static const struct { const char *prefix, *raw; bool lower; const char *id; } stable[] = {
+        { "", "Sozialökonomischer Betrieb für Arbeitsintegration und Qualifizierung Niederösterreich-Sankt Pölten",
+          true, "sozialokonomischer-betrieb-fur-arbeitsintegration-und-q-03935521" },
+        { "", "Κοινωνική Συνεταιριστική Επιχείρηση-Αθήνα", true, "xe0087d7c" },
+        { "", "Straße der Arbeit-Wien", true, "strasse-der-arbeit-wien" },
+        { "", "Ærø", true, "aero" },
+        { "", "Werkstatt 5\xe3\x8c\x96 Lauf-Graz", true, "werkstatt-5-lauf-graz" },
+        { "", "\xe3\x8c\x96", true, "x72474504" },
+        { "p-", "Ärger Ōsaka Ĳssel Þór", false, "p-Arger-osaka-ijssel-thor" },
+        { "", "Tiếng Việt \xef\xac\x81n ①", true, "ti-ng-vi-t-n" },
+    };
+    for (size_t i = 0; i < sizeof(stable) / sizeof(stable[0]); i++) {
+        id = text_make_id(stable[i].prefix, stable[i].raw, stable[i].lower);
+        if (strcmp(id, stable[i].id) != 0)
+            fprintf(stderr, "id of '%s': %s, was %s\n", stable[i].raw, id, stable[i].id);
+        CHECK(strcmp(id, stable[i].id) == 0);
+        free(id);
+    }
     id = text_make_id("", "София", true);     /* no ASCII: a hash, the same every time */
     char *again = text_make_id("", "София", true);
     CHECK(id[0] == 'x' && strlen(id) == 9 && strcmp(id, again) == 0);
@@ -198,5 +271,62 @@ dedup_test(bool verbose)
     json_decref(doc);
     dedup_destroy(&d);
     CHECK(d == NULL);
+
+    /* names as a node may hold them (stored under older rules): printed
+     * escaped */
+    d = dedup_new();
+    json_t *h1 = s_rec("h1", "\x1b[31mCaritas", "x.example", 48.0, 16.0),
+           *h2 = s_rec("h2", "\xe2\x80\xae" "Caritas", "x.example", 48.0, 16.0);
+    dedup_add(d, h1, "h.csv:2");
+    dedup_add(d, h2, "h.csv:3");
+    json_decref(h1), json_decref(h2);
+    json_t *hdoc = dedup_groups(d, "h.csv");
+    char *hbuf = NULL;
+    size_t hlen = 0;
+    FILE *hout = open_memstream(&hbuf, &hlen);
+    dedup_print(hdoc, hout);
+    fclose(hout);
+    CHECK(strchr(hbuf, 0x1b) == NULL && strstr(hbuf, "\xe2\x80\xae") == NULL);
+    CHECK(strstr(hbuf, "\\x1b[31mCaritas") != NULL && strstr(hbuf, "\\u202eCaritas") != NULL);
+    free(hbuf);
+    json_decref(hdoc);
+    dedup_destroy(&d);
+
+    /* One name in one city, 5,000 times (a chain of shops), and the same
+     * name with positions: the records of the city join one group, a
+     * record with a position there joins it too (the others have none),
+     * and positions elsewhere group by distance alone. */
+    d = dedup_new();
+    for (int i = 0; i < 5000; i++) {
+        char id[32];
+        snprintf(id, sizeof(id), "s-%d", i);
+        json_t *e = json_pack("{s:s, s:{s:s}, s:{s:s}}", "id", id, "name", "de", "Sozialmarkt", "address", "city", "Wien");
+        if (i == 4999)
+            json_object_set_new(e, "geo", json_pack("{s:f, s:f}", "lat", 48.2, "lon", 16.37));
+        snprintf(label, sizeof(label), "m.csv:%d", i + 2);
+        dedup_add(d, e, label);
+        json_decref(e);
+    }
+    for (int i = 0; i < 3000; i++) {     /* Graz: 3,000 at two points 50 m apart, one far off */
+        char id[32];
+        snprintf(id, sizeof(id), "g-%d", i);
+        json_t *e = s_rec(id, "Sozialmarkt", NULL, i == 2999 ? 47.2 : 47.07 + (i % 2) * 0.00045, 15.44);
+        snprintf(label, sizeof(label), "m.csv:%d", 5002 + i);
+        dedup_add(d, e, label);
+        json_decref(e);
+    }
+    doc = dedup_groups(d, "m.csv");
+    groups = json_object_get(doc, "groups");
+    CHECK(json_array_size(groups) == 2);
+    g0 = json_array_get(groups, 0), g1 = json_array_get(groups, 1);
+    CHECK(json_array_size(json_object_get(g0, "rows")) == 5000);
+    CHECK(strcmp(json_string_value(json_array_get(json_object_get(g0, "reasons"), 0)), "same name and city") == 0);
+    CHECK(json_array_size(json_object_get(g0, "reasons")) == 1);
+    CHECK(strcmp(json_string_value(json_object_get(json_array_get(json_object_get(g0, "rows"), 4999), "id")), "s-4999") == 0);
+    CHECK(json_array_size(json_object_get(g1, "rows")) == 2999);
+    CHECK(strncmp(json_string_value(json_array_get(json_object_get(g1, "reasons"), 0)), "same name within 5", 18) == 0);
+    CHECK(strcmp(json_string_value(json_object_get(json_array_get(json_object_get(g1, "rows"), 0), "id")), "g-0") == 0);
+    json_decref(doc);
+    dedup_destroy(&d);
     return selftest_failures;
 }
