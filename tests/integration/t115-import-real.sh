@@ -77,7 +77,7 @@ sd n1 get e5 >/dev/null 2>&1 || fail "e5 after an unclosed quote lost"
 # (and even a line shaped like a row), are one field each.
 for f in longq sepq; do
     sd n1 import "$D/$f.csv" >"$T/$f.out" 2>"$T/$f.err" || { cat "$T/$f.err"; fail "$f.csv: a quoted field taken for a stray quote"; }
-    expect_contains "$T/$f.out" "imported 2 rows: 2 new, 0 updated, 0 unchanged, 0 rejected"
+    expect_contains "$T/$f.err" "imported 2 rows: 2 new, 0 updated, 0 unchanged, 0 rejected"
 done
 [ "$(get_field n1 lq-1 'len(d["description"]["de"].splitlines())')" = "40" ] || fail "longq: $(cat "$T/n1.get.json")"
 [ "$(get_field n1 sq-1 'd["description"]["de"].splitlines()[1]')" = "Kochen; Nähen; Putzen; Gärtnern; Pflege" ] ||
