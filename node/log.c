@@ -1,7 +1,7 @@
 /*
  * log.c: log lines on stderr, one write per line so lines from several
- * processes sharing a terminal do not interleave. Control bytes in a
- * message print as '?'.
+ * processes sharing a terminal do not interleave. Control and bidi
+ * characters in a message, and bytes that are not UTF-8, print as '?'.
  *
  * Two shapes. On a terminal or in a file a line is "[pid] time level
  * message". When stderr is the journal (systemd sets JOURNAL_STREAM to
@@ -13,6 +13,7 @@
  * must be the one it names.
  */
 #include "log.h"
+#include "entry.h"
 #include "util.h"
 
 #include <errno.h>
@@ -23,6 +24,7 @@
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
+#include <utf8proc.h>
 
 static bool s_verbose;
 static bool s_journal;      /* stderr is the journal: priority prefixes */
@@ -56,6 +58,30 @@ log_verbose(void)
 }
 
 /* prio: SD_ERR, SD_WARNING, SD_INFO or SD_DEBUG, as a string ("<3>"). */
+/* A message may quote what a peer or a client sent: every character an
+ * entry may not hold (entry_char_refused: C0, DEL, C1, bidi overrides)
+ * and every byte that is not part of a UTF-8 character becomes '?', so
+ * nothing acts on the terminal, a line stays one line and a file of
+ * them is UTF-8. In place; returns the new length. */
+static size_t
+s_defang(char *s)
+{
+    char *o = s;
+    for (const char *p = s; *p;) {
+        utf8proc_int32_t cp;
+        utf8proc_ssize_t n = utf8proc_iterate((const utf8proc_uint8_t *)p, -1, &cp);
+        if (n <= 0 || entry_char_refused(cp)) {
+            *o++ = '?';
+            p += n > 0 ? n : 1;
+            continue;
+        }
+        memmove(o, p, (size_t)n);
+        o += n, p += n;
+    }
+    *o = '\0';
+    return (size_t)(o - s);
+}
+
 static void
 s_log(const char *prio, const char *level, const char *fmt, va_list ap, const char *suffix)
 {
@@ -75,11 +101,8 @@ s_log(const char *prio, const char *level, const char *fmt, va_list ap, const ch
         len += (size_t)snprintf(line + len, sizeof(line) - len, ": %s", suffix);
     if (len > sizeof(line) - 2)
         len = sizeof(line) - 2;
-    /* A message may quote what a peer or a client sent: no control byte
-     * reaches the terminal or the file, and a line stays one line. */
-    for (size_t i = 0; i < len; i++)
-        if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f)
-            line[i] = '?';
+    line[len] = '\0';
+    len = s_defang(line);
     line[len++] = '\n';
     fwrite(line, 1, len, stderr);
     fflush(stderr);

@@ -71,6 +71,12 @@ printf '\202\242op\247publish\247entries\221\202\244\033[2J\001\244\033[2J\002' 
 "$SOCDIR_BIN/rawsend" "ipc://$T/a/control.sock" "$T/dup2.req" >"$T/dup2.out" || fail "rawsend failed"
 expect_contains "$T/dup2.out" "duplicate key"
 wait_until 10 log_has a "duplicate key '?[2J'"
+# The same with U+202E (a bidi override) and U+009B (CSI, a C1 control)
+# in the key: each is one '?' in the log.
+printf '\202\242op\247publish\247entries\221\202\247k\342\200\256\302\233x\001\247k\342\200\256\302\233x\002' >"$T/dup3.req"
+"$SOCDIR_BIN/rawsend" "ipc://$T/a/control.sock" "$T/dup3.req" >"$T/dup3.out" || fail "rawsend failed"
+wait_until 10 log_has a "duplicate key 'k??x'"
+grep -q "$(printf '\302\233')" "$T/a.log" && fail "a C1 control reached the log raw"
 no_raw "$T/a.log"
 [ "$(entries)" -eq 0 ] || fail "a stored a refused entry: $(cat "$T/a.status")"
 printf '%s\n' '{"id":"athens","kind":"organisation","name":{"el":"Αθήνα"},"country":"GR","region":"EL30"}' \
