@@ -86,15 +86,20 @@ peer_socket_options(void *sock)
     s_setopt_int(sock, ZMQ_RCVHWM, 10000);
 }
 
+/* The monitor is stopped before its reading end is closed: libzmq sends
+ * each event to that PAIR with a blocking send, holding the monitor's
+ * lock, and a PAIR with no peer blocks for ever; an event raised between
+ * the two (a disconnect while the node stops) hung the node for good. */
 static void
 s_close_dealer(peer_t *self)
 {
+    if (self->dealer)
+        zmq_socket_monitor(self->dealer, NULL, 0);
     if (self->monitor) {
         zmq_close(self->monitor);
         self->monitor = NULL;
     }
     if (self->dealer) {
-        zmq_socket_monitor(self->dealer, NULL, 0);
         zmq_close(self->dealer);
         self->dealer = NULL;
     }
