@@ -387,7 +387,10 @@ origin_restore_check(origin_t *self, uint64_t now)
             n += (size_t)snprintf(names + n, sizeof(names) - n, "%s%s", n ? ", " : "",
                                   peer_name(p));
     }
-    if (all)
+    if (npeers == 0)
+        log_info("restoring ended: no members to restore from; next sequence %llu",
+                 (unsigned long long)self->max_seq + 1);
+    else if (all)
         log_info("restored own entries from %s: next sequence %llu", names,
                  (unsigned long long)self->max_seq + 1);
     else

@@ -90,14 +90,16 @@ out:
     return rc;
 }
 
-/* Marks an open copy: a single file, restoring, made now. */
+/* Marks an open copy: a single file, restoring, made now (a copy of a
+ * copy keeps the first one's time: when its contents were taken). */
 static int
 s_mark(sqlite3 *db)
 {
     char when[32], sql[256];
     format_time(now_ms(), when);
     snprintf(sql, sizeof(sql), "PRAGMA journal_mode=DELETE;"
-             "INSERT OR REPLACE INTO meta(k, v) VALUES('restoring', '1'), ('backup', '%s');", when);
+             "INSERT OR REPLACE INTO meta(k, v) VALUES('restoring', '1');"
+             "INSERT OR IGNORE INTO meta(k, v) VALUES('backup', '%s');", when);
     return sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
 }
 
