@@ -314,8 +314,8 @@ s_upgrade_backup(store_t *self, const char *path, const char *from, char *err, s
     if (store_backup_open(self, out, &info, err, errlen) != 0)
         return -1;
     log_info("store: before upgrading to schema %s, copied the schema %s database to %s"
-             " (%llu entries, %llu bytes); to go back, stop the node and put that file back"
-             " with the old build's socdir-node restore", SCHEMA_VERSION, from, out,
+             " (%llu entries, %llu bytes); to go back: stop the node, socdir-node restore that"
+             " file, start the old build", SCHEMA_VERSION, from, out,
              (unsigned long long)info.entries, (unsigned long long)info.bytes);
     return 0;
 }
