@@ -282,9 +282,9 @@ static void
 s_print_copy(const char *what, const char *file, const store_copy_info_t *info, uint64_t us)
 {
     printf("%s %s: %llu entries (%llu with deletions), this node's own seq up to %llu,"
-           " %llu bytes, %.1f s\n", what, file, (unsigned long long)info->entries,
+           " %llu bytes, %.0f ms\n", what, file, (unsigned long long)info->entries,
            (unsigned long long)info->versions, (unsigned long long)info->own_max,
-           (unsigned long long)info->bytes, (double)us / 1e6);
+           (unsigned long long)info->bytes, (double)us / 1e3);
 }
 
 static int
