@@ -4,6 +4,8 @@
  *   id DIR
  *   check --config FILE
  *   run --config FILE [--verbose]
+ *   backup --config FILE OUT
+ *   restore --config FILE [--force] BACKUP
  * and --version, --help.
  */
 #include "conf.h"
@@ -16,11 +18,13 @@
 #include "util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
@@ -364,6 +368,151 @@ cmd_run(int argc, char **argv)
     return rc;
 }
 
+static const char s_backup_help[] =
+    "usage: socdir-node backup --config FILE OUT\n"
+    "\n"
+    "Copies the database of the node FILE configures into OUT, also while the node runs\n"
+    "(SQLite's online backup: one consistent snapshot; the node goes on writing). Refuses\n"
+    "to overwrite OUT; writes OUT.tmp, fsyncs it, renames it. The copy is marked: a node\n"
+    "started on it restores its own entries from its members before it takes local\n"
+    "writes. Copying socdir.db with cp is not a backup: recent commits are in socdir.db-wal.\n";
+
+static const char s_restore_help[] =
+    "usage: socdir-node restore --config FILE [--force] BACKUP\n"
+    "\n"
+    "Puts a copy of BACKUP (a database of this node, e.g. made by socdir-node backup)\n"
+    "in place of DATA/socdir.db. The node must be stopped. The database it replaces is\n"
+    "kept as DATA/socdir.db.before-restore; if that file exists, restore refuses unless\n"
+    "--force, which replaces it. At its next start the node restores its own entries\n"
+    "from its members before it takes local writes, and continues above every sequence\n"
+    "number they hold, so the federation does not fork.\n";
+
+/* Parses --config FILE [--force] ARG for backup and restore. Returns the
+ * config and sets *arg, or NULL with *rc the exit status. */
+static conf_t *
+s_copy_args(const char *cmd, const char *help, int argc, char **argv, const char **arg,
+            bool *force, int *rc)
+{
+    static const struct option opts[] = {
+        { "config", required_argument, NULL, 'c' }, { "force", no_argument, NULL, 'f' },
+        { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 }
+    };
+    const char *path = NULL;
+    char err[1024];
+    int ch;
+
+    *rc = 1;
+    while ((ch = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'c': path = optarg; break;
+        case 'f':
+            if (force == NULL)
+                goto usage;
+            *force = true;
+            break;
+        case 'h': fputs(help, stdout); *rc = 0; return NULL;
+        default: goto usage;
+        }
+    }
+    if (path == NULL || optind + 1 != argc)
+        goto usage;
+    *arg = argv[optind];
+    conf_t *conf = conf_load(path, err, sizeof(err));
+    if (conf == NULL)
+        fprintf(stderr, "socdir-node %s: %s\n", cmd, err);
+    return conf;
+usage:
+    fprintf(stderr, "%.*s", (int)strcspn(help, "\n") + 1, help);
+    return NULL;
+}
+
+static void
+s_print_copy(const char *what, const char *file, const store_copy_info_t *info, uint64_t us)
+{
+    printf("%s %s: %llu entries (%llu with deletions), this node's own seq up to %llu,"
+           " %llu bytes, %.0f ms\n", what, file, (unsigned long long)info->entries,
+           (unsigned long long)info->versions, (unsigned long long)info->own_max,
+           (unsigned long long)info->bytes, (double)us / 1e3);
+}
+
+static int
+cmd_backup(int argc, char **argv)
+{
+    const char *out;
+    char db[4096], err[1024];
+    store_copy_info_t info;
+    int rc;
+    conf_t *conf = s_copy_args("backup", s_backup_help, argc, argv, &out, NULL, &rc);
+    if (conf == NULL)
+        return rc;
+    snprintf(db, sizeof(db), "%s/socdir.db", conf->data);
+    uint64_t t0 = mono_us();
+    rc = store_backup(db, out, &info, err, sizeof(err));
+    if (rc == 0)
+        s_print_copy("backup", out, &info, mono_us() - t0);
+    else
+        fprintf(stderr, "socdir-node backup: %s\n", err);
+    conf_free(&conf);
+    return rc == 0 ? 0 : 1;
+}
+
+/* Takes DATA/lock as the node does: -1 (said) if a node runs there. */
+static int
+s_lock_data(const char *data)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/lock", data);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        fprintf(stderr, "socdir-node restore: %s: %s\n", path, errno == EWOULDBLOCK
+                ? "a socdir-node runs on this data directory; stop it first" : strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static int
+cmd_restore(int argc, char **argv)
+{
+    const char *backup;
+    char db[4096], keep[4096], err[1024];
+    bool force = false;
+    store_copy_info_t info;
+    int rc, lock = -1;
+    ident_t *ident = NULL;
+    conf_t *conf = s_copy_args("restore", s_restore_help, argc, argv, &backup, &force, &rc);
+    if (conf == NULL)
+        return rc;
+    rc = 1;
+    if ((ident = ident_load(conf->data, err, sizeof(err))) == NULL) {
+        fprintf(stderr, "socdir-node restore: %s\n", err);
+        goto out;
+    }
+    if ((lock = s_lock_data(conf->data)) < 0)
+        goto out;
+    snprintf(db, sizeof(db), "%s/socdir.db", conf->data);
+    snprintf(keep, sizeof(keep), "%s/socdir.db.before-restore", conf->data);
+    uint64_t t0 = mono_us();
+    if (store_restore(backup, db, keep, ident_id(ident), force, &info, err, sizeof(err)) != 0) {
+        fprintf(stderr, "socdir-node restore: %s\n", err);
+        goto out;
+    }
+    s_print_copy("restored", db, &info, mono_us() - t0);
+    if (access(keep, F_OK) == 0)
+        printf("the database it replaced is %s\n", keep);
+    printf("at its next start the node restores its own entries from its members before it"
+           " takes local writes\n");
+    rc = 0;
+out:
+    if (lock >= 0)
+        close(lock);
+    ident_destroy(&ident);
+    conf_free(&conf);
+    return rc;
+}
+
 static const struct cmd {
     const char *name;
     int (*fn)(int argc, char **argv);
@@ -372,6 +521,8 @@ static const struct cmd {
     { "id", cmd_id },
     { "check", cmd_check },
     { "run", cmd_run },
+    { "backup", cmd_backup },
+    { "restore", cmd_restore },
     { NULL, NULL }
 };
 

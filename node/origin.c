@@ -16,6 +16,22 @@
  * after restore_wait seconds with every member it is connected to, 2^20
  * above what they reported (PROTOCOL.md 4.6).
  *
+ * A database older than what the members hold: a restored backup, a
+ * copied file, a disk snapshot. The node must not reuse a seq then either,
+ * so it keeps DATA/highest-seq: the highest sequence number it has let
+ * leave, fixed width, rewritten in place and fdatasynced after each local
+ * write committed and before its versions are pushed (a pull serves only
+ * what is committed, and the file is written in the same turn of the
+ * loop, so no version leaves above it). At start (origin_judge) the
+ * database is current when it holds that seq (its own max_seq or
+ * complete watermark); otherwise, or when the file is missing though the
+ * database ran with one (meta highest_seq_file), or when the database is
+ * marked restoring (every backup copy is), the node restores as after a
+ * loss, and in any case continues above the file's seq. A crash restart
+ * is current: the database holds every commit, and the file lags it at
+ * most. Limit: a snapshot of the whole data directory carries a file
+ * that matches it; delete DATA/highest-seq after restoring one.
+ *
  * Local writes leave the node only after they committed: versions written
  * in a request are kept in `pending` and pushed once the transaction is on
  * disk (origin_write_done), or dropped if it failed.
@@ -25,10 +41,16 @@
 #include "util.h"
 
 #include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#define SEQ_FILE "highest-seq"
+#define SEQ_DIGITS 20           /* the file: 20 decimal digits and a newline */
 #define RESTORE_JUMP (UINT64_C(1) << 20)
 #define RESTORE_RETRY_MS 10000  /* after a store error in the restore */
 
@@ -42,12 +64,131 @@ struct origin {
     bool restoring;             /* database was lost: no local writes yet */
     uint64_t restore_since;     /* ms: pulls finished after this count for the restore */
     uint64_t restore_retry;     /* ms: after a store error, not before this */
+    int seq_fd;                 /* DATA/highest-seq, open for the node's life */
+    uint64_t seq_saved;         /* the seq that file holds */
     struct pending {            /* local versions of the write in progress */
         uint8_t *env;
         size_t len;
     } *pending;
     size_t npending, cap_pending;
 };
+
+origin_state_t
+origin_judge(bool lost, bool marked, bool tracked, int file, uint64_t file_seq, uint64_t db_seq)
+{
+    if (lost)
+        return ORIGIN_LOST;
+    if (marked)
+        return ORIGIN_MARKED;
+    if (file == 1)
+        return db_seq >= file_seq ? ORIGIN_CURRENT : ORIGIN_BEHIND;
+    return tracked || file < 0 ? ORIGIN_NO_FILE : ORIGIN_FIRST;
+}
+
+/* Reads DATA/highest-seq: 1 and *seq, 0 if it does not exist, -1 if it
+ * cannot be read or is not 20 digits and a newline. */
+static int
+s_seq_read(int fd, uint64_t *seq)
+{
+    char buf[SEQ_DIGITS + 2];
+    ssize_t n = pread(fd, buf, sizeof(buf), 0);
+    *seq = 0;
+    if (n == 0)
+        return 0;
+    if (n != SEQ_DIGITS + 1 || buf[SEQ_DIGITS] != '\n')
+        return -1;
+    for (int i = 0; i < SEQ_DIGITS; i++) {
+        if (buf[i] < '0' || buf[i] > '9')
+            return -1;
+        *seq = *seq * 10 + (uint64_t)(buf[i] - '0');
+    }
+    return 1;
+}
+
+/* Records seq in DATA/highest-seq, durably, before anything above the
+ * old value leaves the node. 0 or -1 (logged). */
+static int
+s_seq_save(origin_t *self, uint64_t seq)
+{
+    char buf[SEQ_DIGITS + 2];
+    snprintf(buf, sizeof(buf), "%0*" PRIu64 "\n", SEQ_DIGITS, seq);
+    if (pwrite(self->seq_fd, buf, SEQ_DIGITS + 1, 0) != SEQ_DIGITS + 1 ||
+        fdatasync(self->seq_fd) != 0) {
+        log_warn("%s: cannot record sequence %" PRIu64, SEQ_FILE, seq);
+        return -1;
+    }
+    self->seq_saved = seq;
+    return 0;
+}
+
+/* Why the node restores, in the log. */
+static void
+s_log_state(store_t *store, origin_state_t state, const char *path, const char *seqpath,
+            uint64_t file_seq, uint64_t db_seq, size_t nmembers)
+{
+    char made[64] = "";
+    const char *then = nmembers ? "restoring this node's own entries from peers before taking"
+                                  " local writes" : "no members to restore from";
+    if (state == ORIGIN_LOST && nmembers > 0)
+        log_warnx("%s was missing: restoring this node's own entries from peers before"
+                  " taking local writes (from each of its %zu member%s)", path, nmembers,
+                  nmembers == 1 ? "" : "s");
+    else if (state == ORIGIN_MARKED && store_meta_get(store, "backup", made, sizeof(made)) == 0)
+        log_warnx("%s is a backup copy made %s: %s", path, made, then);
+    else if (state == ORIGIN_MARKED)
+        log_info("%s: still restoring, as when the node stopped", path);
+    else if (state == ORIGIN_BEHIND)
+        log_warnx("%s holds this node's own entries up to seq %" PRIu64 ", but %s records seq %"
+                  PRIu64 " sent (a restored or copied database?): %s; next seq above %" PRIu64,
+                  path, db_seq, seqpath, file_seq, then, file_seq);
+    else if (state == ORIGIN_NO_FILE)
+        log_warnx("%s is missing or unreadable, so %s cannot be proved current: %s", seqpath,
+                  path, then);
+}
+
+/* Opens DATA/highest-seq, judges the database and records the state
+ * (meta restoring, meta highest_seq_file, the file). 0 or -1 with err. */
+static int
+s_judge(origin_t *self, const conf_t *conf, const char *path, bool lost, char *err, size_t errlen)
+{
+    char seqpath[4096], v[64];
+    uint64_t file_seq, db_seq = self->max_seq;
+    uint64_t complete = store_complete(self->store, ident_pk(self->ident));
+    db_seq = complete > db_seq ? complete : db_seq;
+
+    snprintf(seqpath, sizeof(seqpath), "%s/%s", conf->data, SEQ_FILE);
+    bool existed = access(seqpath, F_OK) == 0;
+    self->seq_fd = open(seqpath, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (self->seq_fd < 0)
+        return seterr(err, errlen, -1, "%s: %s", seqpath, strerror(errno));
+    int file = s_seq_read(self->seq_fd, &file_seq);
+    bool marked = store_meta_get(self->store, "restoring", v, sizeof(v)) == 0 && strcmp(v, "1") == 0;
+    bool tracked = store_meta_get(self->store, "highest_seq_file", v, sizeof(v)) == 0;
+    origin_state_t state = origin_judge(lost, marked, tracked, file, file_seq, db_seq);
+    bool restore = state != ORIGIN_CURRENT && state != ORIGIN_FIRST && conf->nmembers > 0;
+
+    if (state != ORIGIN_CURRENT && state != ORIGIN_FIRST)
+        s_log_state(self->store, state, path, seqpath, file_seq, db_seq, conf->nmembers);
+    if ((restore && store_meta_set(self->store, "restoring", "1") != 0) ||
+        (!tracked && store_meta_set(self->store, "highest_seq_file", "1") != 0))
+        return seterr(err, errlen, -1, "%s: %s", path, store_errmsg(self->store));
+    self->restoring = restore || marked;
+    /* Never below what was sent: the file's seq is a floor either way. */
+    self->max_seq = db_seq > self->max_seq ? db_seq : self->max_seq;
+    if (file == 1 && file_seq > self->max_seq)
+        self->max_seq = file_seq;
+    self->seq_saved = file == 1 ? file_seq : 0;
+    if ((file != 1 || self->max_seq > file_seq) && s_seq_save(self, self->max_seq) != 0)
+        return seterr(err, errlen, -1, "%s: cannot write: %s", seqpath, strerror(errno));
+    if (!existed) {
+        int dfd = open(conf->data, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd >= 0) {
+            fsync(dfd);         /* the new file's name is durable too */
+            close(dfd);
+        }
+    }
+    return 0;
+}
 
 origin_t *
 origin_open(store_t *store, const ident_t *ident, links_t *links, const conf_t *conf,
@@ -58,6 +199,7 @@ origin_open(store_t *store, const ident_t *ident, links_t *links, const conf_t *
     self->store = store;
     self->ident = ident;
     self->links = links;
+    self->seq_fd = -1;
     self->restore_wait = conf_restore_wait(conf);
     if (store_meta_get(store, "node_id", stored, sizeof(stored)) == 0) {
         if (strcmp(stored, ident_id(ident)) != 0) {
@@ -69,24 +211,14 @@ origin_open(store_t *store, const ident_t *ident, links_t *links, const conf_t *
         seterr(err, errlen, -1, "%s: %s", path, store_errmsg(store));
         goto fail;
     }
-    size_t nmembers = conf->nmembers;
-    if (lost && nmembers > 0) {
-        if (store_meta_set(store, "restoring", "1") != 0) {
-            seterr(err, errlen, -1, "%s: %s", path, store_errmsg(store));
-            goto fail;
-        }
-        log_warnx("%s was missing: restoring this node's own entries from peers before"
-                  " taking local writes (from each of its %zu member%s)", path, nmembers,
-                  nmembers == 1 ? "" : "s");
-    }
-    self->restoring = store_meta_get(store, "restoring", stored, sizeof(stored)) == 0 &&
-                      strcmp(stored, "1") == 0;
     self->restore_since = now_ms();
     if (store_origin(store, ident_pk(ident), conf->name) < 0 ||
         store_origin_max(store, ident_pk(ident), &self->max_seq, &self->last_ts) != 0) {
         seterr(err, errlen, -1, "%s: %s", path, store_errmsg(store));
         goto fail;
     }
+    if (s_judge(self, conf, path, lost, err, errlen) != 0)
+        goto fail;
     return self;
 fail:
     origin_destroy(&self);
@@ -101,6 +233,8 @@ origin_destroy(origin_t **self_p)
         for (size_t k = 0; k < self->npending; k++)
             free(self->pending[k].env);
         free(self->pending);
+        if (self->seq_fd >= 0)
+            close(self->seq_fd);
         free(self);
         *self_p = NULL;
     }
@@ -173,6 +307,9 @@ origin_write_end(origin_t *self)
 void
 origin_write_done(origin_t *self, bool committed)
 {
+    /* The file first: no version leaves above the seq it records. */
+    if (committed && self->npending > 0 && self->max_seq > self->seq_saved)
+        s_seq_save(self, self->max_seq);
     for (size_t k = 0; k < self->npending; k++) {
         if (committed)
             links_push(self->links, NULL, self->pending[k].env, self->pending[k].len);
@@ -241,6 +378,8 @@ origin_restore_check(origin_t *self, uint64_t now)
     self->max_seq = max_seq;
     self->last_ts = max_ts > self->last_ts ? max_ts : self->last_ts;
     self->restoring = false;
+    if (max_seq > self->seq_saved)
+        s_seq_save(self, max_seq);  /* a jump too: a restart continues above it */
     char names[512] = "";
     for (size_t i = 0, n = 0; i < npeers && n < sizeof(names); i++) {
         peer_t *p = links_peer(self->links, i);
@@ -248,7 +387,10 @@ origin_restore_check(origin_t *self, uint64_t now)
             n += (size_t)snprintf(names + n, sizeof(names) - n, "%s%s", n ? ", " : "",
                                   peer_name(p));
     }
-    if (all)
+    if (npeers == 0)
+        log_info("restoring ended: no members to restore from; next sequence %llu",
+                 (unsigned long long)self->max_seq + 1);
+    else if (all)
         log_info("restored own entries from %s: next sequence %llu", names,
                  (unsigned long long)self->max_seq + 1);
     else

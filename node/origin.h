@@ -17,10 +17,37 @@
 
 typedef struct origin origin_t;
 
+/* What the node knows at start about whether its database holds every
+ * sequence number it ever let leave (origin_judge). */
+typedef enum {
+    ORIGIN_CURRENT,     /* DATA/highest-seq's seq is in the database: current */
+    ORIGIN_FIRST,       /* the database never ran with DATA/highest-seq (new, or
+                         * from an older build): taken as current, as before */
+    ORIGIN_LOST,        /* the database file was missing */
+    ORIGIN_MARKED,      /* meta restoring = 1: a backup copy, a restore, or a
+                         * restart while restoring */
+    ORIGIN_NO_FILE,     /* DATA/highest-seq missing or unreadable, though the
+                         * database ran with one */
+    ORIGIN_BEHIND       /* DATA/highest-seq names a seq the database lacks */
+} origin_state_t;
+
+/* The state of a start: lost, the database file was missing; marked, its
+ * meta restoring is 1; tracked, it ran with DATA/highest-seq before;
+ * file 1 if that file was read (its seq file_seq), 0 if missing, -1 if
+ * malformed; db_seq the highest own seq the database holds or has
+ * recorded complete. Only ORIGIN_CURRENT and ORIGIN_FIRST may write at
+ * once (PROTOCOL.md 4.6). */
+origin_state_t origin_judge(bool lost, bool marked, bool tracked, int file, uint64_t file_seq,
+                            uint64_t db_seq);
+
 /* This node's origin in store (which must belong to ident: the node id
  * the database records; a new database records it). lost: the database
- * file was missing, so with members in conf to restore from, the node
- * restores first (restore_wait, PROTOCOL.md 4.6). store, ident and links
+ * file was missing. The node restores first (restore_wait, PROTOCOL.md
+ * 4.6) when it has members in conf to restore from and cannot prove its
+ * database current (origin_judge over the database and the file
+ * conf->data/highest-seq, which it keeps at the highest seq it let
+ * leave: written and fsynced after each local write committed and
+ * before it is pushed). store, ident and links
  * are borrowed. Returns NULL with err set, naming path. */
 origin_t *origin_open(store_t *store, const ident_t *ident, links_t *links, const conf_t *conf,
                       const char *path, bool lost, char *err, size_t errlen);
@@ -47,7 +74,8 @@ int origin_write_end(origin_t *self);
 void origin_write_done(origin_t *self, bool committed);
 
 /* True while the node restores its own entries after losing its
- * database: local writes are refused until then (PROTOCOL.md 4.6). */
+ * database or starting on one it cannot prove current: local writes are
+ * refused until then (PROTOCOL.md 4.6). */
 bool origin_restoring(const origin_t *self);
 /* While restoring: the members whose pull the node still waits for, as a
  * new JSON array of names. */

@@ -48,7 +48,9 @@
  *
  * Schema 1 kept env in entries and had no f; schema 2 tokenized with
  * unicode61 and had no place, nkey or city attribute. store_open upgrades
- * either once.
+ * either once, after copying the old database beside it
+ * (socdir.db.schemaN.bak, store_backup.c) or refusing to start when the
+ * disk has no room for that copy and the upgrade.
  *
  * Watermarks: origins.complete is the highest seq up to which this node
  * holds, for every entry of the origin, a version at least as new as any
@@ -68,9 +70,14 @@
 #include "log.h"
 #include "util.h"
 
+#include <errno.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
 #include <utf8proc.h>
 
 #define SCHEMA_VERSION "3"
@@ -244,6 +251,76 @@ s_schema_version(sqlite3 *db, char *out, size_t outlen)
     sqlite3_finalize(st);
 }
 
+/* Room an upgrade needs on the database's file system: the copy made
+ * first, and as much again for the upgrade itself (the rebuilt indexes
+ * and the VACUUM's rewrite), plus a margin. */
+#define UPGRADE_MARGIN (UINT64_C(16) << 20)
+
+static int64_t s_fake_free = -1;    /* store_fake_free: for tests */
+
+void
+store_fake_free(int64_t bytes)
+{
+    s_fake_free = bytes;
+}
+
+uint64_t
+store_upgrade_need(uint64_t dbbytes)
+{
+    return 2 * dbbytes + UPGRADE_MARGIN;
+}
+
+/* Bytes of the database file and its WAL. */
+static uint64_t
+s_db_bytes(const char *path)
+{
+    char wal[4096];
+    struct stat sb;
+    uint64_t n = stat(path, &sb) == 0 ? (uint64_t)sb.st_size : 0;
+    snprintf(wal, sizeof(wal), "%s-wal", path);
+    return n + (stat(wal, &sb) == 0 ? (uint64_t)sb.st_size : 0);
+}
+
+/* Before an upgrade from schema `from`: refuses when the file system
+ * lacks the room (saying how much and where), else copies the database
+ * to PATH.schemaFROM.bak (PATH.schemaFROM.N.bak if that is taken: an
+ * earlier attempt's copy stays) with the backup code, so that the old
+ * build can be put back with it. 0, or -1 with err set. */
+static int
+s_upgrade_backup(store_t *self, const char *path, const char *from, char *err, size_t errlen)
+{
+    char out[4096], *copy = xstrdup(path);
+    const char *dir = dirname(copy);
+    struct statvfs vfs;
+    store_copy_info_t info;
+    uint64_t need = store_upgrade_need(s_db_bytes(path)), avail;
+
+    if (statvfs(dir, &vfs) != 0) {
+        seterr(err, errlen, -1, "%s: statvfs: %s", dir, strerror(errno));
+        free(copy);
+        return -1;
+    }
+    avail = s_fake_free >= 0 ? (uint64_t)s_fake_free : (uint64_t)vfs.f_bavail * vfs.f_frsize;
+    if (avail < need) {
+        seterr(err, errlen, -1, "%s: the upgrade from schema %s to %s needs %llu bytes free in %s"
+               " (a backup copy and the upgrade itself), only %llu are; nothing was changed",
+               path, from, SCHEMA_VERSION, (unsigned long long)need, dir, (unsigned long long)avail);
+        free(copy);
+        return -1;
+    }
+    free(copy);
+    snprintf(out, sizeof(out), "%s.schema%s.bak", path, from);
+    for (int n = 1; access(out, F_OK) == 0 && n < 100; n++)
+        snprintf(out, sizeof(out), "%s.schema%s.%d.bak", path, from, n);
+    if (store_backup_open(self, out, &info, err, errlen) != 0)
+        return -1;
+    log_info("store: before upgrading to schema %s, copied the schema %s database to %s"
+             " (%llu entries, %llu bytes); to go back: stop the node, socdir-node restore that"
+             " file, start the old build", SCHEMA_VERSION, from, out,
+             (unsigned long long)info.entries, (unsigned long long)info.bytes);
+    return 0;
+}
+
 /* Indexes every live entry again (fts, attrs, geo) from its envelope. */
 static int
 s_reindex(store_t *self)
@@ -337,6 +414,8 @@ store_open(const char *path, char *err, size_t errlen)
         goto fail;
     }
     bool from1 = strcmp(version, "1") == 0, upgrade = from1 || strcmp(version, "2") == 0;
+    if (upgrade && s_upgrade_backup(self, path, version, err, errlen) != 0)
+        goto fail;
     if (sqlite3_exec(self->db,
                      "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
                      "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;",

@@ -204,6 +204,31 @@ typedef int (*store_fork_fn)(void *arg, const store_fork_t *f);
 /* Calls fn per piece of evidence; returns how many there are, or -1. */
 int store_forks(store_t *self, store_fork_fn fn, void *arg);
 
+/* ---- copies (store_backup.c) ---- */
+
+/* What a copy holds: live entries, entries rows (tombstones too), the
+ * highest seq of the node's own origin (its meta node_id), file bytes. */
+typedef struct {
+    uint64_t entries, versions, own_max, bytes;
+} store_copy_info_t;
+
+/* Copies the database at src (a running node's: opened read-only, one
+ * consistent snapshot) into out, which must not exist: written to
+ * out.tmp, fsynced, renamed. The copy is one file, marked as a backup
+ * (meta restoring = 1, backup = when), so that a node started on it
+ * restores first (PROTOCOL.md 4.6). 0, or -1 with err set. */
+int store_backup(const char *src, const char *out, store_copy_info_t *info, char *err,
+                 size_t errlen);
+/* The same, of an open store (before a schema upgrade). */
+int store_backup_open(store_t *self, const char *out, store_copy_info_t *info, char *err,
+                      size_t errlen);
+/* Puts a marked copy of backup (a database of node_id) in place of the
+ * database at db, whose node must be stopped: the current one (its WAL
+ * folded in) moves to keep first, refused if keep exists unless force.
+ * 0, or -1 with err set and db as it was. */
+int store_restore(const char *backup, const char *db, const char *keep, const char *node_id,
+                  bool force, store_copy_info_t *info, char *err, size_t errlen);
+
 /* Small persistent settings. */
 int store_meta_get(store_t *self, const char *k, char *v, size_t vlen);
 int store_meta_set(store_t *self, const char *k, const char *v);

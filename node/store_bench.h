@@ -27,4 +27,12 @@ int store_sql_functions(struct sqlite3 *db);
  * once, after skip of them succeeded, as a full disk would make it. */
 void store_fault(store_t *self, const char *what, int skip);
 
+/* Room a schema upgrade of a database of dbbytes (file and WAL) needs
+ * free on its file system; store_open refuses to upgrade with less. */
+uint64_t store_upgrade_need(uint64_t dbbytes);
+
+/* For tests: the free bytes store_open's room check sees (-1: the file
+ * system's own figure). */
+void store_fake_free(int64_t bytes);
+
 #endif

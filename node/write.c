@@ -164,8 +164,9 @@ s_batch(origin_t *o, const json_t *list, json_t *(*one)(origin_t *, const json_t
     if (!json_is_array(list))
         return msg_error("expected a list");
     if (origin_restoring(o))
-        return msg_error("this node lost its database and is restoring its own entries from"
-                         " its members; writes resume once it has pulled from every member");
+        return msg_error("this node is restoring its own entries from its members (its"
+                         " database was lost, or may be older than what they hold); writes"
+                         " resume once it has pulled from every member");
     if (json_array_size(list) > MSG_BATCH_MAX)
         return msg_error("%zu items in one request, more than %d", json_array_size(list), MSG_BATCH_MAX);
     if (store_begin(origin_store(o)) != 0)

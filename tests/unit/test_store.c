@@ -130,6 +130,22 @@ s_facets(store_t *st, store_query_t *q, int by, int depth)
     return out;
 }
 
+/* The schema a database file records, -1 if none. */
+static int
+s_schema_of(const char *path)
+{
+    sqlite3 *db;
+    sqlite3_stmt *q = NULL;
+    int v = -1;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(db, "SELECT v FROM meta WHERE k = 'schema'", -1, &q, NULL) == SQLITE_OK &&
+        sqlite3_step(q) == SQLITE_ROW)
+        v = sqlite3_column_int(q, 0);
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+    return v;
+}
+
 /* A database of an older schema opens as schema 3 with every entry
  * kept, findable by words (folded by the new tokenizer: "kokken" finds
  * Køkken, which unicode61 did not fold) and by filters. The old schema is
@@ -170,8 +186,31 @@ s_upgrade_test(const struct key *a, const struct key *b, int from)
                            "UPDATE meta SET v = '1' WHERE k = 'schema';", NULL, NULL, NULL) == SQLITE_OK);
     sqlite3_close(db);
 
+    /* No room for the backup and the upgrade: refused, nothing changed. */
+    char bak[64], want[32];
+    snprintf(bak, sizeof(bak), "%s.schema%d.bak", path, from);
+    snprintf(want, sizeof(want), "from schema %d to 3 needs ", from);
+    store_fake_free(1000);
+    st = store_open(path, err, sizeof(err));
+    store_fake_free(-1);
+    CHECK(st == NULL && strstr(err, want) != NULL && strstr(err, "bytes free in /tmp") != NULL &&
+          strstr(err, "only 1000 are") != NULL);
+    CHECK(access(bak, F_OK) != 0);
+    CHECK(s_schema_of(path) == from);
+
     st = store_open(path, err, sizeof(err));
     CHECK(st != NULL);
+    /* The copy made first opens as the old schema, whole, marked restoring. */
+    CHECK(s_schema_of(bak) == from);
+    CHECK(sqlite3_open_v2(bak, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
+    sqlite3_stmt *rows = NULL;
+    CHECK(sqlite3_prepare_v2(db, "SELECT (SELECT count(*) FROM entries),"
+                             " (SELECT v FROM meta WHERE k = 'restoring')", -1, &rows, NULL) == SQLITE_OK);
+    CHECK(sqlite3_step(rows) == SQLITE_ROW && sqlite3_column_int(rows, 0) == 4 &&
+          strcmp((const char *)sqlite3_column_text(rows, 1), "1") == 0);
+    sqlite3_finalize(rows);
+    sqlite3_close(db);
+    unlink(bak);
     if (st != NULL) {
         CHECK(store_meta_get(st, "schema", v, sizeof(v)) == 0 && strcmp(v, "3") == 0);
         q = (store_query_t){ .words = "zivnost" };
