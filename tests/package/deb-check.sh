@@ -10,6 +10,11 @@ W=$2
 command -v dpkg-shlibdeps >/dev/null || { echo "SKIP: no dpkg-shlibdeps (dpkg-dev)"; exit 77; }
 fail() { echo "FAIL: $*"; exit 1; }
 
+# A build folder left by another checkout cannot be reused (CMake refuses
+# a cache made from another source folder): start it again.
+if [ -f "$W/CMakeCache.txt" ] && ! grep -qxF "CMAKE_HOME_DIRECTORY:INTERNAL=$(cd "$SRC" && pwd -P)" "$W/CMakeCache.txt"; then
+    rm -rf "$W"
+fi
 cmake -S "$SRC" -B "$W" -DCMAKE_INSTALL_PREFIX=/usr -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DCMAKE_SKIP_INSTALL_ALL_DEPENDENCY=ON >"$W.configure.log" 2>&1 ||
     { cat "$W.configure.log"; fail "configure"; }
