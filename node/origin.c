@@ -66,6 +66,7 @@ struct origin {
     uint64_t restore_retry;     /* ms: after a store error, not before this */
     int seq_fd;                 /* DATA/highest-seq, open for the node's life */
     uint64_t seq_saved;         /* the seq that file holds */
+    uint64_t seq_before;        /* what it held before this write raised it */
     struct pending {            /* local versions of the write in progress */
         uint8_t *env;
         size_t len;
@@ -114,7 +115,9 @@ s_seq_save(origin_t *self, uint64_t seq)
     snprintf(buf, sizeof(buf), "%0*" PRIu64 "\n", SEQ_DIGITS, seq);
     if (pwrite(self->seq_fd, buf, SEQ_DIGITS + 1, 0) != SEQ_DIGITS + 1 ||
         fdatasync(self->seq_fd) != 0) {
+        int e = errno;
         log_warn("%s: cannot record sequence %" PRIu64, SEQ_FILE, seq);
+        errno = e;
         return -1;
     }
     self->seq_saved = seq;
@@ -265,6 +268,7 @@ origin_write_begin(origin_t *self)
         self->last_ts = stored_ts > self->last_ts ? stored_ts : self->last_ts;
     }
     assert(self->npending == 0);
+    self->seq_before = self->seq_saved;
 }
 
 int
@@ -297,9 +301,22 @@ origin_wrote(origin_t *self, const entry_hdr_t *h, const uint8_t *env, size_t le
     p->len = len;
 }
 
+/* Before the commit: the file records the write's highest seq first, so
+ * that no version is ever committed (and so served by a pull, or pushed)
+ * above what the file holds; if the file cannot be written, the write
+ * fails and nothing is stored. A crash between the two leaves the file
+ * ahead of the database: the node then restores first (PROTOCOL.md
+ * 4.6), which is safe. */
 int
 origin_write_end(origin_t *self)
 {
+    if (self->npending > 0 && self->max_seq > self->seq_saved && s_seq_save(self, self->max_seq) != 0) {
+        char msg[256];
+        snprintf(msg, sizeof(msg), "cannot record sequence %" PRIu64 " in %s: %s", self->max_seq,
+                 SEQ_FILE, strerror(errno));
+        store_set_errmsg(self->store, msg);
+        return -1;
+    }
     /* Nobody else writes our origin: we are complete up to our own max. */
     return store_set_complete(self->store, ident_pk(self->ident), self->max_seq);
 }
@@ -307,9 +324,11 @@ origin_write_end(origin_t *self)
 void
 origin_write_done(origin_t *self, bool committed)
 {
-    /* The file first: no version leaves above the seq it records. */
-    if (committed && self->npending > 0 && self->max_seq > self->seq_saved)
-        s_seq_save(self, self->max_seq);
+    /* A write that did not commit sent nothing: the file may go back to
+     * what it held, so that a restart need not restore (if that fails,
+     * the file stays ahead, which is only cautious). */
+    if (!committed && self->seq_saved > self->seq_before)
+        s_seq_save(self, self->seq_before);
     for (size_t k = 0; k < self->npending; k++) {
         if (committed)
             links_push(self->links, NULL, self->pending[k].env, self->pending[k].len);
@@ -361,9 +380,12 @@ origin_restore_check(origin_t *self, uint64_t now)
         connected += up;
         connected_pulled += up && done;
     }
-    bool all = pulled == npeers;
-    if (!all && (wait == 0 || now - self->restore_since < wait || pulled == 0 ||
-                 connected_pulled < connected))
+    /* No member at all: nobody to ask, but a node restoring had members
+     * (a backup, a copied file), who may hold seqs above the database's:
+     * continue RESTORE_JUMP above, as when some are unreachable. */
+    bool none = npeers == 0, all = !none && pulled == npeers;
+    if (!none && !all && (wait == 0 || now - self->restore_since < wait || pulled == 0 ||
+                          connected_pulled < connected))
         return 0;
     if (store_begin(self->store) != 0)
         goto fail;
@@ -372,14 +394,18 @@ origin_restore_check(origin_t *self, uint64_t now)
     max_seq = max_seq > self->max_seq ? max_seq : self->max_seq;
     if (!all)
         max_seq += RESTORE_JUMP;
+    /* The file first, as for a write: a restart continues above it. */
+    if (max_seq > self->seq_saved && s_seq_save(self, max_seq) != 0) {
+        store_rollback(self->store);
+        self->restore_retry = now + RESTORE_RETRY_MS;
+        return 0;
+    }
     if (store_set_complete(self->store, ident_pk(self->ident), max_seq) != 0 ||
         store_meta_set(self->store, "restoring", "0") != 0 || store_commit(self->store) != 0)
         goto fail;
     self->max_seq = max_seq;
     self->last_ts = max_ts > self->last_ts ? max_ts : self->last_ts;
     self->restoring = false;
-    if (max_seq > self->seq_saved)
-        s_seq_save(self, max_seq);  /* a jump too: a restart continues above it */
     char names[512] = "";
     for (size_t i = 0, n = 0; i < npeers && n < sizeof(names); i++) {
         peer_t *p = links_peer(self->links, i);
@@ -388,8 +414,9 @@ origin_restore_check(origin_t *self, uint64_t now)
                                   peer_name(p));
     }
     if (npeers == 0)
-        log_info("restoring ended: no members to restore from; next sequence %llu",
-                 (unsigned long long)self->max_seq + 1);
+        log_warnx("restoring ended: no members to restore from; next sequence %llu, %llu above"
+                  " the database's own entries, clear of what former members may hold",
+                  (unsigned long long)self->max_seq + 1, (unsigned long long)RESTORE_JUMP);
     else if (all)
         log_info("restored own entries from %s: next sequence %llu", names,
                  (unsigned long long)self->max_seq + 1);

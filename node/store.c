@@ -189,6 +189,12 @@ store_fail(store_t *self, const char *what)
     return -1;
 }
 
+void
+store_set_errmsg(store_t *self, const char *msg)
+{
+    snprintf(self->errmsg, sizeof(self->errmsg), "%s", msg);
+}
+
 /* Resets and clears a statement so it is ready for the next use. */
 sqlite3_stmt *
 store_stmt(store_t *self, int q)

@@ -25,6 +25,9 @@ void store_close(store_t **self_p);
 
 /* The last error's text, SQLite style. */
 const char *store_errmsg(store_t *self);
+/* Sets what store_errmsg says, for a failure outside SQLite that undoes
+ * a transaction (a file written beside it). */
+void store_set_errmsg(store_t *self, const char *msg);
 
 /* Transactions. Writes outside one run in their own. */
 int store_begin(store_t *self);

@@ -14,6 +14,8 @@
 #include "store_bench.h"
 #include "util.h"
 
+#include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -284,6 +286,61 @@ s_test_old_copy(void)
     s_rmdir(dir);
 }
 
+/* Points the descriptor the node holds on DATA/highest-seq at that file
+ * opened with mode (O_RDONLY: every write to it fails), found through
+ * /proc/self/fd. True if found. */
+static bool
+s_seq_fd_mode(const char *dir, int mode)
+{
+    char want[128], link[PATH_MAX], path[64];
+    snprintf(want, sizeof(want), "%s/data/highest-seq", dir);
+    for (int fd = 3; fd < 1024; fd++) {
+        snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+        ssize_t n = readlink(path, link, sizeof(link) - 1);
+        if (n <= 0)
+            continue;
+        link[n] = '\0';
+        if (strcmp(link, want) != 0)
+            continue;
+        int other = open(want, mode | O_CLOEXEC);
+        bool ok = other >= 0 && dup2(other, fd) == fd;
+        if (other >= 0)
+            close(other);
+        return ok;
+    }
+    return false;
+}
+
+/* DATA/highest-seq cannot be written: the write fails whole, saying
+ * why, so no version is committed (or pushed) above what the file
+ * records; once it can be written again, writes go on above it. */
+static void
+s_test_seq_file_fault(void)
+{
+    char dir[64];
+    uint8_t member[ENV_PKBYTES];
+    node_t *n = s_node(dir, false, member);
+    if (n == NULL)
+        return;
+    json_decref(s_publish(n, "a", 2));
+    CHECK(s_seq_file(dir) == 2);
+    CHECK(s_seq_fd_mode(dir, O_RDONLY));
+    json_t *reply = s_publish(n, "b", 3);
+    const char *e = json_string_value(json_object_get(reply, "error"));
+    CHECK(e != NULL && strstr(e, "cannot record sequence 5 in highest-seq") != NULL &&
+          strstr(e, "nothing was stored") != NULL);
+    json_decref(reply);
+    CHECK(s_entries(n) == 2 && s_seq_file(dir) == 2);
+    CHECK(s_seq_fd_mode(dir, O_RDWR));
+    reply = s_publish(n, "c", 1);
+    json_t *r0 = json_array_get(json_object_get(reply, "results"), 0);
+    CHECK(json_integer_value(json_object_get(r0, "seq")) == 6);   /* 3-5 never used */
+    json_decref(reply);
+    CHECK(s_entries(n) == 3 && s_seq_file(dir) == 6);
+    node_destroy(&n);
+    s_rmdir(dir);
+}
+
 int
 node_test(bool verbose)
 {
@@ -292,5 +349,6 @@ node_test(bool verbose)
     s_test_restore_faults();
     s_test_judge();
     s_test_old_copy();
+    s_test_seq_file_fault();
     return 0;
 }
