@@ -16,6 +16,7 @@
  * its members may hold later versions of its own origin than the copy.
  */
 #include "storeInt.h"
+#include "log.h"
 #include "util.h"
 
 #include <errno.h>
@@ -138,6 +139,11 @@ s_copy(sqlite3 *from, const char *tmp, store_copy_info_t *info, char *err, size_
         goto out;
     }
     to = NULL;
+    /* A copy of the directory is the node's, not the world's. */
+    if (chmod(tmp, 0600) != 0) {
+        seterr(err, errlen, -1, "chmod %s: %s", tmp, strerror(errno));
+        goto out;
+    }
     if (s_fsync_path(tmp, false) != 0) {
         seterr(err, errlen, -1, "fsync %s: %s", tmp, strerror(errno));
         goto out;
@@ -259,6 +265,36 @@ out:
     return rc;
 }
 
+/* Makes the restored copy tmp the node's: mode 0600, and, when root
+ * restores (as an operator beside a unit that runs as its own user),
+ * the owner of the data directory, so the node can write it. */
+static int
+s_own(const char *tmp, const char *db, char *err, size_t errlen)
+{
+    char dir[4096];
+    struct stat st;
+    snprintf(dir, sizeof(dir), "%s", db);
+    if (stat(dirname(dir), &st) != 0)
+        return seterr(err, errlen, -1, "%s: %s", dir, strerror(errno));
+    if (geteuid() == 0 && chown(tmp, st.st_uid, st.st_gid) != 0)
+        return seterr(err, errlen, -1, "chown %s: %s", tmp, strerror(errno));
+    if (chmod(tmp, 0600) != 0)
+        return seterr(err, errlen, -1, "chmod %s: %s", tmp, strerror(errno));
+    return 0;
+}
+
+/* Moves the side file SUFFIX of db (its WAL) beside keep, when a database
+ * that cannot be opened (damaged: a reason to restore) is kept as it is. */
+static void
+s_keep_side(const char *db, const char *keep, const char *suffix)
+{
+    char from[4096], to[4096];
+    snprintf(from, sizeof(from), "%s%s", db, suffix);
+    snprintf(to, sizeof(to), "%s%s", keep, suffix);
+    if (access(from, F_OK) == 0 && rename(from, to) != 0)
+        log_warn("restore: cannot move %s to %s", from, to);
+}
+
 int
 store_restore(const char *backup, const char *db, const char *keep, const char *node_id,
               bool force, store_copy_info_t *info, char *err, size_t errlen)
@@ -284,9 +320,17 @@ store_restore(const char *backup, const char *db, const char *keep, const char *
     snprintf(tmp, sizeof(tmp), "%s.tmp", db);
     if (s_copy(from, tmp, info, err, errlen) != 0)
         goto out;
-    if (have && s_checkpoint(db, err, errlen) != 0) {
+    if (s_own(tmp, db, err, errlen) != 0) {
         unlink(tmp);
         goto out;
+    }
+    /* The database replaced is kept with its WAL folded in; one that
+     * cannot be opened (the usual reason to restore) is kept as it is,
+     * its WAL beside it. */
+    char why[512];
+    if (have && s_checkpoint(db, why, sizeof(why)) != 0) {
+        log_warnx("restore: %s cannot be checkpointed (%s): kept as it is, with its WAL", db, why);
+        s_keep_side(db, keep, "-wal");
     }
     if (have && rename(db, keep) != 0) {
         seterr(err, errlen, -1, "rename %s to %s: %s", db, keep, strerror(errno));

@@ -8,7 +8,8 @@
 # backup back on A. Then: a database file copied back by hand (no
 # restore) is caught by DATA/highest-seq; a cp of a SIGKILLed node's
 # database, restored, restores; a clean restart and a crash restart with
-# the member down take writes at once.
+# the member down take writes at once; a backup restored where no member
+# is configured continues 2^20 above the backup.
 . "$(dirname "$0")/lib.sh"
 
 init_node a --country AT --region AT12
@@ -185,6 +186,52 @@ wait_until 60 same_digest a b
 for n in a b; do
     [ "$(status_of $n 'd["forks"]')" -eq 0 ] || fail "node $n holds fork evidence"
     ! log_has $n "fork:" || fail "node $n logged a fork"
+done
+
+# A new machine: the key, a config without members yet, no highest-seq,
+# and a backup older than what B holds. Nobody to ask, but a backup means
+# there were members: restoring ends at once, RESTORE_JUMP (2^20) above
+# the backup, clear of B's seqs; members added later see no fork.
+"$SOCDIR_NODE" backup --config "$T/a/node.conf" "$T/a.nomem.db" >"$T/backup.out" 2>&1 ||
+    fail "backup: $(cat "$T/backup.out")"
+nomem_max=$(own_seqs "$T/a.nomem.db" | cut -d' ' -f2)
+orgs late 3 AT | sd a publish - >/dev/null || fail "publish after the last backup"
+wait_until 60 same_digest a b
+b_max=$(origin_stat b a max_seq)
+stop_node a
+cp "$T/a/node.conf" "$T/a.conf.members"
+python3 -c '
+import sys
+text = open(sys.argv[1]).read()
+open(sys.argv[1], "w").write(text[:text.index("[member b]")])' "$T/a/node.conf"
+rm -f "$T/a/highest-seq"
+# The database it replaces is damaged (a reason to restore), and the data
+# directory belongs to the node's own user while root restores: the
+# damaged file is kept as it is, the restored one is the user's, 0600,
+# like the backup.
+printf 'damaged!' | dd of="$T/a/socdir.db" bs=1 seek=0 conv=notrunc 2>/dev/null
+[ "$(stat -c %a "$T/a.nomem.db")" = 600 ] || fail "a backup is readable by others: $(stat -c %a "$T/a.nomem.db")"
+chown nobody "$T/a"
+"$SOCDIR_NODE" restore --config "$T/a/node.conf" --force "$T/a.nomem.db" >"$T/restore.out" 2>&1 ||
+    fail "restore over a damaged database, without members: $(cat "$T/restore.out")"
+[ "$(stat -c '%U %a' "$T/a/socdir.db")" = "nobody 600" ] ||
+    fail "restored database: $(stat -c '%U %a' "$T/a/socdir.db"), not the data directory's owner's"
+[ "$(head -c 8 "$T/a/socdir.db.before-restore")" = 'damaged!' ] || fail "the damaged database was not kept"
+chown root "$T/a" "$T/a/socdir.db"
+run_node a
+wait_until 30 prints False status_of a 'd["restoring"]'
+log_has a "restoring ended: no members to restore from" || fail "a does not say it restored from nobody"
+echo '{"id":"nomem","kind":"organisation","name":{"en":"a new machine"},"country":"AT"}' |
+    sd a publish - >/dev/null || fail "a refused a write after restoring from nobody"
+[ "$(get_field a nomem 'd["seq"]')" -gt $((nomem_max + 1048576)) ] ||
+    fail "after restoring from nobody: seq $(get_field a nomem 'd["seq"]'), backup $nomem_max, b holds $b_max"
+[ "$(get_field a nomem 'd["seq"]')" -gt "$b_max" ] || fail "a new machine reused a seq b holds"
+cp "$T/a.conf.members" "$T/a/node.conf"
+reload a
+wait_until 60 same_digest a b
+for n in a b; do
+    [ "$(status_of $n 'd["forks"]')" -eq 0 ] || fail "node $n holds fork evidence after the new machine"
+    ! log_has $n "fork:" || fail "node $n logged a fork after the new machine"
 done
 
 for n in a b; do stop_node $n; done
