@@ -61,6 +61,7 @@ struct parse {
     char **problems;        /* "FILE:LINE: why", in the order found */
     int *problem_lines;     /* their lines (0: the whole file) */
     size_t nproblems;
+    char *warnings;         /* joined, for conf_t's warnings */
     struct seen *keys;      /* every key line */
     size_t nkeys;
     struct seen *sections;  /* every section header (key unused) */
@@ -95,6 +96,22 @@ s_problem(struct parse *p, int line, const char *fmt, ...)
     p->problem_lines = xrealloc(p->problem_lines, (p->nproblems + 1) * sizeof(int));
     p->problem_lines[p->nproblems] = line;
     p->problems[p->nproblems++] = out;
+}
+
+/* Adds "FILE:LINE: why" to the warnings: read, but probably not meant. */
+static void __attribute__((format(printf, 3, 4)))
+s_warning(struct parse *p, int line, const char *fmt, ...)
+{
+    char why[512], *out;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof(why), fmt, ap);
+    va_end(ap);
+    if (asprintf(&out, "%s%s%s:%d: %s", p->warnings ? p->warnings : "", p->warnings ? "\n" : "",
+                 p->path, line, why) < 0)
+        abort();
+    free(p->warnings);
+    p->warnings = out;
 }
 
 /* ---- values ---- */
@@ -530,8 +547,9 @@ s_comment_only(const char *line, size_t len)
 }
 
 /* Looks at a key line before inih does: it needs a '=' (or ':') before
- * any comment, and no ';' after a blank in its value. Returns false when
- * it is refused (a problem recorded). */
+ * any comment; a ';' after a blank in its value starts inih's comment,
+ * which is said (a warning). Returns false when it is refused (a problem
+ * recorded). */
 static bool
 s_key_line_ok(struct parse *p, const char *line)
 {
@@ -543,23 +561,15 @@ s_key_line_ok(struct parse *p, const char *line)
     }
     if (cut != NULL) {
         const char *v = line + sep + 1, *end = cut;
-        /* Counted as given, so that no "needs 'name'" follows. */
-        size_t klen = sep;
-        while (klen > 0 && isspace((unsigned char)line[klen - 1]))
-            klen--;
-        char *key = xmalloc(klen + 1);
-        memcpy(key, line, klen);
-        key[klen] = '\0';
-        if (p->section != NULL)
-            s_seen_add(&p->keys, &p->nkeys, p->section, key, p->line);
-        free(key);
         while (isspace((unsigned char)*v))
             v++;
         while (end > v && isspace((unsigned char)end[-1]))
             end--;
-        s_problem(p, p->line, "the value would be cut to '%.*s': %s", (int)(end - v > 60 ? 60 : end - v),
+        /* A comment after a value, as earlier configs were written, is
+         * what the writer meant most of the time: read as inih reads it,
+         * and said. */
+        s_warning(p, p->line, "the value is read as '%.*s': %s", (int)(end - v > 60 ? 60 : end - v),
                   v, s_semicolon_rule);
-        return false;
     }
     return true;
 }
@@ -730,6 +740,7 @@ s_parse_free(struct parse *p)
         free(p->sections[i].section);
     free(p->problems);
     free(p->problem_lines);
+    free(p->warnings);
     free(p->keys);
     free(p->sections);
     free(p->section);
@@ -757,6 +768,9 @@ conf_load(const char *path, char *err, size_t errlen)
     if (p.nproblems > 0) {
         s_report(&p, err, errlen);
         conf_free(&c);
+    } else {
+        c->warnings = p.warnings;
+        p.warnings = NULL;
     }
     s_parse_free(&p);
     return c;
@@ -772,6 +786,7 @@ conf_free(conf_t **self_p)
             free(c->members[i].endpoint);
         }
         free(c->members);
+        free(c->warnings);
         free(c->path);
         free(c->name);
         free(c->country);

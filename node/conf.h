@@ -32,6 +32,8 @@ typedef struct {
     char *restore_wait;     /* seconds before a restore may end without every member, or NULL */
     conf_member_t *members;
     size_t nmembers;
+    char *warnings;         /* "FILE:LINE: why" lines for what is read but probably
+                             * not meant (a value cut at ' ;'), or NULL */
 } conf_t;
 
 #define CONF_QUERY_RATE_DEFAULT 20

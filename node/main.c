@@ -299,9 +299,10 @@ cmd_check(int argc, char **argv)
                    "Reports every problem run would meet, each as FILE:LINE: message: unknown\n"
                    "keys and sections, bad values, endpoints libzmq would refuse, a section or\n"
                    "key given twice, a member listed twice or the node itself as a member, a\n"
-                   "';' after a blank (inih would cut the value there), a missing or unreadable\n"
-                   "node key, more members to dial than the open-file limit allows.\n"
-                   "Exit status 0 when there is none.\n");
+                   "missing or unreadable node key, more members to dial than the open-file\n"
+                   "limit allows. A ';' after a blank in a value (inih cuts the value there) is\n"
+                   "a warning, with the value as it is read. Exit status 0 when there is no\n"
+                   "problem.\n");
             return 0;
         default:
             return 1;
@@ -319,6 +320,8 @@ cmd_check(int argc, char **argv)
                 problems, problems == 1 ? "" : "s");
         return 1;
     }
+    if (conf->warnings != NULL)
+        fprintf(stderr, "%s\n", conf->warnings);
     ident_t *ident = ident_load(conf->data, err, sizeof(err));
     if (ident == NULL) {
         fprintf(stderr, "%s: %s\n", conf->path, err);
@@ -357,6 +360,8 @@ cmd_run(int argc, char **argv)
     if (conf == NULL)
         return rc;
     log_init(verbose);
+    for (char *w = conf->warnings ? strtok(conf->warnings, "\n") : NULL; w; w = strtok(NULL, "\n"))
+        log_warnx("%s", w);
     node_t *node = node_new(&conf, err, sizeof(err));
     if (node == NULL) {
         conf_free(&conf);

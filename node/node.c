@@ -204,6 +204,8 @@ s_reload_conf(node_t *self)
             log_warnx("reload refused, nothing changed: %s", line);
         return;
     }
+    for (char *w = fresh->warnings ? strtok(fresh->warnings, "\n") : NULL; w; w = strtok(NULL, "\n"))
+        log_warnx("reload: %s", w);
     if (links_fit(fresh, self->files, self->sockets, err, sizeof(err)) != 0) {
         log_warnx("reload refused, nothing changed: %s: %s", fresh->path, err);
         conf_free(&fresh);
