@@ -257,6 +257,11 @@ s_wait(client_t *self, short events, double deadline, char *err, size_t errlen)
 {
     zmq_pollitem_t items[2] = { { self->sock, 0, events, 0 }, { self->monitor, 0, ZMQ_POLLIN, 0 } };
     for (;;) {
+        /* What is already there first: a reply that arrived before the
+         * node went away is the answer, not a lost connection. */
+        zmq_pollitem_t now = { self->sock, 0, events, 0 };
+        if (zmq_poll(&now, 1, 0) > 0 && (now.revents & events))
+            return 0;
         if (self->monitor != NULL) {
             s_monitor_drain(self);
             if (self->retried && !self->connected) {
@@ -269,8 +274,8 @@ s_wait(client_t *self, short events, double deadline, char *err, size_t errlen)
             if (self->ever_connected && !self->connected && (events & ZMQ_POLLIN)) {
                 self->broken = true;
                 self->fault = CLIENT_UNREACHABLE;
-                return seterr(err, errlen, -1, "lost the connection to %s before its answer",
-                              self->node);
+                return seterr(err, errlen, -1, "lost the connection to %s before its answer (a"
+                              " write may or may not have been stored)", self->node);
             }
         }
         double left = deadline - s_now();

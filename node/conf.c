@@ -834,14 +834,22 @@ conf_write_starter(const char *path, const char *name, const char *country,
             "; One section per federation member:\n"
             "; [member sociolab]\n"
             "; key = <its node id, from: socdir-node id DIR>\n"
-            "; endpoint = tcp://sociolab.example.org:7700   ; optional: dial it\n",
+            "; optional: dial it\n"
+            "; endpoint = tcp://sociolab.example.org:7700\n",
             path, name,
             country ? "" : ";", country ? country : "AT",
             region ? "" : ";", region ? region : "AT12",
             data,
             listen ? "" : ";", listen ? listen : "tcp://*:7700",
             query ? "" : ";", query ? query : "tcp://*:7701");
-    if (fclose(f) != 0)
-        return seterr(err, errlen, -1, "%s: %s", path, strerror(errno));
+    /* A file that could not be written whole is not left behind. */
+    bool ok = fflush(f) == 0 && fsync(fd) == 0;
+    int e = errno;
+    if (fclose(f) != 0 && ok)
+        ok = false, e = errno;
+    if (!ok) {
+        unlink(path);
+        return seterr(err, errlen, -1, "%s: %s", path, strerror(e));
+    }
     return 0;
 }

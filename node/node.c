@@ -227,6 +227,21 @@ s_reload_conf(node_t *self)
 
 /* ---- life cycle ---- */
 
+/* Opening the database may upgrade its schema or rebuild its indexes
+ * (a minute per million entries, about a minute per GiB): under systemd
+ * the start timeout is extended to cover that generously (three minutes
+ * a GiB, at least the unit's default 90 s), so a long upgrade is not
+ * killed and started again. Without NOTIFY_SOCKET it does nothing. */
+static void
+s_extend_start(const char *db)
+{
+    struct stat st;
+    uint64_t usec = 90ULL * 1000000;
+    if (stat(db, &st) == 0)
+        usec += (uint64_t)st.st_size / (1 << 30) * 180ULL * 1000000;
+    sd_notifyf(0, "EXTEND_TIMEOUT_USEC=%llu\nSTATUS=opening the database", (unsigned long long)usec);
+}
+
 node_t *
 node_new(conf_t **conf_p, char *err, size_t errlen)
 {
@@ -250,6 +265,7 @@ node_new(conf_t **conf_p, char *err, size_t errlen)
     }
     snprintf(path, sizeof(path), "%s/socdir.db", c->data);
     bool lost = access(path, F_OK) != 0;
+    s_extend_start(path);
     self->store = store_open(path, err, errlen);
     if (self->store == NULL)
         goto fail;

@@ -35,6 +35,10 @@ JOURNAL_STREAM=$stream NOTIFY_SOCKET=$T/notify.sock \
 echo $! >"$T/j.pid"
 wait_for 30 "[ -S '$T/j/control.sock' ] && '$SOCDIR' --node '$T/j' status"
 wait_for 10 "grep -q '^READY=1 STATUS=0 members' '$T/notify.out'"
+# Before the database is opened (an upgrade may take minutes), the start
+# timeout is extended, first in what the node sends.
+head -n 1 "$T/notify.out" | grep -q '^EXTEND_TIMEOUT_USEC=[0-9]* STATUS=opening the database' ||
+    fail "no EXTEND_TIMEOUT_USEC before READY: $(cat "$T/notify.out")"
 
 # A malformed request is a warning.
 printf '\301 not msgpack' >"$T/bad.req"
