@@ -647,6 +647,21 @@ s_parse(const char *path, struct parse *p)
 }
 
 /* The checks across keys and sections, after the parse. */
+/* True when two tcp:// endpoints would bind one port: the same fixed
+ * port, on the same host or with either on every address ('*'). */
+static bool
+s_same_port(const char *a, const char *b)
+{
+    if (a == NULL || b == NULL || strncmp(a, "tcp://", 6) != 0 || strncmp(b, "tcp://", 6) != 0)
+        return false;
+    const char *pa = strrchr(a, ':'), *pb = strrchr(b, ':');
+    if (pa == NULL || pb == NULL || strcmp(pa, pb) != 0 || strcmp(pa, ":*") == 0 || strcmp(pa, ":0") == 0)
+        return false;
+    size_t ha = (size_t)(pa - a) - 6, hb = (size_t)(pb - b) - 6;
+    bool any = (ha == 1 && a[6] == '*') || (hb == 1 && b[6] == '*');
+    return any || (ha == hb && strncmp(a + 6, b + 6, ha) == 0);
+}
+
 static void
 s_check_whole(struct parse *p)
 {
@@ -665,6 +680,9 @@ s_check_whole(struct parse *p)
     }
     if (c->country && c->region && entry_check_region(c->country, c->region, why, sizeof(why)) != 0)
         s_problem(p, s_key_line(p, "node", "region"), "region %s", why);
+    if (s_same_port(c->listen, c->query))
+        s_problem(p, s_key_line(p, "node", "query"), "'%s' takes the port of listen (line %d):"
+                  " the node could not bind both", c->query, s_key_line(p, "node", "listen"));
     for (size_t i = 0; i < c->nmembers; i++) {
         conf_member_t *m = &c->members[i];
         if (m->key_line == 0) {

@@ -170,6 +170,17 @@ s_all_problems(void)
     s_bad(text, ":6: 'key' is set twice in [member a] (first on line 5)");
     snprintf(text, sizeof(text), "[node]\nname = x\ndata = /d\n[member a]\nkey = %s\n[member b]\nkey = %s\n", k1, k1);
     s_bad(text, ":7: [member b] has the key of [member a] (line 5): a node is listed once");
+    conf_t *w0;
+    s_bad("[node]\nname = x\ndata = /d\nlisten = tcp://127.0.0.1:17700\nquery = tcp://127.0.0.1:17700\n",
+          ":5: 'tcp://127.0.0.1:17700' takes the port of listen (line 4)");
+    s_bad("[node]\nname = x\ndata = /d\nlisten = tcp://*:17700\nquery = tcp://10.0.0.1:17700\n",
+          ":5: 'tcp://10.0.0.1:17700' takes the port of listen");
+    w0 = s_load("[node]\nname = x\ndata = /d\nlisten = tcp://*:*\nquery = tcp://*:*\n", err, sizeof(err));
+    CHECK(w0 != NULL);
+    conf_free(&w0);
+    w0 = s_load("[node]\nname = x\ndata = /d\nlisten = tcp://10.0.0.1:7700\nquery = tcp://10.0.0.2:7700\n", err, sizeof(err));
+    CHECK(w0 != NULL);
+    conf_free(&w0);
     /* A ';' after a blank starts inih's comment: read so, with a warning
      * that shows the value read (configs of earlier releases put their
      * comments there; refusing them would stop an upgraded node). */
