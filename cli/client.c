@@ -269,7 +269,7 @@ s_wait(client_t *self, short events, double deadline, char *err, size_t errlen)
                 self->fault = CLIENT_UNREACHABLE;
                 return seterr(err, errlen, -1, self->ever_connected
                               ? "lost the connection to %s, and it refuses a new one"
-                              : "cannot reach %s: connection refused", self->node);
+                              : "cannot reach %s: connection refused (or the host does not resolve)", self->node);
             }
             if (self->ever_connected && !self->connected && (events & ZMQ_POLLIN)) {
                 self->broken = true;
