@@ -192,6 +192,16 @@ entries_of() {
     json "$T/$1.st.json" 'd["entries"]'
 }
 
+# no_forks WHEN NODE...: no fork evidence on any NODE, and none logged.
+no_forks() {
+    when=$1
+    shift
+    for n in "$@"; do
+        [ "$(status_of "$n" 'd["forks"]')" -eq 0 ] || fail "$when: node $n holds fork evidence: $(cat "$T/$n.status")"
+        ! log_has "$n" "fork:" || fail "$when: node $n logged a fork"
+    done
+}
+
 # get_field NODE ID EXPR: EXPR over NODE's get --json of ID (bound to d).
 get_field() {
     sd "$1" get --json "$2" >"$T/$1.get.json" || fail "get $2 on $1"

@@ -44,13 +44,6 @@ for i in range(1, n + 1):
 # cut / link: A stops dialing B (B never dials A), and again.
 cut() { set_endpoint a b; reload a; }
 link() { set_endpoint a b "$(cat "$T/b/listen.endpoint")"; reload a; }
-no_forks() {
-    for n in a b; do
-        [ "$(status_of $n 'd["forks"]')" -eq 0 ] || fail "$1: node $n holds fork evidence: $(cat "$T/$n.status")"
-        ! log_has $n "fork:" || fail "$1: node $n logged a fork"
-    done
-}
-
 big 20 ok | sd a publish - >/dev/null || fail "the first publish failed"
 wait_until 60 same_digest a b
 acked=$(origin_stat a a max_seq)
@@ -93,7 +86,7 @@ run_node a
 big 1 after-full | sd a publish - >/dev/null || fail "a refused a write after its restart"
 link
 wait_until 60 same_digest a b
-no_forks "after the full disk"
+no_forks "after the full disk" a b
 if sd a get full-0001 >/dev/null 2>&1; then fail "a holds an entry of the failed publish"; fi
 [ "$(origin_stat b a versions)" -eq 22 ] || fail "b after the full disk: $(cat "$T/b.status")"
 
@@ -119,7 +112,7 @@ for delay in 0.03 0.08 0.2; do
         sd a publish - >/dev/null || fail "a refused a write after SIGKILL"
     link
     wait_until 60 same_digest a b
-    no_forks "after SIGKILL at $delay s"
+    no_forks "after SIGKILL at $delay s" a b
     sd b get "after-kill-$delay" >/dev/null || fail "b lacks after-kill-$delay"
 done
 

@@ -183,10 +183,7 @@ echo '{"id":"crash","kind":"organisation","name":{"en":"after a crash"},"country
 [ "$(get_field a crash 'd["seq"]')" -eq $((next + 1)) ] || fail "after a crash restart: $(cat "$T/a.get.json")"
 run_node b
 wait_until 60 same_digest a b
-for n in a b; do
-    [ "$(status_of $n 'd["forks"]')" -eq 0 ] || fail "node $n holds fork evidence"
-    ! log_has $n "fork:" || fail "node $n logged a fork"
-done
+no_forks "after the restarts" a b
 
 # A new machine: the key, a config without members yet, no highest-seq,
 # and a backup older than what B holds. Nobody to ask, but a backup means
@@ -229,10 +226,7 @@ echo '{"id":"nomem","kind":"organisation","name":{"en":"a new machine"},"country
 cp "$T/a.conf.members" "$T/a/node.conf"
 reload a
 wait_until 60 same_digest a b
-for n in a b; do
-    [ "$(status_of $n 'd["forks"]')" -eq 0 ] || fail "node $n holds fork evidence after the new machine"
-    ! log_has $n "fork:" || fail "node $n logged a fork after the new machine"
-done
+no_forks "after the new machine" a b
 
 for n in a b; do stop_node $n; done
 echo "t185 ok"
