@@ -192,6 +192,17 @@ entries_of() {
     json "$T/$1.st.json" 'd["entries"]'
 }
 
+# dial_link A B: A and B made members of each other; B runs with its peer
+# endpoint pinned (it stays the same across restarts), and A, dialing it,
+# runs.
+dial_link() {
+    member "$2" "$1"
+    run_node "$2"
+    pin_listen "$2"
+    member "$1" "$2" dial
+    run_node "$1"
+}
+
 # no_forks WHEN NODE...: no fork evidence on any NODE, and none logged.
 no_forks() {
     when=$1

@@ -22,11 +22,7 @@ mkdir "$T/a"
 mount -t tmpfs -o size=8m tmpfs "$T/a" || fail "cannot mount a tmpfs for a's data"
 init_node a --country AT
 init_node b --country SI
-member b a
-run_node b
-pin_listen b
-member a b dial
-run_node a
+dial_link a b
 wait_until 30 prints 1 peers_up a
 
 # big N PREFIX: N organisations with 3 KB descriptions (so 50 need ~150 KB).

@@ -14,11 +14,7 @@
 
 init_node a --country AT --region AT12
 init_node b --country SI --region SI032
-member b a
-run_node b
-pin_listen b
-member a b dial
-run_node a
+dial_link a b
 pin_listen a
 wait_until 30 prints 1 peers_up a
 
