@@ -24,7 +24,6 @@
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
-#include <utf8proc.h>
 
 static bool s_verbose;
 static bool s_journal;      /* stderr is the journal: priority prefixes */
@@ -58,30 +57,6 @@ log_verbose(void)
 }
 
 /* prio: SD_ERR, SD_WARNING, SD_INFO or SD_DEBUG, as a string ("<3>"). */
-/* A message may quote what a peer or a client sent: every character an
- * entry may not hold (entry_char_refused: C0, DEL, C1, bidi overrides)
- * and every byte that is not part of a UTF-8 character becomes '?', so
- * nothing acts on the terminal, a line stays one line and a file of
- * them is UTF-8. In place; returns the new length. */
-static size_t
-s_defang(char *s)
-{
-    char *o = s;
-    for (const char *p = s; *p;) {
-        utf8proc_int32_t cp;
-        utf8proc_ssize_t n = utf8proc_iterate((const utf8proc_uint8_t *)p, -1, &cp);
-        if (n <= 0 || entry_char_refused(cp)) {
-            *o++ = '?';
-            p += n > 0 ? n : 1;
-            continue;
-        }
-        memmove(o, p, (size_t)n);
-        o += n, p += n;
-    }
-    *o = '\0';
-    return (size_t)(o - s);
-}
-
 static void
 s_log(const char *prio, const char *level, const char *fmt, va_list ap, const char *suffix)
 {
@@ -102,7 +77,11 @@ s_log(const char *prio, const char *level, const char *fmt, va_list ap, const ch
     if (len > sizeof(line) - 2)
         len = sizeof(line) - 2;
     line[len] = '\0';
-    len = s_defang(line);
+    /* A message may quote what a peer or a client sent: every character
+     * an entry may not hold (C0, DEL, C1, bidi overrides) and every byte
+     * that is not UTF-8 prints as '?', so nothing acts on the terminal, a
+     * line stays one line and a file of them is UTF-8. */
+    len = utf8_filter(line, entry_char_refused, '?');
     line[len++] = '\n';
     fwrite(line, 1, len, stderr);
     fflush(stderr);

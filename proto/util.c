@@ -60,21 +60,30 @@ seterr(char *err, size_t errlen, int rc, const char *fmt, ...)
     return rc;
 }
 
-char *
-utf8_mend(char *s)
+size_t
+utf8_filter(char *s, bool (*refuse)(int32_t cp), char repl)
 {
     char *o = s;
     for (const char *p = s; *p;) {
         utf8proc_int32_t cp;
         utf8proc_ssize_t n = utf8proc_iterate((const utf8proc_uint8_t *)p, -1, &cp);
-        if (n <= 0) {
-            p++;                        /* not part of a whole character */
+        if (n <= 0 || (refuse != NULL && refuse(cp))) {
+            if (repl != '\0')
+                *o++ = repl;
+            p += n > 0 ? n : 1;
             continue;
         }
         memmove(o, p, (size_t)n);
         o += n, p += n;
     }
     *o = '\0';
+    return (size_t)(o - s);
+}
+
+char *
+utf8_mend(char *s)
+{
+    utf8_filter(s, NULL, '\0');
     return s;
 }
 

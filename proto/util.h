@@ -8,6 +8,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 /* NEVER(X): X is a condition our own code should never produce, but one
@@ -60,6 +61,11 @@ void format_time(uint64_t ms, char out[32]);
  * the cut fell inside a character, or of bytes that never were UTF-8.
  * Messages go into JSON, which must be UTF-8. Returns s. */
 char *utf8_mend(char *s);
+/* Rewrites s in place, character by character: each byte that is not
+ * part of a whole UTF-8 character, and each character refuse (may be
+ * NULL) is true for, becomes repl, or goes when repl is '\0'. Returns the
+ * new length. utf8_mend, and the node log's escaping, in one loop. */
+size_t utf8_filter(char *s, bool (*refuse)(int32_t cp), char repl);
 
 /* The version of this build: "0.1.0 (git 0123456789ab)", from
  * CMakeLists.txt and the checkout it was built from. */
