@@ -79,19 +79,27 @@ struct lines {
 
 typedef int (*set_fn)(struct parse *p, char **dst, const char *value);
 
-/* Adds "FILE:LINE: why" (line 0: "FILE: why") to the problems. */
-static void __attribute__((format(printf, 3, 4)))
-s_problem(struct parse *p, int line, const char *fmt, ...)
+/* A new "FILE:LINE: why" (line 0: "FILE: why"), why from fmt and ap. */
+static char * __attribute__((format(printf, 3, 0)))
+s_line_msg(const struct parse *p, int line, const char *fmt, va_list ap)
 {
     char why[512], *out;
-    va_list ap;
-    va_start(ap, fmt);
     vsnprintf(why, sizeof(why), fmt, ap);
-    va_end(ap);
     int n = line > 0 ? asprintf(&out, "%s:%d: %s", p->path, line, why)
                      : asprintf(&out, "%s: %s", p->path, why);
     if (n < 0)
         abort();
+    return out;
+}
+
+/* Adds "FILE:LINE: why" to the problems. */
+static void __attribute__((format(printf, 3, 4)))
+s_problem(struct parse *p, int line, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *out = s_line_msg(p, line, fmt, ap);
+    va_end(ap);
     p->problems = xrealloc(p->problems, (p->nproblems + 1) * sizeof(*p->problems));
     p->problem_lines = xrealloc(p->problem_lines, (p->nproblems + 1) * sizeof(int));
     p->problem_lines[p->nproblems] = line;
@@ -102,14 +110,13 @@ s_problem(struct parse *p, int line, const char *fmt, ...)
 static void __attribute__((format(printf, 3, 4)))
 s_warning(struct parse *p, int line, const char *fmt, ...)
 {
-    char why[512], *out;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(why, sizeof(why), fmt, ap);
+    char *msg = s_line_msg(p, line, fmt, ap), *out;
     va_end(ap);
-    if (asprintf(&out, "%s%s%s:%d: %s", p->warnings ? p->warnings : "", p->warnings ? "\n" : "",
-                 p->path, line, why) < 0)
+    if (asprintf(&out, "%s%s%s", p->warnings ? p->warnings : "", p->warnings ? "\n" : "", msg) < 0)
         abort();
+    free(msg);
     free(p->warnings);
     p->warnings = out;
 }
